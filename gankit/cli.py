@@ -1,0 +1,289 @@
+"""gankit's command line: click commands only.
+
+Each command parses its arguments, calls the core and prints. ``GankitError`` becomes
+one line ``Error: ...`` on stderr — exit 2 for usage mistakes, 1 for runtime failures —
+and a traceback only with ``--debug`` or ``GANKIT_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from gankit import __version__
+from gankit._tf import import_tensorflow
+from gankit.config import RunConfig
+from gankit.errors import GankitError, TrainingInterrupted, UsageError
+from gankit.plugins import LoadOptions, PluginHost, load_plugins
+from gankit.registry import FAMILIES, SINGULAR
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
+
+
+class GankitGroup(click.Group):
+    """A group that turns gankit's errors into one-line messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GankitError as exc:
+            if _debug(ctx):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            if isinstance(exc, TrainingInterrupted):
+                ctx.exit(exc.exit_code)
+            ctx.exit(2 if isinstance(exc, UsageError) else 1)
+
+
+def _debug(ctx: click.Context) -> bool:
+    obj = ctx.find_object(dict) or {}
+    return bool(obj.get("debug")) or os.environ.get("GANKIT_DEBUG", "") not in ("", "0")
+
+
+@click.group(cls=GankitGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="gankit")
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE_OR_FILE.py",
+    help="Load a local plugin (repeatable). Also: GANKIT_PLUGINS=a,b.",
+)
+@click.option(
+    "--registry",
+    "registries",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Load the plugins listed in a registry file (same format as registry.toml).",
+)
+@click.option(
+    "--disable-plugin",
+    "disabled",
+    multiple=True,
+    metavar="NAME",
+    help="Do not load the plugin NAME (repeatable).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks. Also: GANKIT_DEBUG=1.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    plugins: tuple[str, ...],
+    registries: tuple[str, ...],
+    disabled: tuple[str, ...],
+    debug: bool,
+) -> None:
+    """gankit: train GANs from pluggable generators, discriminators, losses and datasets.
+
+    \b
+    Examples:
+      gankit train --generator dcgan --loss minimax
+      gankit list-plugins
+      gankit --plugin ./myplugin.py list-plugins
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(
+        load_options=LoadOptions(plugins=plugins, registries=registries, disabled=disabled),
+        debug=debug,
+    )
+
+
+def get_host(ctx: click.Context) -> PluginHost:
+    """The plugin host for this invocation, loaded once on first use."""
+    obj = ctx.find_object(dict)
+    if "host" not in obj:
+        obj["host"] = load_plugins(obj["load_options"])
+    return obj["host"]
+
+
+@cli.command("list-plugins", context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--family",
+    type=click.Choice(list(FAMILIES)),
+    help="Only plugins that provide components of this family.",
+)
+@click.pass_context
+def list_plugins(ctx: click.Context, as_json: bool, family: str | None) -> None:
+    """List installed plugins, where they come from and what they provide.
+
+    Plugins that failed to load are listed with status `error` and their message;
+    the command still exits 0.
+    """
+    from gankit.listing import plugin_rows, print_plugin_table
+
+    rows = plugin_rows(get_host(ctx), family)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        print_plugin_table(rows, family)
+
+
+@cli.command("dataset-preview", context_settings=CONTEXT_SETTINGS)
+@click.argument("name")
+@click.option("-n", "count", type=click.IntRange(1, 4096), default=64, help="Number of examples.")
+@click.option("--split", default="train", help="Which split to show (train or test).")
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Sets the dataset's `seed` option (the pairing, for mnist-cifar); for a dataset "
+    "without one, shuffles which examples are shown.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="PNG grid to write [default: NAME-SPLIT.png unless --npz is given].")
+@click.option("--npz", type=click.Path(dir_okay=False), default=None, help="Also write the raw examples as .npz, one array per element key.")
+@click.option("--scale", type=click.IntRange(1, 16), default=2, help="Upscale the PNG for viewing.")
+@click.option("-o", "overrides", multiple=True, metavar="dataset.OPTION=VALUE", help="Dataset option (repeatable).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder with the data files [default: $GANKIT_DATA_DIR].")
+@click.pass_context
+def dataset_preview(
+    ctx: click.Context,
+    name: str,
+    count: int,
+    split: str,
+    seed: int | None,
+    out: str | None,
+    npz: str | None,
+    scale: int,
+    overrides: tuple[str, ...],
+    data_dir: str | None,
+) -> None:
+    """Show what a dataset yields: a PNG grid and optionally the raw arrays.
+
+    For datasets with conditions each cell shows the conditions and the image side by
+    side (for mnist-cifar: content | style | image). Arrays in the .npz are exactly what
+    the trainer sees: images float32 in [-1, 1].
+
+    \b
+    Example:
+      gankit dataset-preview mnist-cifar -n 64 --out grid.png --npz batch.npz
+    """
+    import_tensorflow()
+    from gankit.build import build_dataset, resolve, take_examples
+    from gankit.config import parse_overrides
+    from gankit.images import paired_grid, save_png
+
+    registry = get_host(ctx).registry
+    options = parse_overrides(overrides, allowed=("dataset",)).get("dataset", {})
+    component, _ = resolve(registry, "datasets", name, options)
+    has_seed = any(o.name == "seed" for o in component.options)
+    if seed is not None and has_seed:
+        options["seed"] = seed
+    dataset = build_dataset(registry, name, options, data_dir)
+    if split not in dataset.splits:
+        raise UsageError(f"unknown split '{split}' of dataset '{name}'; available: {', '.join(dataset.splits)}")
+    examples = take_examples(dataset, split, count, None if has_seed else seed)
+    if out is None and npz is None:
+        out = f"{name}-{split}.png"
+    if out is not None:
+        parts = [examples[c] for c in dataset.conditions] + [examples["image"]]
+        save_png(paired_grid(parts), out, scale=scale)
+        click.echo(f"wrote {out}")
+    if npz is not None:
+        from gankit.runfiles import save_npz
+
+        save_npz(npz, examples)
+        click.echo(f"wrote {npz}")
+
+
+_DEFAULTS = RunConfig()
+
+
+def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A `train` option whose default lives in RunConfig (None here = not given)."""
+    key = flag.lstrip("-").replace("-", "_")
+    default = getattr(_DEFAULTS, key)
+    shown = ",".join(default) if isinstance(default, list) else default
+    suffix = f" [default: {shown}]" if shown is not None else ""
+    return click.option(flag, key, type=type_, default=None, show_default=False, help=help_ + suffix)
+
+
+@cli.command("train", context_settings=CONTEXT_SETTINGS)
+@_run_option("--generator", str, "Generator name (see list-plugins).")
+@_run_option("--discriminator", str, "Discriminator name [default: the generator's name].")
+@_run_option("--loss", str, "Loss name.")
+@_run_option("--dataset", str, "Dataset name.")
+@click.option(
+    "--condition",
+    default=None,
+    help="Dataset images the models are conditioned on, comma-separated, or `none` for an "
+    "unconditional GAN [default: the dataset's choice; content,style for mnist-cifar].",
+)
+@_run_option("--steps", click.IntRange(1), "Total training steps (a resumed run continues to this).")
+@_run_option("--batch-size", click.IntRange(1), "Global batch size.")
+@_run_option("--lr-g", click.FloatRange(0, min_open=True), "Generator learning rate (Adam).")
+@_run_option("--lr-d", click.FloatRange(0, min_open=True), "Discriminator learning rate (Adam).")
+@_run_option("--beta1", click.FloatRange(0, 1, max_open=True), "Adam beta_1 of both optimizers.")
+@_run_option("--latent-dim", click.IntRange(1), "Length of the noise vector z.")
+@_run_option("--d-steps", click.IntRange(1), "Discriminator updates per generator update.")
+@_run_option("--seed", int, "Seed of weights, noise, data order and sample grids.")
+@_run_option("--sample-every", click.IntRange(1), "Write a sample grid every N steps.")
+@_run_option("--checkpoint-every", click.IntRange(1), "Write a checkpoint every N steps.")
+@_run_option("--log-every", click.IntRange(1), "Log metrics every N steps.")
+@_run_option("--keep-checkpoints", click.IntRange(1), "How many checkpoints to keep.")
+@click.option("-o", "overrides", multiple=True, metavar="FAMILY.OPTION=VALUE", help="Component option, e.g. -o generator.width=128 (repeatable).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="TOML file with the same keys; flags win.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory [default: runs/<dataset>-<generator>-<loss>-<time>].")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder with the data files [default: $GANKIT_DATA_DIR].")
+@click.option("--force", is_flag=True, help="Resume even though the config differs from the run's.")
+@click.option("--progress/--no-progress", "live", default=None, help="Live progress bar [default: on a terminal].")
+@click.pass_context
+def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | None, out: str | None,
+          data_dir: str | None, force: bool, live: bool | None, **flags: Any) -> None:
+    """Train a GAN from registered components, or resume a run directory.
+
+    Everything is validated before a model is built. Re-running on the same --out
+    continues from its latest checkpoint (e.g. with a larger --steps).
+
+    \b
+    Examples:
+      gankit train --generator dcgan --loss minimax
+      gankit train --condition none --steps 2000 --out runs/uncond
+      gankit train --out runs/uncond --steps 4000      # resume to 4000
+      gankit train -o generator.width=32 -o loss.label_smoothing=0.1
+    """
+    from gankit.config import merge_config, parse_condition, parse_overrides, read_config_file
+    from gankit.rundir import RunDir
+    from gankit.trainer import Trainer, plugin_versions_for, prepare_run
+
+    host = get_host(ctx)
+    explicit = {k: v for k, v in flags.items() if v is not None}
+    if "condition" in explicit:
+        explicit["condition"] = parse_condition(explicit["condition"])
+    if overrides:
+        explicit["options"] = parse_overrides(overrides)
+    from_file = read_config_file(config_file) if config_file else {}
+    run = RunDir(Path(out)) if out else None
+    base: dict[str, Any] = {}
+    if run is not None and run.exists():
+        base = run.read_config().to_dict()
+    config = merge_config(base, from_file, explicit)
+    if run is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run = RunDir(Path("runs") / f"{config.dataset}-{config.generator}-{config.loss}-{stamp}")
+    config, dataset, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
+    import_tensorflow()
+    versions = {r.name: r.version for r in host.records}
+    trainer = Trainer(config, host.registry, dataset, run,
+                      plugin_versions=plugin_versions_for(config, host.registry, versions),
+                      live_progress=live)
+    if start:
+        click.echo(f"resuming {run.path} from step {start}", err=True)
+    else:
+        click.echo(f"training into {run.path}", err=True)
+    result = trainer.run(start)
+    click.echo(f"done: step {result.end_step}; generator at {run.generator_file}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="gankit")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,237 @@
+"""Run configuration: defaults < TOML file < command-line flags, then validation.
+
+A config file uses the flag names (``batch_size`` or ``batch-size``) at the top level
+and one table per component family for options::
+
+    generator = "dcgan"
+    steps = 5000
+
+    [options.generator]
+    width = 128
+
+``-o generator.width=128`` sets the same option from the command line. Unknown keys
+are errors, never ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from gankit._toml import dumps_toml, load_toml
+from gankit.errors import ConfigError
+from gankit.registry import SINGULAR, Registry
+
+__all__ = [
+    "OPTION_FAMILIES",
+    "RunConfig",
+    "parse_overrides",
+    "read_config_file",
+    "merge_config",
+    "resolve_components",
+]
+
+# `-o family.option=value` prefixes, mapped to registry families.
+OPTION_FAMILIES: dict[str, str] = {single: family for family, single in SINGULAR.items()}
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a training run. ``config.toml`` is this, fully resolved."""
+
+    generator: str = "dcgan"
+    discriminator: str | None = None  # None: the generator's name when such a D exists
+    loss: str = "minimax"
+    dataset: str = "mnist-cifar"
+    condition: list[str] | None = None  # None: the dataset's default; []: unconditional
+    steps: int = 3000
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    latent_dim: int = 100
+    d_steps: int = 1
+    seed: int = 0
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    log_every: int = 50
+    keep_checkpoints: int = 3
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    # Keys that change where or how long a run goes, not what it trains: they may
+    # differ when resuming.
+    RESUMABLE_KEYS = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["options"] = {k: dict(v) for k, v in sorted(self.options.items())}
+        return data
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> "RunConfig":
+        return cls(**_normalise(data, source))
+
+    def validate_numbers(self) -> None:
+        positive = ("steps", "batch_size", "latent_dim", "d_steps", "sample_every",
+                    "checkpoint_every", "log_every", "keep_checkpoints")
+        for key in positive:
+            if getattr(self, key) < 1:
+                raise ConfigError(f"`{key.replace('_', '-')}` must be at least 1, got {getattr(self, key)}")
+        for key in ("lr_g", "lr_d"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"`{key.replace('_', '-')}` must be positive, got {getattr(self, key)}")
+        for key in ("beta1", "beta2"):
+            if not 0 <= getattr(self, key) < 1:
+                raise ConfigError(f"`{key}` must be in [0, 1), got {getattr(self, key)}")
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+
+
+def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Check keys and value types of a config mapping; dashes become underscores."""
+    out: dict[str, Any] = {}
+    for raw_key, value in data.items():
+        key = raw_key.replace("-", "_")
+        if key not in _FIELDS:
+            valid = ", ".join(sorted(k.replace("_", "-") for k in _FIELDS))
+            raise ConfigError(f"{source}: unknown key `{raw_key}` (valid keys: {valid})")
+        if key == "options":
+            out[key] = _normalise_options(value, source)
+        elif key == "condition":
+            out[key] = parse_condition(value)
+        else:
+            out[key] = _check_type(key, value, source)
+    return out
+
+
+def _check_type(key: str, value: Any, source: str) -> Any:
+    default = _FIELDS[key].default
+    expected = type(default) if default is not None else str
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if value is None and default is None:
+        return None
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{source}: `{key}` must be {expected.__name__}, got {value!r}")
+    return value
+
+
+def _normalise_options(value: Any, source: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}: `options` must be a table of families")
+    out = {}
+    for family, options in value.items():
+        if family not in OPTION_FAMILIES:
+            raise ConfigError(
+                f"{source}: unknown option family `{family}` (valid: {', '.join(OPTION_FAMILIES)})"
+            )
+        if not isinstance(options, Mapping):
+            raise ConfigError(f"{source}: `options.{family}` must be a table")
+        out[family] = dict(options)
+    return out
+
+
+def parse_condition(value: Any) -> list[str] | None:
+    """``"content,style"`` / ``["content", "style"]`` → list; ``"none"`` → []; None → None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value.strip().lower() in ("none", ""):
+            return []
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"`condition` must be a comma-separated list of names, got {value!r}")
+    names = [v.strip() for v in value if v.strip()]
+    return [] if names == ["none"] else names
+
+
+def parse_overrides(items: Iterable[str], allowed: Iterable[str] = tuple(OPTION_FAMILIES)) -> dict[str, dict[str, Any]]:
+    """``["generator.width=128"]`` → ``{"generator": {"width": "128"}}`` (values stay strings)."""
+    allowed = tuple(allowed)
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        family, dot, option = key.strip().partition(".")
+        if not sep or not dot or not option:
+            raise ConfigError(f"bad override `{item}`: expected family.option=value, e.g. generator.width=128")
+        if family not in allowed:
+            raise ConfigError(f"bad override `{item}`: family must be one of {', '.join(allowed)}")
+        out.setdefault(family, {})[option] = value
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A TOML config file as a normalised mapping (not yet merged or validated)."""
+    try:
+        data = load_toml(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return _normalise(data, str(path))
+
+
+def merge_config(*layers: Mapping[str, Any]) -> RunConfig:
+    """Later layers win; ``options`` merge per family and option."""
+    merged: dict[str, Any] = {}
+    options: dict[str, dict[str, Any]] = {}
+    for layer in layers:
+        layer = _normalise(layer, "config")
+        for family, opts in layer.pop("options", {}).items():
+            options.setdefault(family, {}).update(opts)
+        merged.update(layer)
+    config = RunConfig(**merged, options=options)
+    config.validate_numbers()
+    return config
+
+
+def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Path | None = None) -> Any:
+    """Validate every name and option; fill in defaults. Returns the built dataset.
+
+    After this, ``config.discriminator`` and ``config.condition`` are concrete and
+    ``config.options`` holds every option of every component with its value.
+    """
+    from gankit.build import build_dataset
+
+    generator = registry.get("generators", config.generator)
+    if config.discriminator is None:
+        if ("discriminators", config.generator) in registry:
+            config.discriminator = config.generator
+        else:
+            raise ConfigError(
+                f"no discriminator named '{config.generator}'; choose one with --discriminator "
+                f"(available: {', '.join(registry.names('discriminators')) or 'none'})"
+            )
+    discriminator = registry.get("discriminators", config.discriminator)
+    loss = registry.get("losses", config.loss)
+    dataset_component = registry.get("datasets", config.dataset)
+    resolved = {}
+    for single, component in (
+        ("generator", generator), ("discriminator", discriminator),
+        ("loss", loss), ("dataset", dataset_component),
+    ):
+        try:
+            resolved[single] = component.validate_options(config.options.get(single, {}))
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise type(exc)(f"{single} '{component.name}': {exc}") from None
+    config.options = resolved
+    dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
+    if config.condition is None:
+        config.condition = list(dataset.default_conditions)
+    unknown = [c for c in config.condition if c not in dataset.conditions]
+    if unknown:
+        available = ", ".join(dataset.conditions) or "none"
+        raise ConfigError(
+            f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} "
+            f"(available: {available}, or 'none')"
+        )
+    return dataset

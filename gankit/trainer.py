@@ -1,0 +1,407 @@
+"""The trainer: builds the registered components a config names and trains them.
+
+One ``tf.function`` runs up to ``steps_per_execution`` GAN steps (D then G, two tapes,
+one optimizer each) under the active ``tf.distribute`` strategy; losses stay on the
+device and are read back only at logging steps. Noise comes from stateless RNG keyed
+by (seed, step, replica), and the data order from (seed, epoch), so a resumed run
+continues exactly where the checkpoint left off.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import platform
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from gankit.callbacks import CheckpointStore, MetricsLog, Progress, Stopwatch, model_variables
+from gankit.components import LossContext, ModelSpec
+from gankit.config import RunConfig, resolve_components
+from gankit.errors import GankitError, TrainingError, TrainingInterrupted
+from gankit.images import paired_grid, save_png
+from gankit.registry import Registry
+from gankit.rundir import RunDir, check_resumable
+from gankit.runfiles import atomic_write_text
+
+__all__ = ["Trainer", "TrainResult", "build_models", "prepare_run", "SAMPLE_COUNT"]
+
+SAMPLE_COUNT = {False: 64, True: 32}  # grid size: unconditional, conditional
+SHUFFLE_BUFFER = 10_000
+
+
+@dataclass
+class Models:
+    spec: ModelSpec
+    generator: Any
+    discriminator: Any
+    loss: Any
+
+
+def model_spec(config: RunConfig, dataset: Any) -> ModelSpec:
+    conditions = {name: tuple(dataset.conditions[name]) for name in config.condition or []}
+    return ModelSpec(tuple(dataset.image_shape), config.latent_dim, conditions)
+
+
+def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
+    """Build G, D and the loss from a resolved config (call inside the strategy scope)."""
+    spec = model_spec(config, dataset)
+    opts = config.options
+    generator = registry.get("generators", config.generator).factory(spec, **opts["generator"])
+    discriminator = registry.get("discriminators", config.discriminator).factory(
+        spec, **opts["discriminator"]
+    )
+    loss = registry.get("losses", config.loss).factory(**opts["loss"])
+    return Models(spec, generator, discriminator, loss)
+
+
+@dataclass
+class TrainResult:
+    run: RunDir
+    start_step: int
+    end_step: int
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def prepare_run(
+    run: RunDir,
+    requested: RunConfig,
+    registry: Registry,
+    *,
+    data_dir: str | None = None,
+    force: bool = False,
+) -> tuple[RunConfig, Any, int]:
+    """Validate the config, then decide: new run, resume, or refuse.
+
+    Returns the config to train with (fully resolved), the dataset, and the step
+    of the checkpoint to resume from (0 for a new run). Builds no model.
+    """
+    dataset = resolve_components(requested, registry, data_dir)
+    if run.path.exists() and any(run.path.iterdir()) and not run.exists():
+        raise GankitError(
+            f"{run.path} exists and is not a gankit run directory; choose another --out"
+        )
+    if not run.exists():
+        return requested, dataset, 0
+    saved = run.read_config()
+    check_resumable(saved, requested, force)
+    latest = run.latest_checkpoint()
+    step = latest[0] if latest else 0
+    if step >= requested.steps:
+        status = run.read_run_info().get("status", "unknown")
+        raise GankitError(
+            f"{run.path} already trained to step {step} (status: {status}); pass --steps "
+            f"greater than {step} to continue, or choose another --out"
+        )
+    return requested, dataset, step
+
+
+class Trainer:
+    """Trains one run; see the module docstring. Use :meth:`run` once."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        registry: Registry,
+        dataset: Any,
+        run: RunDir,
+        *,
+        plugin_versions: dict[str, str | None] | None = None,
+        strategy: Any = None,
+        live_progress: bool | None = None,
+    ) -> None:
+        import tensorflow as tf
+
+        self.config = config
+        self.registry = registry
+        self.dataset = dataset
+        self.rundir = run
+        self.plugin_versions = plugin_versions or {}
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.live_progress = live_progress
+        self.conditions = list(config.condition or [])
+        self._stop_signal: int | None = None
+
+    # === Setup ===
+
+    def _build(self) -> None:
+        import keras
+        import tensorflow as tf
+
+        keras.utils.set_random_seed(self.config.seed)
+        with self.strategy.scope():
+            self.models = build_models(self.config, self.registry, self.dataset)
+            c = self.config
+            self.g_opt = keras.optimizers.Adam(c.lr_g, beta_1=c.beta1, beta_2=c.beta2)
+            self.d_opt = keras.optimizers.Adam(c.lr_d, beta_1=c.beta1, beta_2=c.beta2)
+            self.g_opt.build(self.models.generator.trainable_variables)
+            self.d_opt.build(self.models.discriminator.trainable_variables)
+            self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="gankit_step")
+        self._checkpoint_groups = model_variables(
+            {"generator": self.models.generator, "discriminator": self.models.discriminator},
+            {"generator": self.g_opt, "discriminator": self.d_opt},
+        )
+        self._train_chunk = self._make_train_chunk()
+
+    def _make_train_chunk(self) -> Callable[[Any, Any], Any]:
+        import tensorflow as tf
+
+        G, D, loss = self.models.generator, self.models.discriminator, self.models.loss
+        conditions, latent, seed = self.conditions, self.config.latent_dim, self.config.seed
+        d_steps, strategy, step_var = self.config.d_steps, self.strategy, self.step_var
+        g_opt, d_opt = self.g_opt, self.d_opt
+        replicas = float(strategy.num_replicas_in_sync)
+
+        def noise(batch: Any, step: Any, stream: int) -> Any:
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            key = tf.stack([tf.cast(seed, tf.int64) * 7919 + tf.cast(replica, tf.int64), step * 8 + stream])
+            return tf.random.stateless_normal((batch, latent), seed=key)
+
+        @tf.autograph.experimental.do_not_convert
+        def replica_step(batch: dict[str, Any]) -> tuple[Any, Any]:
+            real = batch["image"]
+            conds = {name: batch[name] for name in conditions}
+            size = tf.shape(real)[0]
+            step = step_var.read_value()
+            for k in range(d_steps):
+                z = noise(size, step, k)
+                with tf.GradientTape() as tape:
+                    fake = G({"z": z, **conds}, training=True)
+                    real_logits = D({"image": real, **conds}, training=True)
+                    fake_logits = D({"image": fake, **conds}, training=True)
+                    ctx = LossContext(real, fake, real_logits, fake_logits, conds, D)
+                    d_loss = tf.cast(loss.discriminator_loss(ctx), tf.float32)
+                    scaled = d_loss / replicas  # the optimizer sums gradients over replicas
+                grads = tape.gradient(scaled, D.trainable_variables)
+                d_opt.apply(grads, D.trainable_variables)
+            z = noise(size, step, 7)
+            with tf.GradientTape() as tape:
+                fake = G({"z": z, **conds}, training=True)
+                fake_logits = D({"image": fake, **conds}, training=True)
+                ctx = LossContext(real, fake, tf.stop_gradient(real_logits), fake_logits, conds, D)
+                g_loss = tf.cast(loss.generator_loss(ctx), tf.float32)
+                scaled = g_loss / replicas
+            grads = tape.gradient(scaled, G.trainable_variables)
+            g_opt.apply(grads, G.trainable_variables)
+            return d_loss, g_loss
+
+        @tf.function
+        def train_chunk(iterator: Any, count: Any) -> tuple[Any, Any, Any]:
+            """Run ``count`` steps; return summed d/g losses and the first non-finite step."""
+            d_sum = tf.constant(0.0)
+            g_sum = tf.constant(0.0)
+            first_bad = tf.constant(-1, tf.int64)
+            for _ in tf.range(count):
+                d_loss, g_loss = strategy.run(replica_step, args=(next(iterator),))
+                d_loss = strategy.reduce("MEAN", d_loss, axis=None)
+                g_loss = strategy.reduce("MEAN", g_loss, axis=None)
+                finite = tf.math.is_finite(d_loss) & tf.math.is_finite(g_loss)
+                first_bad = tf.where((first_bad < 0) & ~finite, step_var + 1, first_bad)
+                d_sum += d_loss
+                g_sum += g_loss
+                step_var.assign_add(1)
+            return d_sum, g_sum, first_bad
+
+        return train_chunk
+
+    def _iterator(self, epoch: int, skip_batches: int) -> Any:
+        import tensorflow as tf
+
+        c = self.config
+        ds = self.dataset.load("train", epoch=epoch)
+        ds = ds.shuffle(SHUFFLE_BUFFER, seed=c.seed * 100_003 + epoch, reshuffle_each_iteration=False)
+        keys = ["image", *self.conditions]
+        ds = ds.map(lambda el: {k: el[k] for k in keys}, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.batch(c.batch_size, drop_remainder=True)
+        if skip_batches:
+            ds = ds.skip(skip_batches)
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+        return iter(self.strategy.experimental_distribute_dataset(ds))
+
+    # === Samples ===
+
+    def _fixed_sample_inputs(self) -> dict[str, np.ndarray]:
+        from gankit.build import take_examples
+
+        n = SAMPLE_COUNT[bool(self.conditions)]
+        rng = np.random.default_rng(self.config.seed)
+        inputs = {"z": rng.standard_normal((n, self.config.latent_dim)).astype(np.float32)}
+        if self.conditions:
+            examples = take_examples(self.dataset, "test", n)
+            inputs.update({c: examples[c] for c in self.conditions})
+        return inputs
+
+    def _write_samples(self, step: int, metrics: MetricsLog) -> None:
+        images = np.asarray(self.models.generator(self._sample_inputs, training=False))
+        parts = [self._sample_inputs[c] for c in self.conditions] + [images]
+        grid = paired_grid(parts)
+        save_png(grid, self.rundir.sample_path(step), scale=2)
+        metrics.image("samples", grid, step)
+
+    # === Run info ===
+
+    def _run_info(self, status: str, step: int) -> dict[str, Any]:
+        import keras
+        import tensorflow as tf
+
+        from gankit import __version__
+
+        info = self.rundir.read_run_info()
+        info.update(
+            {
+                "gankit": __version__,
+                "tensorflow": tf.__version__,
+                "keras": keras.__version__,
+                "python": platform.python_version(),
+                "plugins": self.plugin_versions,
+                "seed": self.config.seed,
+                "devices": [d.name for d in tf.config.list_logical_devices()],
+                "strategy": type(self.strategy).__name__,
+                "replicas": int(self.strategy.num_replicas_in_sync),
+                "generator_params": _count(self.models.generator.trainable_variables),
+                "discriminator_params": _count(self.models.discriminator.trainable_variables),
+                "status": status,
+                "step": step,
+                "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            }
+        )
+        info.setdefault("created_at", info["updated_at"])
+        return info
+
+    # === Training ===
+
+    def run(self, start_step: int = 0) -> TrainResult:
+        """Train from ``start_step`` (a checkpoint in the run directory) to ``config.steps``."""
+        c, run = self.config, self.rundir
+        run.prepare()
+        self._build()
+        store = CheckpointStore(run, c.keep_checkpoints)
+        elapsed_before = 0.0
+        if start_step:
+            path = run.checkpoint_path(start_step)
+            self.step_var.assign(CheckpointStore.load(path, self._checkpoint_groups))
+            elapsed_before = run.truncate_metrics(start_step)
+        else:
+            atomic_write_text(run.metrics_file, "")
+        atomic_write_text(run.config_file, c.to_toml())
+        run.write_run_info(self._run_info("running", start_step))
+        self._sample_inputs = self._fixed_sample_inputs()
+        metrics = MetricsLog(run)
+        result = TrainResult(run, start_step, start_step)
+        steps_per_epoch = self.dataset.splits["train"] // c.batch_size
+        if steps_per_epoch < 1:
+            raise TrainingError(f"--batch-size {c.batch_size} is larger than the training split")
+
+        step, last_good = start_step, start_step
+        iterator, iterator_epoch = None, -1
+        watch, window_steps = Stopwatch(), 0
+        d_window = g_window = 0.0
+        wall_start = time.perf_counter()
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            with Progress(c.steps, start_step, live=self.live_progress) as progress:
+                while step < c.steps:
+                    epoch, offset = divmod(step, steps_per_epoch)
+                    if epoch != iterator_epoch:
+                        iterator, iterator_epoch = self._iterator(epoch, offset), epoch
+                    count = min(
+                        c.steps - step,
+                        steps_per_epoch - offset,
+                        *(every - step % every for every in (c.log_every, c.sample_every, c.checkpoint_every)),
+                    )
+                    with watch:
+                        d_sum, g_sum, first_bad = self._train_chunk(iterator, np.int64(count))
+                    step += count
+                    window_steps += count
+                    d_window, g_window = d_window + d_sum, g_window + g_sum
+                    at_end = step == c.steps
+                    due_log = at_end or step % c.log_every == 0 or self._stop_signal is not None
+                    due_ckpt = at_end or step % c.checkpoint_every == 0 or self._stop_signal is not None
+                    if due_log or due_ckpt:
+                        with watch:
+                            bad = int(first_bad)
+                            d_mean, g_mean = float(d_window) / window_steps, float(g_window) / window_steps
+                        if bad >= 0 or not (math.isfinite(d_mean) and math.isfinite(g_mean)):
+                            at = bad if bad >= 0 else step
+                            raise TrainingError(
+                                f"non-finite loss at step {at} (d_loss={d_mean}, g_loss={g_mean}); "
+                                f"stopped; the last good checkpoint is step {last_good}"
+                            )
+                        seconds = watch.lap()
+                        record = {
+                            "step": step,
+                            "d_loss": round(d_mean, 6),
+                            "g_loss": round(g_mean, 6),
+                            "images_per_sec": round(window_steps * c.batch_size / max(seconds, 1e-9), 2),
+                            "elapsed_s": round(elapsed_before + time.perf_counter() - wall_start, 3),
+                        }
+                        metrics.write(record)
+                        result.records.append(record)
+                        progress.update(step, {**record, "batch_size": c.batch_size})
+                        d_window = g_window = 0.0
+                        window_steps = 0
+                    else:
+                        progress.update(step)
+                    if at_end or step % c.sample_every == 0:
+                        self._write_samples(step, metrics)
+                    if due_ckpt:
+                        store.save(step, self._checkpoint_groups)
+                        last_good = step
+                        run.write_run_info(self._run_info("running", step))
+                    result.end_step = step
+                    if self._stop_signal is not None:
+                        signum = self._stop_signal
+                        run.write_run_info(self._run_info("interrupted", step))
+                        raise TrainingInterrupted(
+                            f"stopped by {signal.Signals(signum).name} at step {step}; "
+                            f"checkpoint saved, run the same command to resume",
+                            128 + signum,
+                        )
+            self._export()
+            run.write_run_info(self._run_info("finished", step))
+        except TrainingError:
+            run.write_run_info(self._run_info("failed", last_good))
+            raise
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            metrics.close()
+        return result
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self._stop_signal is not None:  # a second signal: stop now, keep the last checkpoint
+            raise TrainingInterrupted(f"stopped by {signal.Signals(signum).name}", 128 + signum)
+        self._stop_signal = signum
+
+    def _export(self) -> None:
+        """``generator.keras``, written to a temporary name and renamed into place."""
+        import os
+
+        target = self.rundir.generator_file
+        tmp = target.with_name(".generator.tmp.keras")
+        try:
+            self.models.generator.save(tmp)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise GankitError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def _count(variables: list[Any]) -> int:
+    return int(sum(np.prod(v.shape) for v in variables))
+
+
+def plugin_versions_for(config: RunConfig, registry: Registry, versions: dict[str, str | None]) -> dict[str, str | None]:
+    """``{plugin: version}`` of the plugins providing the config's components."""
+    used = {}
+    for family, name in (
+        ("generators", config.generator), ("discriminators", config.discriminator),
+        ("losses", config.loss), ("datasets", config.dataset),
+    ):
+        plugin = registry.get(family, name).plugin
+        used[plugin] = versions.get(plugin)
+    return used

@@ -1,0 +1,181 @@
+"""DCGAN generator and discriminator (Radford et al. 2015), unconditional and conditional.
+
+At 32x32 with base width ``w`` the generator maps ``z`` through Dense to 4x4x4w,
+BatchNorm, ReLU, then ConvTranspose(2w) + BN + ReLU, ConvTranspose(w) + BN + ReLU,
+ConvTranspose(C) + tanh (kernel 4, stride 2). The discriminator mirrors it:
+Conv(w) + LeakyReLU(0.2), Conv(2w) + BN + LeakyReLU, Conv(4w) + BN + LeakyReLU,
+Flatten, Dense(1) logits. Each doubling of the image size adds one stage.
+
+Conditional variant (when the run has conditions such as ``content`` and ``style``):
+the generator encodes each condition image with a strided-conv encoder (the
+discriminator's stack), joins the 4x4 codes with the projected ``z`` and decodes with
+the transposed-conv stack, with U-Net skips from the ``content`` encoder (or the first
+condition's). The discriminator sees the image concatenated with the conditions along
+channels.
+
+Reference: Radford, Metz, Chintala, "Unsupervised Representation Learning with Deep
+Convolutional Generative Adversarial Networks", ICLR 2016.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gankit
+
+
+def _stages(spec: gankit.ModelSpec) -> int:
+    height, width, _ = spec.image_shape
+    n = int(math.log2(height)) - 2 if height > 0 else 0
+    if height != width or height < 8 or 2 ** (n + 2) != height:
+        raise ValueError(
+            f"`image_shape` must be square with a power-of-two side >= 8, "
+            f"received `{spec.image_shape}`."
+        )
+    for name, shape in spec.conditions.items():
+        if tuple(shape[:2]) != (height, width):
+            raise ValueError(
+                f"condition `{name}` must have the image's size {height}x{width}, "
+                f"received `{tuple(shape)}`."
+            )
+    return n
+
+
+def _check_width(width: int) -> None:
+    if width < 1:
+        raise ValueError(f"`width` must be a positive integer, received `{width}`.")
+
+
+def build_dcgan_generator(
+    spec: gankit.ModelSpec, *, width: int = 64, skips: bool = True
+) -> Any:
+    """DCGAN generator; conditional (encoder + U-Net skips) when the run has conditions.
+
+    Args:
+        spec: image shape, latent size and conditions to build for.
+        width: base number of filters ``w``; the widest layer has ``w * 2**(stages-1)``.
+        skips: U-Net skip connections from the content encoder (conditional only).
+    """
+    import keras
+    from keras import layers
+
+    _check_width(width)
+    n = _stages(spec)
+    init = keras.initializers.RandomNormal(0.0, 0.02)
+    height, _, channels = spec.image_shape
+
+    z = keras.Input((spec.latent_dim,), name="z")
+    inputs: dict[str, Any] = {"z": z}
+    x = layers.Dense(4 * 4 * width * 2 ** (n - 1), use_bias=False, kernel_initializer=init)(z)
+    x = layers.Reshape((4, 4, width * 2 ** (n - 1)))(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+
+    skip_maps: dict[int, Any] = {}
+    if spec.conditions:
+        skip_source = "content" if "content" in spec.conditions else next(iter(spec.conditions))
+        codes = [x]
+        for name, shape in spec.conditions.items():
+            cond = keras.Input(tuple(shape), name=name)
+            inputs[name] = cond
+            features = _conv_stack(cond, n, width, init, prefix=f"{name}_enc")
+            codes.append(features[-1])
+            if name == skip_source and skips:
+                skip_maps = {f.shape[1]: f for f in features[:-1]}
+        x = layers.Concatenate(name="join_codes")(codes)
+
+    for i in range(n - 1):
+        x = layers.Conv2DTranspose(
+            width * 2 ** (n - 2 - i), 4, strides=2, padding="same", use_bias=False,
+            kernel_initializer=init,
+        )(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        if x.shape[1] in skip_maps:
+            x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, skip_maps[x.shape[1]]])
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init)(x)
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    name = "dcgan_generator" if not spec.conditions else "dcgan_conditional_generator"
+    return keras.Model(inputs, images, name=name)
+
+
+def build_dcgan_discriminator(
+    spec: gankit.ModelSpec,
+    *,
+    width: int = 64,
+    spectral_norm: bool = False,
+    batch_norm: bool = True,
+) -> Any:
+    """DCGAN discriminator returning logits; sees image and conditions stacked on channels.
+
+    Args:
+        spec: image shape and conditions to build for.
+        width: base number of filters ``w``.
+        spectral_norm: wrap every conv and the dense layer in Keras 3
+            ``SpectralNormalization`` (Miyato et al. 2018).
+        batch_norm: BatchNorm after every conv but the first (as in DCGAN).
+    """
+    import keras
+    from keras import layers
+
+    _check_width(width)
+    n = _stages(spec)
+    init = keras.initializers.RandomNormal(0.0, 0.02)
+    image = keras.Input(tuple(spec.image_shape), name="image")
+    inputs: dict[str, Any] = {"image": image}
+    x = image
+    if spec.conditions:
+        for name, shape in spec.conditions.items():
+            inputs[name] = keras.Input(tuple(shape), name=name)
+        x = layers.Concatenate(name="stack_conditions")([image, *list(inputs.values())[1:]])
+    features = _conv_stack(
+        x, n, width, init, prefix="disc", spectral_norm=spectral_norm, batch_norm=batch_norm
+    )
+    x = layers.Flatten()(features[-1])
+    dense = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits")
+    if spectral_norm:
+        dense = layers.SpectralNormalization(dense, dtype="float32", name="sn_logits")
+    logits = dense(x)
+    return keras.Model(inputs, logits, name="dcgan_discriminator")
+
+
+def _conv_stack(
+    x: Any,
+    n: int,
+    width: int,
+    init: Any,
+    *,
+    prefix: str,
+    spectral_norm: bool = False,
+    batch_norm: bool = True,
+) -> list[Any]:
+    """``n`` stride-2 convs (w, 2w, ...), LeakyReLU(0.2), BN after the first; all outputs."""
+    from keras import layers
+
+    outputs = []
+    for i in range(n):
+        conv = layers.Conv2D(
+            width * 2**i, 4, strides=2, padding="same", use_bias=(i == 0 or not batch_norm),
+            kernel_initializer=init, name=f"{prefix}_conv{i}",
+        )
+        if spectral_norm:
+            conv = layers.SpectralNormalization(conv, name=f"{prefix}_sn{i}")
+        x = conv(x)
+        if i > 0 and batch_norm:
+            x = layers.BatchNormalization(name=f"{prefix}_bn{i}")(x)
+        x = layers.LeakyReLU(0.2, name=f"{prefix}_lrelu{i}")(x)
+        outputs.append(x)
+    return outputs
+
+
+@gankit.hookimpl
+def register_generators(register):
+    register("dcgan", build_dcgan_generator, summary="DCGAN generator (Radford et al. 2015)")
+
+
+@gankit.hookimpl
+def register_discriminators(register):
+    register(
+        "dcgan", build_dcgan_discriminator, summary="DCGAN discriminator (Radford et al. 2015)"
+    )
