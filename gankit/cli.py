@@ -280,6 +280,79 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
     click.echo(f"done: step {result.end_step}; generator at {run.generator_file}")
 
 
+@cli.command("sample", context_settings=CONTEXT_SETTINGS)
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@click.option("-n", "count", type=click.IntRange(1, 100_000), default=64, help="Number of images.")
+@click.option("--seed", type=int, default=0, help="Seed of the noise (and of the test-split conditions).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="PNG grid [default: RUN/sample.png unless --npz is given].")
+@click.option("--npz", type=click.Path(dir_okay=False), default=None, help="Write the images (and conditions) as .npz.")
+@click.option("--scale", type=click.IntRange(1, 16), default=2, help="Upscale the PNG for viewing.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder with the data files [default: $GANKIT_DATA_DIR].")
+@click.pass_context
+def sample_cmd(ctx: click.Context, run_dir: str, count: int, seed: int, out: str | None,
+               npz: str | None, scale: int, data_dir: str | None) -> None:
+    """Generate images from a run's exported generator (or its latest checkpoint).
+
+    The .npz holds `images` (n, H, W, C) in [-1, 1]; for a conditional run also the
+    conditions, drawn from the dataset's test split, and their `label`.
+
+    \b
+    Example:
+      gankit sample --run runs/R -n 64 --out grid.png --npz samples.npz
+    """
+    from gankit.generate import sample
+    from gankit.images import paired_grid, save_png
+    from gankit.rundir import RunDir
+    from gankit.runfiles import save_npz
+
+    import_tensorflow()
+    run = RunDir(Path(run_dir))
+    arrays = sample(run, get_host(ctx).registry, count, seed, data_dir)
+    if out is None and npz is None:
+        out = str(run.path / "sample.png")
+    if out is not None:
+        conditions = [arrays[c] for c in run.read_config().condition or []]
+        save_png(paired_grid(conditions + [arrays["images"]]), out, scale=scale)
+        click.echo(f"wrote {out}")
+    if npz is not None:
+        save_npz(npz, arrays)
+        click.echo(f"wrote {npz}")
+
+
+@cli.command("transfer", context_settings=CONTEXT_SETTINGS)
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run trained with --condition content,style.")
+@click.option("--content", required=True, type=click.Path(dir_okay=False), help="Image of a digit, any size or mode.")
+@click.option("--style", required=True, type=click.Path(dir_okay=False), help="Style image, any size or mode.")
+@click.option("-o", "--out", default="transfer.png", type=click.Path(dir_okay=False), help="Output PNG.")
+@click.option("--scale", type=click.IntRange(1, 32), default=4, help="Upscale the 32x32 output for viewing (1 keeps it 32x32).")
+@click.option("--seed", type=int, default=0, help="Seed of the noise z.")
+@click.option("--show-inputs", is_flag=True, help="Write content | style | output side by side.")
+@click.pass_context
+def transfer_cmd(ctx: click.Context, run_dir: str, content: str, style: str, out: str,
+                 scale: int, seed: int, show_inputs: bool) -> None:
+    """Render a digit image in the style of another image.
+
+    The content becomes a white-on-black 28x28 digit padded to 32x32 (a dark-on-light
+    drawing is inverted); the style is centre-cropped and resized to 32x32.
+
+    \b
+    Example:
+      gankit transfer --run runs/R --content digit.png --style photo.jpg -o out.png
+    """
+    from gankit.generate import transfer
+    from gankit.images import paired_grid, save_png, to_uint8
+    from gankit.rundir import RunDir
+
+    import_tensorflow()
+    result = transfer(RunDir(Path(run_dir)), get_host(ctx).registry, content, style, seed)
+    if show_inputs:
+        grid = paired_grid([result["content"][None], result["style"][None], result["image"][None]], gap=0)
+    else:
+        grid = to_uint8(result["image"][None])[0]
+    save_png(grid, out, scale=scale)
+    click.echo(f"wrote {out}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="gankit")

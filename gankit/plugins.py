@@ -216,8 +216,10 @@ def _load_one(host: PluginHost, record: PluginRecord, load: Callable[[], Any]) -
         record.components = staged
     except Exception as exc:
         host.pm.unregister(plugin)
-        prefix = "" if isinstance(exc, PluginError) else f'Plugin "{record.name}" failed: '
-        record.fail(prefix + _describe(exc))
+        if isinstance(exc, PluginError):
+            record.fail(str(exc))
+        else:
+            record.fail(f'Plugin "{record.name}" failed: {_describe(exc)}')
 
 
 def _check_hooks(pm: pluggy.PluginManager, plugin: object) -> None:

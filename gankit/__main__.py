@@ -1,0 +1,5 @@
+"""``python -m gankit``."""
+
+from gankit.cli import main
+
+main()

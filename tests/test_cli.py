@@ -1,0 +1,122 @@
+"""The CLI as a user meets it: output, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from gankit.cli import cli
+
+PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
+
+
+def invoke(*args: str, ok: bool = True):
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=not ok)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_list_plugins_json_has_exactly_the_documented_keys():
+    rows = json.loads(invoke("list-plugins", "--json").stdout)
+    assert {r["name"] for r in rows} == {"dcgan", "minimax", "mnist-cifar"}
+    for row in rows:
+        assert set(row) == {"name", "version", "source", "status", "error", "components"}
+        assert set(row["components"]) == {"generators", "discriminators", "losses", "datasets"}
+    dcgan = next(r for r in rows if r["name"] == "dcgan")
+    assert dcgan["components"]["generators"] == [
+        {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)", "options": {"width": 64, "skips": True}}
+    ]
+    assert dcgan["components"]["discriminators"][0]["options"] == {"width": 64, "spectral_norm": False, "batch_norm": True}
+    data = next(r for r in rows if r["name"] == "mnist-cifar")["components"]["datasets"]
+    assert [d["name"] for d in data] == ["cifar10", "mnist", "mnist-cifar"]
+    assert data[2]["options"] == {"seed": 0, "repair_each_epoch": False}
+
+
+def test_list_plugins_family_filter():
+    rows = json.loads(invoke("list-plugins", "--json", "--family", "losses").stdout)
+    assert [r["name"] for r in rows] == ["minimax"]
+    assert set(rows[0]["components"]) == {"losses"}
+
+
+def test_list_plugins_table_shows_errors_and_exits_zero(monkeypatch):
+    monkeypatch.setenv("GANKIT_PLUGINS", str(PLUGINS / "broken_import.py"))
+    result = invoke("list-plugins")
+    assert "broken_import" in result.stdout and "boom" in result.stdout
+    assert "dcgan" in result.stdout
+
+
+def test_broken_plugin_does_not_block_other_commands(monkeypatch, tiny_data):
+    monkeypatch.setenv("GANKIT_PLUGINS", str(PLUGINS / "broken_import.py"))
+    rows = json.loads(invoke("list-plugins", "--json").stdout)
+    broken = next(r for r in rows if r["name"] == "broken_import")
+    assert broken["status"] == "error" and "boom" in broken["error"]
+    assert invoke("dataset-preview", "mnist", "-n", "4", "--npz", str(tiny_data / "x.npz")).exit_code == 0
+
+
+def test_plugin_option_adds_a_local_plugin():
+    rows = json.loads(invoke("--plugin", str(PLUGINS / "extra_loss.py"), "list-plugins", "--json").stdout)
+    extra = next(r for r in rows if r["name"] == "extra_loss")
+    assert (extra["source"], extra["version"]) == ("local", "1.2.3")
+    assert [c["name"] for c in extra["components"]["losses"]] == ["hinge-test", "nan-after"]
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["train", "--generator", "nosuch"], 2, "Error: unknown generator 'nosuch'; available: dcgan\n"),
+        (["train", "--loss", "minmax"], 2, "Error: unknown loss 'minmax' (did you mean 'minimax'?); available: minimax\n"),
+        (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: skips, width)\n"),
+        (["train", "-o", "generator.width=big"], 2, "Error: generator 'dcgan': option `width` expects int, got 'big' (invalid literal for int() with base 10: 'big')\n"),
+        (["train", "-o", "width=3"], 2, "Error: bad override `width=3`: expected family.option=value, e.g. generator.width=128\n"),
+        (["train", "--condition", "colour"], 2, "Error: dataset 'mnist-cifar' has no condition 'colour' (available: content, style, or 'none')\n"),
+        (["dataset-preview", "nope"], 2, "Error: unknown dataset 'nope'; available: cifar10, mnist, mnist-cifar\n"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(args, code, message, tiny_data):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == code
+    assert result.stderr == message
+
+
+def test_config_file_unknown_key_is_an_error(tmp_path, tiny_data):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("batch_size = 8\nbatchsize = 3\n")
+    result = CliRunner().invoke(cli, ["train", "--config", str(cfg)])
+    assert result.exit_code == 2
+    assert "unknown key `batchsize`" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_debug_shows_the_traceback(tiny_data):
+    result = CliRunner().invoke(cli, ["--debug", "train", "--generator", "nosuch"])
+    assert result.exit_code != 0 and result.exception is not None
+
+
+def test_dataset_preview_writes_grid_and_arrays(tmp_path, tiny_data):
+    out, npz = tmp_path / "g.png", tmp_path / "b.npz"
+    invoke("dataset-preview", "mnist-cifar", "-n", "12", "--out", str(out), "--npz", str(npz))
+    from PIL import Image
+
+    assert Image.open(out).mode == "RGB"
+    arrays = np.load(npz)
+    assert set(arrays.files) == {"image", "content", "style", "label", "style_label"}
+    assert arrays["image"].dtype == np.float32 and arrays["image"].shape == (12, 32, 32, 3)
+    again = tmp_path / "again.npz"
+    invoke("dataset-preview", "mnist-cifar", "-n", "12", "--npz", str(again))
+    np.testing.assert_array_equal(arrays["style"], np.load(again)["style"])
+    other = tmp_path / "other.npz"
+    invoke("dataset-preview", "mnist-cifar", "-n", "12", "--npz", str(other), "--seed", "5")
+    assert not np.array_equal(arrays["style"], np.load(other)["style"])
+    np.testing.assert_array_equal(arrays["content"], np.load(other)["content"])
+
+
+def test_dataset_preview_missing_data_is_one_line_exit_1(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(cli, ["dataset-preview", "mnist-cifar", "--npz", str(tmp_path / "x.npz")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: MNIST not found: put mnist.npz in a folder and set GANKIT_DATA_DIR")
+    assert result.stderr.count("\n") == 1
