@@ -86,6 +86,7 @@ def prepare_run(
             f"{run.path} exists and is not a gankit run directory; choose another --out"
         )
     if not run.exists():
+        run.prepare()
         return requested, dataset, 0
     saved = run.read_config()
     check_resumable(saved, requested, force)
@@ -97,6 +98,7 @@ def prepare_run(
             f"{run.path} already trained to step {step} (status: {status}); pass --steps "
             f"greater than {step} to continue, or choose another --out"
         )
+    run.prepare()
     return requested, dataset, step
 
 
@@ -276,8 +278,10 @@ class Trainer:
 
     def run(self, start_step: int = 0) -> TrainResult:
         """Train from ``start_step`` (a checkpoint in the run directory) to ``config.steps``."""
+        import tensorflow as tf
+
         c, run = self.config, self.rundir
-        run.prepare()
+        run.prepare()  # idempotent; prepare_run() has normally done it already
         self._build()
         store = CheckpointStore(run, c.keep_checkpoints)
         elapsed_before = 0.0
@@ -300,6 +304,7 @@ class Trainer:
         iterator, iterator_epoch = None, -1
         watch, window_steps = Stopwatch(), 0
         d_window = g_window = 0.0
+        bad_window: Any = None
         wall_start = time.perf_counter()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -314,16 +319,17 @@ class Trainer:
                         *(every - step % every for every in (c.log_every, c.sample_every, c.checkpoint_every)),
                     )
                     with watch:
-                        d_sum, g_sum, first_bad = self._train_chunk(iterator, np.int64(count))
+                        d_sum, g_sum, first_bad = self._train_chunk(iterator, tf.constant(count, tf.int64))
                     step += count
                     window_steps += count
                     d_window, g_window = d_window + d_sum, g_window + g_sum
+                    bad_window = first_bad if bad_window is None else _first_set(bad_window, first_bad)
                     at_end = step == c.steps
                     due_log = at_end or step % c.log_every == 0 or self._stop_signal is not None
                     due_ckpt = at_end or step % c.checkpoint_every == 0 or self._stop_signal is not None
                     if due_log or due_ckpt:
                         with watch:
-                            bad = int(first_bad)
+                            bad = int(bad_window)
                             d_mean, g_mean = float(d_window) / window_steps, float(g_window) / window_steps
                         if bad >= 0 or not (math.isfinite(d_mean) and math.isfinite(g_mean)):
                             at = bad if bad >= 0 else step
@@ -331,6 +337,7 @@ class Trainer:
                                 f"non-finite loss at step {at} (d_loss={d_mean}, g_loss={g_mean}); "
                                 f"stopped; the last good checkpoint is step {last_good}"
                             )
+                    if due_log:
                         seconds = watch.lap()
                         record = {
                             "step": step,
@@ -343,7 +350,7 @@ class Trainer:
                         result.records.append(record)
                         progress.update(step, {**record, "batch_size": c.batch_size})
                         d_window = g_window = 0.0
-                        window_steps = 0
+                        window_steps, bad_window = 0, None
                     else:
                         progress.update(step)
                     if at_end or step % c.sample_every == 0:
@@ -389,6 +396,13 @@ class Trainer:
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise GankitError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def _first_set(a: Any, b: Any) -> Any:
+    """The earlier of two "first non-finite step" markers, -1 meaning unset (on device)."""
+    import tensorflow as tf
+
+    return tf.where(a >= 0, a, b)
 
 
 def _count(variables: list[Any]) -> int:

@@ -1,0 +1,216 @@
+"""Training end to end on tiny made-up data with tiny models."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from gankit.cli import cli
+
+PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
+TINY = [
+    "--batch-size", "8", "--latent-dim", "8", "--log-every", "2", "--sample-every", "3",
+    "--checkpoint-every", "3", "-o", "generator.width=4", "-o", "discriminator.width=4",
+]
+
+
+def train(out: Path, *args: str, code: int = 0):
+    result = CliRunner().invoke(cli, ["train", "--out", str(out), *TINY, *args])
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def metrics(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_run_directory_is_complete(tmp_path, tiny_data):
+    out = tmp_path / "R"
+    train(out, "--steps", "6")
+    assert (out / "config.toml").is_file() and (out / "generator.keras").is_file()
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000003.png", "step_000006.png"]
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_000003.npz", "step_000006.npz"]
+    assert any(p.name.startswith("events.out.tfevents") for p in (out / "tensorboard").iterdir())
+    info = json.loads((out / "run.json").read_text())
+    for key in ("gankit", "tensorflow", "keras", "plugins", "seed", "devices", "generator_params", "discriminator_params"):
+        assert key in info
+    assert info["status"] == "finished" and info["step"] == 6 and info["replicas"] == 1
+    assert info["generator_params"] > 0 and info["discriminator_params"] > 0
+    assert info["plugins"] == {"dcgan": "0.1.0", "minimax": "0.1.0", "mnist-cifar": "0.1.0"}
+    rows = metrics(out)
+    assert [r["step"] for r in rows] == [2, 4, 6]
+    for r in rows:
+        assert set(r) == {"step", "d_loss", "g_loss", "images_per_sec", "elapsed_s"}
+        assert np.isfinite(r["d_loss"]) and r["images_per_sec"] > 0
+    config = (out / "config.toml").read_text()
+    assert 'condition = ["content", "style"]' in config and "[options.generator]" in config
+
+
+def test_resume_continues_exactly_where_a_straight_run_goes(tmp_path, tiny_data):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(straight, "--steps", "10")
+    train(resumed, "--steps", "6")
+    result = CliRunner().invoke(cli, ["train", "--out", str(resumed), "--steps", "10"])
+    assert result.exit_code == 0, result.output
+    assert "resuming" in result.stderr and "from step 6" in result.stderr
+    a, b = metrics(straight), metrics(resumed)
+    assert [r["step"] for r in b] == [2, 4, 6, 8, 10]
+    for x, y in zip(a, b):
+        assert x["d_loss"] == pytest.approx(y["d_loss"], rel=1e-4, abs=1e-5)
+        assert x["g_loss"] == pytest.approx(y["g_loss"], rel=1e-4, abs=1e-5)
+
+
+def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path, tiny_data):
+    out = tmp_path / "R"
+    train(out, "--steps", "6")
+    (out / "checkpoints" / "step_000006.npz").unlink()  # as if killed between log and checkpoint
+    (out / "generator.keras").unlink()
+    train(out, "--steps", "8")
+    assert [r["step"] for r in metrics(out)] == [2, 4, 6, 8]
+
+
+def test_finished_run_is_not_overwritten_and_conflicts_need_force(tmp_path, tiny_data):
+    out = tmp_path / "R"
+    train(out, "--steps", "3")
+    before = (out / "generator.keras").read_bytes()
+    result = train(out, "--steps", "3", code=1)
+    assert "already trained to step 3" in result.stderr
+    assert (out / "generator.keras").read_bytes() == before
+    result = train(out, "--steps", "5", "--lr-g", "0.001", code=2)
+    assert "lr_g: 0.0002 -> 0.001" in result.stderr and "--force" in result.stderr
+    train(out, "--steps", "5", "--lr-g", "0.001", "--force")
+    assert "lr_g = 0.001" in (out / "config.toml").read_text()
+
+
+def test_refuses_a_folder_that_is_not_a_run(tmp_path, tiny_data):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    result = train(out, "--steps", "3", code=1)
+    assert "is not a gankit run directory" in result.stderr
+    assert (out / "thesis.tex").read_text() == "precious"
+
+
+def test_unwritable_out_is_a_clear_error(tmp_path, tiny_data):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = train(blocker / "R", "--steps", "3", code=1)
+    assert result.stderr.startswith("Error: cannot write") and result.stderr.count("\n") == 1
+    assert "Not a directory" in result.stderr
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny_data):
+    out = tmp_path / "R"
+    result = CliRunner().invoke(
+        cli, ["--plugin", str(PLUGINS / "extra_loss.py"), "train", "--out", str(out), *TINY,
+              "--steps", "12", "--loss", "nan-after", "-o", "loss.steps=4"],
+    )
+    assert result.exit_code == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("Error: non-finite loss at step 5 (d_loss=nan")
+    assert last.endswith("stopped; the last good checkpoint is step 3")
+    assert [p.name for p in (out / "checkpoints").iterdir()] == ["step_000003.npz"]
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+
+
+def test_unconditional_run_sample_and_export(tmp_path, tiny_data):
+    out = tmp_path / "U"
+    train(out, "--steps", "3", "--condition", "none", "--dataset", "mnist")
+    npz = tmp_path / "s.npz"
+    result = CliRunner().invoke(cli, ["sample", "--run", str(out), "-n", "5", "--npz", str(npz)])
+    assert result.exit_code == 0, result.output
+    arrays = np.load(npz)
+    assert arrays.files == ["images"] and arrays["images"].shape == (5, 32, 32, 1)
+    assert arrays["images"].min() >= -1 and arrays["images"].max() <= 1
+
+
+def test_conditional_sample_and_transfer(tmp_path, tiny_data):
+    from PIL import Image, ImageDraw
+
+    out = tmp_path / "C"
+    train(out, "--steps", "3")
+    npz = tmp_path / "s.npz"
+    result = CliRunner().invoke(cli, ["sample", "--run", str(out), "-n", "6", "--npz", str(npz), "--out", str(tmp_path / "s.png")])
+    assert result.exit_code == 0, result.output
+    arrays = np.load(npz)
+    assert sorted(arrays.files) == ["content", "images", "label", "style"]
+    assert arrays["images"].shape == (6, 32, 32, 3) and arrays["content"].shape == (6, 32, 32, 1)
+
+    digit = Image.new("L", (123, 201), 255)
+    ImageDraw.Draw(digit).line([(60, 20), (60, 180)], fill=0, width=15)
+    digit.save(tmp_path / "a.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (77, 140, 3), dtype=np.uint8)).save(tmp_path / "b.jpg")
+    for scale, size in (("1", (32, 32)), ("3", (96, 96))):
+        target = tmp_path / f"out{scale}.png"
+        result = CliRunner().invoke(cli, ["transfer", "--run", str(out), "--content", str(tmp_path / "a.png"),
+                                          "--style", str(tmp_path / "b.jpg"), "-o", str(target), "--scale", scale])
+        assert result.exit_code == 0, result.output
+        image = Image.open(target)
+        assert image.size == size and image.mode == "RGB"
+
+
+def test_transfer_content_preprocessing_makes_an_mnist_style_digit(tmp_path):
+    from PIL import Image, ImageDraw
+
+    from gankit.generate import prepare_content
+
+    drawing = Image.new("RGB", (400, 300), "white")
+    ImageDraw.Draw(drawing).rectangle([300, 40, 330, 260], fill="black")  # off-centre, dark on light
+    drawing.save(tmp_path / "d.png")
+    content = prepare_content(tmp_path / "d.png")
+    assert content.shape == (32, 32, 1)
+    ink = content[..., 0] > 0
+    assert content[0, 0, 0] == -1.0  # background black after inversion
+    rows, cols = np.where(ink)
+    assert rows.max() - rows.min() + 1 <= 21  # fits the 20-pixel box
+    assert abs(rows.mean() - 15.5) < 1.5 and abs(cols.mean() - 15.5) < 1.5  # centred
+
+
+def test_exported_generator_loads_without_gankit(tmp_path, tiny_data):
+    out = tmp_path / "R"
+    train(out, "--steps", "3")
+    code = (
+        "import sys, keras, numpy as np\n"
+        f"g = keras.models.load_model({str(out / 'generator.keras')!r}, safe_mode=True)\n"
+        "x = g({'z': np.zeros((2, 8), 'float32'), 'content': np.zeros((2, 32, 32, 1), 'float32'),"
+        " 'style': np.zeros((2, 32, 32, 3), 'float32')})\n"
+        "assert tuple(x.shape) == (2, 32, 32, 3), x.shape\n"
+        "assert not any(m.startswith('gankit') for m in sys.modules), 'gankit was imported'\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_saves_a_checkpoint_and_exits(tmp_path, tiny_data, signum, code):
+    out = tmp_path / "R"
+    args = [sys.executable, "-m", "gankit", "train", "--out", str(out), *TINY, "--steps", "100000",
+            "--checkpoint-every", "100000", "--sample-every", "100000"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text().strip():
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, err
+    assert f"stopped by {signal.Signals(signum).name}" in err
+    step = json.loads((out / "run.json").read_text())["step"]
+    assert (out / "checkpoints" / f"step_{step:06d}.npz").is_file()
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
