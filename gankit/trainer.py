@@ -325,8 +325,10 @@ class Trainer:
                     d_window, g_window = d_window + d_sum, g_window + g_sum
                     bad_window = first_bad if bad_window is None else _first_set(bad_window, first_bad)
                     at_end = step == c.steps
-                    due_log = at_end or step % c.log_every == 0 or self._stop_signal is not None
-                    due_ckpt = at_end or step % c.checkpoint_every == 0 or self._stop_signal is not None
+                    # Read once (a signal may land mid-iteration); at the last step just finish.
+                    stopping = None if at_end else self._stop_signal
+                    due_log = at_end or step % c.log_every == 0 or stopping is not None
+                    due_ckpt = at_end or step % c.checkpoint_every == 0 or stopping is not None
                     if due_log or due_ckpt:
                         with watch:
                             bad = int(bad_window)
@@ -360,8 +362,8 @@ class Trainer:
                         last_good = step
                         run.write_run_info(self._run_info("running", step))
                     result.end_step = step
-                    if self._stop_signal is not None:
-                        signum = self._stop_signal
+                    if stopping is not None:
+                        signum = stopping
                         run.write_run_info(self._run_info("interrupted", step))
                         raise TrainingInterrupted(
                             f"stopped by {signal.Signals(signum).name} at step {step}; "
