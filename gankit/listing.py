@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from gankit.plugins import PluginHost
-from gankit.registry import FAMILIES, Component
+from gankit.registry import FAMILIES, SINGULAR, Component
 
 __all__ = ["plugin_rows", "print_plugin_table"]
 
@@ -51,28 +51,37 @@ def _jsonable(value: Any) -> Any:
 
 
 def print_plugin_table(rows: list[dict[str, Any]], family: str | None = None) -> None:
-    """A table: plugin, version, source, status, components per family; then errors."""
+    """A table: plugin, version, source, status, and its components by family; then errors."""
     from rich.console import Console
     from rich.table import Table
 
     families = FAMILIES if family is None else (family,)
-    table = Table(title="gankit plugins", title_justify="left")
-    for column in ("plugin", "version", "source", "status", *families):
-        table.add_column(column, overflow="fold")
+    table = Table(title="gankit plugins", title_justify="left", show_lines=True)
+    for column in ("plugin", "version", "source", "status"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("components", overflow="fold")
     for row in rows:
         status = "[green]ok[/]" if row["status"] == "ok" else "[red]error[/]"
-        cells = [", ".join(_with_options(c) for c in row["components"][f]) for f in families]
-        table.add_row(row["name"], row["version"] or "-", row["source"], status, *cells)
-    console = Console()
-    console.print(table)
-    for row in rows:
+        lines = [
+            f"[bold]{SINGULAR[f]}[/] " + ", ".join(_with_options(c) for c in row["components"][f])
+            for f in families
+            if row["components"][f]
+        ]
         if row["error"]:
-            console.print(f"[red]{row['name']}[/]: {row['error']}", markup=True, highlight=False)
+            lines.append(f"[red]{escape(row['error'])}[/]")
+        table.add_row(row["name"], row["version"] or "-", row["source"], status, "\n".join(lines) or "-")
+    Console().print(table)
 
 
 def _with_options(component: dict[str, Any]) -> str:
     options = component["options"]
     if not options:
-        return component["name"]
+        return escape(component["name"])
     inner = ", ".join(f"{k}={v!r}" for k, v in options.items())
-    return f"{component['name']} ({inner})"
+    return escape(f"{component['name']} ({inner})")
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)

@@ -120,3 +120,18 @@ def test_dataset_preview_missing_data_is_one_line_exit_1(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: MNIST not found: put mnist.npz in a folder and set GANKIT_DATA_DIR")
     assert result.stderr.count("\n") == 1
+
+
+def test_config_file_feeds_the_run_and_flags_win(tmp_path, tiny_data):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        'steps = 2\nbatch-size = 4\nlatent_dim = 8\ncondition = "none"\ndataset = "mnist"\n'
+        "[options.generator]\nwidth = 4\n[options.discriminator]\nwidth = 4\n"
+    )
+    out = tmp_path / "R"
+    result = CliRunner().invoke(cli, ["train", "--config", str(cfg), "--out", str(out), "--batch-size", "6",
+                                      "-o", "discriminator.spectral_norm=true"])
+    assert result.exit_code == 0, result.output
+    saved = (out / "config.toml").read_text()
+    assert "steps = 2\n" in saved and "batch_size = 6\n" in saved and "condition = []\n" in saved
+    assert "spectral_norm = true" in saved and "width = 4" in saved
