@@ -13,7 +13,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["load_toml", "loads_toml", "dumps_toml"]
+__all__ = ["load_toml", "read_toml_file", "loads_toml", "dumps_toml"]
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -23,6 +23,18 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(str(exc)) from None
+
+
+def read_toml_file(path: str | Path, what: str) -> dict[str, Any]:
+    """Parse a user-supplied TOML file; unreadable or invalid files raise ``ConfigError``."""
+    from gankit.errors import ConfigError
+
+    try:
+        return load_toml(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
 
 
 def loads_toml(text: str) -> dict[str, Any]:

@@ -46,6 +46,11 @@ class LossContext:
         real_logits, fake_logits: the discriminator's outputs on them.
         conditions: ``{name: (B, ...)}`` condition tensors (empty if unconditional).
         discriminator: the discriminator model, for gradient penalties.
+        paired: True when ``real_images`` is the ground truth the generator should
+            produce for these ``conditions`` (a conditional run on a dataset whose
+            ``paired`` attribute is true, such as mnist-cifar), so reconstruction
+            terms (pix2pix's L1) apply. The real and fake batches then line up
+            example by example.
         training: whether this is a training step.
     """
 
@@ -55,6 +60,7 @@ class LossContext:
     fake_logits: Any
     conditions: Mapping[str, Any] = field(default_factory=dict)
     discriminator: Any = None
+    paired: bool = False
     training: bool = True
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from gankit._toml import dumps_toml, load_toml
+from gankit._toml import dumps_toml, read_toml_file
 from gankit.errors import ConfigError
 from gankit.registry import SINGULAR, Registry
 
@@ -169,13 +169,7 @@ def parse_overrides(items: Iterable[str], allowed: Iterable[str] = tuple(OPTION_
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """A TOML config file as a normalised mapping (not yet merged or validated)."""
-    try:
-        data = load_toml(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    return _normalise(data, str(path))
+    return _normalise(read_toml_file(path, "config file"), str(path))
 
 
 def merge_config(*layers: Mapping[str, Any]) -> RunConfig:

@@ -75,8 +75,9 @@ def register_losses(register: RegisterFn) -> None:
     ``loss`` has ``discriminator_loss(ctx)`` and ``generator_loss(ctx)``, each
     returning a scalar: the mean over the examples of ``ctx`` (the trainer scales it
     for the number of replicas). ``ctx`` is a :class:`gankit.LossContext` with the
-    real and fake images, their logits, the conditions and the discriminator, so
-    gradient penalties and reconstruction terms fit the same shape. Both methods are
+    real and fake images, their logits, the conditions, the discriminator and whether
+    the real images are paired targets of the conditions (``ctx.paired``), so gradient
+    penalties and reconstruction terms fit the same shape. Both methods are
     traced inside ``tf.function``: use ``keras.ops`` / TensorFlow ops only.
     """
 
@@ -94,7 +95,8 @@ def register_datasets(register: RegisterFn) -> None:
     ``dataset`` has the attributes ``image_shape`` (H, W, C), ``conditions``
     (``{name: shape}`` of the condition images it can provide),
     ``default_conditions`` (the tuple a run uses unless told otherwise) and
-    ``splits`` (``{split: number of examples}``), and a method
+    ``splits`` (``{split: number of examples}``), optionally ``paired`` (True when
+    ``image`` is the ground-truth rendering of its conditions), and a method
     ``load(split, *, epoch=0) -> tf.data.Dataset`` giving one epoch of unbatched
     dicts with ``"image"`` in [-1, 1] (float32), every condition, and optionally
     ``"label"``. The result is deterministic for given options, split and epoch.

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 import pluggy
 
 from gankit import hookspecs
-from gankit._toml import load_toml
+from gankit._toml import read_toml_file
 from gankit.errors import ConfigError, DuplicateComponentError, PluginError
 from gankit.registry import FAMILIES, SINGULAR, Component, Registry
 
@@ -102,12 +102,7 @@ def read_registry_file(path: str | Path) -> dict[str, str]:
     Relative ``.py`` paths are resolved against the file's folder.
     """
     path = Path(path)
-    try:
-        data = load_toml(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot read registry file {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise ConfigError(f"registry file {path} is not valid TOML: {exc}") from None
+    data = read_toml_file(path, "registry file")
     plugins = data.get("plugins")
     if not isinstance(plugins, dict) or not all(isinstance(v, str) for v in plugins.values()):
         raise ConfigError(

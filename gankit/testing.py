@@ -45,23 +45,14 @@ def check_generator(
     trainable weight; the ``.keras`` round trip (``safe_mode=True``) gives identical
     outputs; building twice under the same seed gives identical outputs.
     """
-    inputs = _generator_inputs(spec, batch_size, seed)
-    model = _build(factory, spec, options, seed)
-    _check_input_names(model, ["z", *spec.conditions], "generator")
-    images = np.asarray(model(inputs, training=False))
+    rng = np.random.default_rng(seed)
+    inputs = {"z": rng.standard_normal((batch_size, spec.latent_dim)).astype(np.float32)}
+    inputs.update(_condition_inputs(spec, batch_size, rng))
+    images = _check_model(factory, spec, options, seed, inputs, "generator")
     expected = (batch_size, *spec.image_shape)
     assert images.shape == expected, f"generator output shape {images.shape} != {expected}"
-    assert images.dtype == np.float32, f"generator output dtype {images.dtype} != float32"
-    assert np.all(np.isfinite(images)), "generator output has non-finite values"
     assert images.min() >= -1.0 and images.max() <= 1.0, (
         f"generator output range [{images.min():.3f}, {images.max():.3f}] exceeds [-1, 1]"
-    )
-    _check_gradients(model, inputs, "generator")
-    _check_round_trip(model, inputs, "generator")
-    again = _build(factory, spec, options, seed)
-    np.testing.assert_array_equal(
-        images, np.asarray(again(inputs, training=False)),
-        err_msg="generator: two builds under the same seed differ",
     )
 
 
@@ -81,23 +72,36 @@ def check_discriminator(
     """
     rng = np.random.default_rng(seed)
     inputs = {"image": rng.uniform(-1, 1, (batch_size, *spec.image_shape)).astype(np.float32)}
-    for name, shape in spec.conditions.items():
-        inputs[name] = rng.uniform(-1, 1, (batch_size, *shape)).astype(np.float32)
-    model = _build(factory, spec, options, seed)
-    _check_input_names(model, ["image", *spec.conditions], "discriminator")
-    logits = np.asarray(model(inputs, training=False))
+    inputs.update(_condition_inputs(spec, batch_size, rng))
+    logits = _check_model(factory, spec, options, seed, inputs, "discriminator", wrt_input="image")
     assert logits.shape[0] == batch_size and logits.shape[-1] == 1 and logits.ndim in (2, 4), (
         f"discriminator output shape {logits.shape} is neither (B, 1) nor (B, h, w, 1)"
     )
-    assert logits.dtype == np.float32, f"discriminator output dtype {logits.dtype} != float32"
-    assert np.all(np.isfinite(logits)), "discriminator output has non-finite values"
-    _check_gradients(model, inputs, "discriminator", wrt_input="image")
-    _check_round_trip(model, inputs, "discriminator")
+
+
+def _check_model(
+    factory: Callable[..., Any],
+    spec: ModelSpec,
+    options: Mapping[str, Any] | None,
+    seed: int,
+    inputs: dict[str, np.ndarray],
+    what: str,
+    wrt_input: str | None = None,
+) -> np.ndarray:
+    """The checks both model families share; returns the inference output."""
+    model = _build(factory, spec, options, seed)
+    _check_input_names(model, list(inputs), what)
+    out = np.asarray(model(inputs, training=False))
+    assert out.dtype == np.float32, f"{what} output dtype {out.dtype} != float32"
+    assert np.all(np.isfinite(out)), f"{what} output has non-finite values"
+    _check_gradients(model, inputs, what, wrt_input)
+    _check_round_trip(model, inputs, what)
     again = _build(factory, spec, options, seed)
     np.testing.assert_array_equal(
-        logits, np.asarray(again(inputs, training=False)),
-        err_msg="discriminator: two builds under the same seed differ",
+        out, np.asarray(again(inputs, training=False)),
+        err_msg=f"{what}: two builds under the same seed differ",
     )
+    return out
 
 
 def check_loss(
@@ -192,12 +196,11 @@ def _build(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, A
     return factory(spec, **dict(options or {}))
 
 
-def _generator_inputs(spec: ModelSpec, batch: int, seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    inputs = {"z": rng.standard_normal((batch, spec.latent_dim)).astype(np.float32)}
-    for name, shape in spec.conditions.items():
-        inputs[name] = rng.uniform(-1, 1, (batch, *shape)).astype(np.float32)
-    return inputs
+def _condition_inputs(spec: ModelSpec, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {
+        name: rng.uniform(-1, 1, (batch, *shape)).astype(np.float32)
+        for name, shape in spec.conditions.items()
+    }
 
 
 def _check_input_names(model: Any, expected: list[str], what: str) -> None:

@@ -157,6 +157,7 @@ class Trainer:
         d_steps, strategy, step_var = self.config.d_steps, self.strategy, self.step_var
         g_opt, d_opt = self.g_opt, self.d_opt
         replicas = float(strategy.num_replicas_in_sync)
+        paired = bool(conditions) and bool(getattr(self.dataset, "paired", False))
 
         def noise(batch: Any, step: Any, stream: int) -> Any:
             replica = tf.distribute.get_replica_context().replica_id_in_sync_group
@@ -175,7 +176,7 @@ class Trainer:
                     fake = G({"z": z, **conds}, training=True)
                     real_logits = D({"image": real, **conds}, training=True)
                     fake_logits = D({"image": fake, **conds}, training=True)
-                    ctx = LossContext(real, fake, real_logits, fake_logits, conds, D)
+                    ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, paired)
                     d_loss = tf.cast(loss.discriminator_loss(ctx), tf.float32)
                     scaled = d_loss / replicas  # the optimizer sums gradients over replicas
                 grads = tape.gradient(scaled, D.trainable_variables)
@@ -184,7 +185,9 @@ class Trainer:
             with tf.GradientTape() as tape:
                 fake = G({"z": z, **conds}, training=True)
                 fake_logits = D({"image": fake, **conds}, training=True)
-                ctx = LossContext(real, fake, tf.stop_gradient(real_logits), fake_logits, conds, D)
+                ctx = LossContext(
+                    real, fake, tf.stop_gradient(real_logits), fake_logits, conds, D, paired
+                )
                 g_loss = tf.cast(loss.generator_loss(ctx), tf.float32)
                 scaled = g_loss / replicas
             grads = tape.gradient(scaled, G.trainable_variables)

@@ -12,6 +12,14 @@ With ``D(x) = sigmoid(l(x))`` and one-sided label smoothing ``s``:
 The softplus forms never take the log of a sigmoid, so they stay finite for any
 finite logit. Each function returns the mean over the batch.
 
+For a conditional run on a paired dataset (``ctx.paired``: the real image is the
+ground truth for its conditions, as in mnist-cifar) the generator also pays
+``l1_weight * mean(|G(z, c) - x|)``, the reconstruction term of pix2pix (Isola et al.
+2017, weight 100). The adversarial game alone learns this mapping slowly (on
+mnist-cifar, digits are still barely legible after 1000 steps); with the term the
+generator follows the content from the first hundred steps and the adversarial term
+keeps outputs sharp. ``l1_weight=0`` gives the pure minimax game.
+
 Reference: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014;
 Salimans et al. 2016 for one-sided label smoothing.
 """
@@ -61,36 +69,57 @@ def minimax_generator_loss(fake_logits: Any, variant: Variant = "non-saturating"
     raise ValueError(f"`variant` must be 'non-saturating' or 'saturating', received `{variant}`.")
 
 
+def l1_reconstruction_loss(real_images: Any, fake_images: Any) -> Any:
+    """``mean(|fake - real|)`` over all pixels (pix2pix's L1 term, Isola et al. 2017)."""
+    from keras import ops
+
+    diff = ops.cast(fake_images, "float32") - ops.cast(real_images, "float32")
+    return ops.mean(ops.abs(diff))
+
+
 class MinimaxLoss:
     """The minimax loss as a gankit loss object (see the module docstring)."""
 
-    def __init__(self, variant: Variant = "non-saturating", label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self, variant: Variant = "non-saturating", label_smoothing: float = 0.0, l1_weight: float = 0.0
+    ) -> None:
         if variant not in ("non-saturating", "saturating"):
             raise ValueError(
                 f"`variant` must be 'non-saturating' or 'saturating', received `{variant}`."
             )
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"`label_smoothing` must be in [0, 1), received `{label_smoothing}`.")
+        if l1_weight < 0:
+            raise ValueError(f"`l1_weight` must be >= 0, received `{l1_weight}`.")
         self.variant = variant
         self.label_smoothing = label_smoothing
+        self.l1_weight = l1_weight
 
     def discriminator_loss(self, ctx: gankit.LossContext) -> Any:
         return minimax_discriminator_loss(ctx.real_logits, ctx.fake_logits, self.label_smoothing)
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        return minimax_generator_loss(ctx.fake_logits, self.variant)
+        loss = minimax_generator_loss(ctx.fake_logits, self.variant)
+        if ctx.paired and self.l1_weight > 0:
+            loss = loss + self.l1_weight * l1_reconstruction_loss(ctx.real_images, ctx.fake_images)
+        return loss
 
 
 def build_minimax_loss(
-    *, variant: Variant = "non-saturating", label_smoothing: float = 0.0
+    *,
+    variant: Variant = "non-saturating",
+    label_smoothing: float = 0.0,
+    l1_weight: float = 100.0,
 ) -> MinimaxLoss:
     """Minimax GAN loss (Goodfellow et al. 2014), non-saturating by default.
 
     Args:
         variant: ``"non-saturating"`` or ``"saturating"`` generator loss.
         label_smoothing: one-sided label smoothing of the real targets.
+        l1_weight: weight of pix2pix's L1 term, used only on paired conditional
+            runs (``ctx.paired``); 0 disables it.
     """
-    return MinimaxLoss(variant, label_smoothing)
+    return MinimaxLoss(variant, label_smoothing, l1_weight)
 
 
 @gankit.hookimpl

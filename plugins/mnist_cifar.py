@@ -132,6 +132,7 @@ class MnistCifarDataset:
     image_shape = (32, 32, 3)
     conditions = {"content": (32, 32, 1), "style": (32, 32, 3)}
     default_conditions = ("content", "style")
+    paired = True  # `image` is exactly what the conditions should render to
     num_classes = 10
 
     def __init__(self, context: gankit.DataContext, seed: int = 0, repair_each_epoch: bool = False):

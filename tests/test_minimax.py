@@ -71,3 +71,19 @@ def test_loss_object_and_contract():
         MinimaxLoss("wasserstein")
     with pytest.raises(ValueError, match="`label_smoothing`"):
         MinimaxLoss(label_smoothing=1.0)
+
+
+def test_l1_term_applies_only_to_paired_conditional_runs():
+    import gankit
+
+    real = np.zeros((2, 4, 4, 3), np.float32)
+    fake = np.full((2, 4, 4, 3), 0.5, np.float32)
+    logits = np.zeros((2, 1), np.float32)
+    loss = build_minimax_loss(l1_weight=10.0)
+    unpaired = gankit.LossContext(real, fake, logits, logits)
+    paired = gankit.LossContext(real, fake, logits, logits, paired=True)
+    assert float(loss.generator_loss(unpaired)) == pytest.approx(math.log(2), rel=1e-6)
+    assert float(loss.generator_loss(paired)) == pytest.approx(math.log(2) + 10 * 0.5, rel=1e-6)
+    assert float(build_minimax_loss(l1_weight=0.0).generator_loss(paired)) == pytest.approx(math.log(2), rel=1e-6)
+    # the discriminator never sees the reconstruction term
+    assert float(loss.discriminator_loss(paired)) == pytest.approx(2 * math.log(2), rel=1e-6)
