@@ -17,8 +17,7 @@ ground truth for its conditions, as in mnist-cifar) the generator also pays
 ``l1_weight * mean(|G(z, c) - x|)``, the reconstruction term of pix2pix (Isola et al.
 2017, weight 100). The adversarial game alone learns this mapping slowly (on
 mnist-cifar, digits are still barely legible after 1000 steps); with the term the
-generator follows the content from the first hundred steps and the adversarial term
-keeps outputs sharp. ``l1_weight=0`` gives the pure minimax game.
+digits are legible by step 500 and the adversarial term keeps outputs sharp. ``l1_weight=0`` gives the pure minimax game.
 
 Reference: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014;
 Salimans et al. 2016 for one-sided label smoothing.
