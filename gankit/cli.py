@@ -353,6 +353,44 @@ def transfer_cmd(ctx: click.Context, run_dir: str, content: str, style: str, out
     click.echo(f"wrote {out}")
 
 
+@cli.command("info", context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder with the data files [default: $GANKIT_DATA_DIR].")
+def info(as_json: bool, data_dir: str | None) -> None:
+    """Versions, devices and where data files are looked for."""
+    import platform
+
+    from gankit.components import DataContext
+
+    tf = import_tensorflow()
+    import keras
+    context = DataContext.from_env(data_dir)
+    folders = {"data_dir": context.data_dir, "cache_dir": context.cache_dir}
+    report = {
+        "gankit": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "devices": [f"{d.name} ({d.device_type})" for d in tf.config.list_logical_devices()],
+        "downloads": "allowed" if context.allow_download else "disabled (GANKIT_OFFLINE=1)",
+        **{
+            key: {"path": str(folder), "files": sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []}
+            if folder is not None else None
+            for key, folder in folders.items()
+        },
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for key, value in report.items():
+        if isinstance(value, dict):
+            files = ", ".join(value["files"]) or "(empty or missing)"
+            value = f"{value['path']}: {files}"
+        elif isinstance(value, list):
+            value = ", ".join(value)
+        click.echo(f"{key:<10} {value if value is not None else '(not set: --data-dir or GANKIT_DATA_DIR)'}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="gankit")

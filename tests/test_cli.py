@@ -135,3 +135,11 @@ def test_config_file_feeds_the_run_and_flags_win(tmp_path, tiny_data):
     saved = (out / "config.toml").read_text()
     assert "steps = 2\n" in saved and "batch_size = 6\n" in saved and "condition = []\n" in saved
     assert "spectral_norm = true" in saved and "width = 4" in saved
+
+
+def test_info_reports_versions_devices_and_data(tiny_data):
+    report = json.loads(invoke("info", "--json").stdout)
+    assert report["gankit"] == "0.1.0" and report["tensorflow"] and report["keras"].startswith("3.")
+    assert any("CPU" in d for d in report["devices"])
+    assert report["data_dir"]["files"] == ["cifar10.npz", "mnist.npz"]
+    assert report["downloads"].startswith("disabled")
