@@ -213,7 +213,8 @@ class Trainer:
 
         return train_chunk
 
-    def _iterator(self, epoch: int, skip_batches: int) -> Any:
+    def input_pipeline(self, epoch: int, skip_batches: int = 0) -> Any:
+        """One epoch of global batches: shuffled by (seed, epoch), first batches skipped."""
         import tensorflow as tf
 
         c = self.config
@@ -224,8 +225,10 @@ class Trainer:
         ds = ds.batch(c.batch_size, drop_remainder=True)
         if skip_batches:
             ds = ds.skip(skip_batches)
-        ds = ds.prefetch(tf.data.AUTOTUNE)
-        return iter(self.strategy.experimental_distribute_dataset(ds))
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def _iterator(self, epoch: int, skip_batches: int) -> Any:
+        return iter(self.strategy.experimental_distribute_dataset(self.input_pipeline(epoch, skip_batches)))
 
     # === Samples ===
 
