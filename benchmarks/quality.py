@@ -43,14 +43,27 @@ def real_composites(split: str, n: int, seed: int = 0) -> dict[str, np.ndarray]:
     return take_examples(dataset, split, n, shuffle_seed=seed)
 
 
-def train_judge(cache: Path, epochs: int = 3):
-    """A small CNN digit classifier on real composites; cached as a .keras file."""
+def train_judge(cache: Path, epochs: int = 6):
+    """A small CNN digit classifier on real composites; cached as a .keras file.
+
+    Each epoch pairs the digits with other CIFAR-10 images (``repair_each_epoch``), so
+    the judge learns digit shape rather than the particular backgrounds.
+    """
     import keras
+    import tensorflow as tf
+
+    import gankit
+    from gankit_plugins.mnist_cifar import build_mnist_cifar
 
     if cache.is_file():
         return keras.models.load_model(cache)
     keras.utils.set_random_seed(0)
-    train = real_composites("train", 60000)
+    dataset = build_mnist_cifar(gankit.DataContext.from_env(), seed=7, repair_each_epoch=True)
+    epochs_ds = [dataset.load("train", epoch=e) for e in range(epochs)]
+    train = epochs_ds[0]
+    for more in epochs_ds[1:]:
+        train = train.concatenate(more)
+    train = train.map(lambda el: (el["image"], el["label"])).shuffle(20_000, seed=0).batch(128)
     inputs = keras.Input((32, 32, 3))
     x = inputs
     for filters in (32, 64, 128):
@@ -58,11 +71,12 @@ def train_judge(cache: Path, epochs: int = 3):
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.3)(x)
     x = keras.layers.Dense(128, activation="relu", name="features")(x)
     outputs = keras.layers.Dense(10, activation="softmax")(x)
     model = keras.Model(inputs, outputs)
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(train["image"], train["label"], batch_size=128, epochs=epochs, verbose=2)
+    model.fit(train, epochs=1, verbose=2)
     cache.parent.mkdir(parents=True, exist_ok=True)
     model.save(cache)
     return model

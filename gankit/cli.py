@@ -226,6 +226,13 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 @_run_option("--checkpoint-every", click.IntRange(1), "Write a checkpoint every N steps.")
 @_run_option("--log-every", click.IntRange(1), "Log metrics every N steps.")
 @_run_option("--keep-checkpoints", click.IntRange(1), "How many checkpoints to keep.")
+@_run_option(
+    "--precision",
+    click.Choice(["auto", "float32", "mixed_float16", "mixed_bfloat16"]),
+    "Compute precision; auto: mixed_float16 on a GPU, mixed_bfloat16 on a CPU with native "
+    "bfloat16 (AMX / AVX512-BF16), else float32.",
+)
+@_run_option("--jit-compile", click.Choice(["auto", "on", "off"]), "XLA-compile the train step; auto: on for GPUs.")
 @click.option("-o", "overrides", multiple=True, metavar="FAMILY.OPTION=VALUE", help="Component option, e.g. -o generator.width=128 (repeatable).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="TOML file with the same keys; flags win.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory [default: runs/<dataset>-<generator>-<loss>-<time>].")

@@ -59,11 +59,16 @@ class RunConfig:
     checkpoint_every: int = 500
     log_every: int = 50
     keep_checkpoints: int = 3
+    precision: str = "auto"  # see gankit.performance
+    jit_compile: str = "auto"
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # Keys that change where or how long a run goes, not what it trains: they may
     # differ when resuming.
-    RESUMABLE_KEYS = ("steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints")
+    RESUMABLE_KEYS = (
+        "steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints",
+        "precision", "jit_compile",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -89,6 +94,13 @@ class RunConfig:
         for key in ("beta1", "beta2"):
             if not 0 <= getattr(self, key) < 1:
                 raise ConfigError(f"`{key}` must be in [0, 1), got {getattr(self, key)}")
+        from gankit.performance import JIT_CHOICES, PRECISIONS
+
+        for key, choices in (("precision", PRECISIONS), ("jit_compile", JIT_CHOICES)):
+            if getattr(self, key) not in choices:
+                raise ConfigError(
+                    f"`{key.replace('_', '-')}` must be one of {', '.join(choices)}, got {getattr(self, key)!r}"
+                )
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}

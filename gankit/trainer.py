@@ -24,6 +24,7 @@ from gankit.components import LossContext, ModelSpec
 from gankit.config import RunConfig, resolve_components
 from gankit.errors import GankitError, TrainingError, TrainingInterrupted
 from gankit.images import paired_grid, save_png
+from gankit.performance import dtype_policy, resolve_jit, resolve_precision
 from gankit.registry import Registry
 from gankit.rundir import RunDir, check_resumable
 from gankit.runfiles import atomic_write_text
@@ -134,12 +135,18 @@ class Trainer:
         import keras
         import tensorflow as tf
 
-        keras.utils.set_random_seed(self.config.seed)
-        with self.strategy.scope():
-            self.models = build_models(self.config, self.registry, self.dataset)
-            c = self.config
+        c = self.config
+        device_type = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+        self.precision = resolve_precision(c.precision, device_type)
+        self.jit_compile = resolve_jit(c.jit_compile, device_type)
+        keras.utils.set_random_seed(c.seed)
+        with self.strategy.scope(), dtype_policy(self.precision):
+            self.models = build_models(c, self.registry, self.dataset)
             self.g_opt = keras.optimizers.Adam(c.lr_g, beta_1=c.beta1, beta_2=c.beta2)
             self.d_opt = keras.optimizers.Adam(c.lr_d, beta_1=c.beta1, beta_2=c.beta2)
+            if self.precision == "mixed_float16":
+                self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
+                self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)
             self.g_opt.build(self.models.generator.trainable_variables)
             self.d_opt.build(self.models.discriminator.trainable_variables)
             self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="gankit_step")
@@ -158,6 +165,11 @@ class Trainer:
         g_opt, d_opt = self.g_opt, self.d_opt
         replicas = float(strategy.num_replicas_in_sync)
         paired = bool(conditions) and bool(getattr(self.dataset, "paired", False))
+        loss_scaling = self.precision == "mixed_float16"
+
+        def scale(opt: Any, value: Any) -> Any:
+            value = value / replicas  # the optimizer sums gradients over replicas
+            return opt.scale_loss(value) if loss_scaling else value
 
         def noise(batch: Any, step: Any, stream: int) -> Any:
             replica = tf.distribute.get_replica_context().replica_id_in_sync_group
@@ -178,7 +190,7 @@ class Trainer:
                     fake_logits = D({"image": fake, **conds}, training=True)
                     ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, paired)
                     d_loss = tf.cast(loss.discriminator_loss(ctx), tf.float32)
-                    scaled = d_loss / replicas  # the optimizer sums gradients over replicas
+                    scaled = scale(d_opt, d_loss)
                 grads = tape.gradient(scaled, D.trainable_variables)
                 d_opt.apply(grads, D.trainable_variables)
             z = noise(size, step, 7)
@@ -189,10 +201,13 @@ class Trainer:
                     real, fake, tf.stop_gradient(real_logits), fake_logits, conds, D, paired
                 )
                 g_loss = tf.cast(loss.generator_loss(ctx), tf.float32)
-                scaled = g_loss / replicas
+                scaled = scale(g_opt, g_loss)
             grads = tape.gradient(scaled, G.trainable_variables)
             g_opt.apply(grads, G.trainable_variables)
             return d_loss, g_loss
+
+        # XLA compiles the step, not the loop around it (iterators cannot be compiled).
+        step_fn = tf.function(replica_step, jit_compile=True) if self.jit_compile else replica_step
 
         @tf.function
         def train_chunk(iterator: Any, count: Any) -> tuple[Any, Any, Any]:
@@ -201,7 +216,7 @@ class Trainer:
             g_sum = tf.constant(0.0)
             first_bad = tf.constant(-1, tf.int64)
             for _ in tf.range(count):
-                d_loss, g_loss = strategy.run(replica_step, args=(next(iterator),))
+                d_loss, g_loss = strategy.run(step_fn, args=(next(iterator),))
                 d_loss = strategy.reduce("MEAN", d_loss, axis=None)
                 g_loss = strategy.reduce("MEAN", g_loss, axis=None)
                 finite = tf.math.is_finite(d_loss) & tf.math.is_finite(g_loss)
@@ -270,6 +285,8 @@ class Trainer:
                 "devices": [d.name for d in tf.config.list_logical_devices()],
                 "strategy": type(self.strategy).__name__,
                 "replicas": int(self.strategy.num_replicas_in_sync),
+                "precision": self.precision,
+                "jit_compile": self.jit_compile,
                 "generator_params": _count(self.models.generator.trainable_variables),
                 "discriminator_params": _count(self.models.discriminator.trainable_variables),
                 "status": status,

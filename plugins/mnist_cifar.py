@@ -141,10 +141,13 @@ class MnistCifarDataset:
         self.repair_each_epoch = repair_each_epoch
         self._mnist: Arrays | None = None
         self._cifar: Arrays | None = None
+        self._cache: dict[str, tuple[Any, Any, Any, Any]] = {}
 
     @property
     def splits(self) -> dict[str, int]:
-        return {"train": 60000, "test": 10000}
+        """Examples per split: one per MNIST digit (60,000 / 10,000 for the real data)."""
+        mnist, _ = self.arrays()
+        return {s: len(mnist[f"y_{s}"]) for s in SPLITS}
 
     def arrays(self) -> tuple[Arrays, Arrays]:
         """The raw MNIST and CIFAR-10 arrays (loaded once)."""
@@ -154,20 +157,30 @@ class MnistCifarDataset:
             self._cifar = load_cifar10_arrays(self.context)
         return self._mnist, self._cifar
 
+    def _tensors(self, split: str) -> tuple[Any, Any, Any, Any]:
+        """The split's arrays as tensors, made once (every epoch's pipeline shares them)."""
+        import tensorflow as tf
+
+        if split not in self._cache:
+            mnist, cifar = self.arrays()
+            self._cache[split] = (
+                tf.constant(_pad_digits(mnist[f"x_{split}"])),
+                tf.constant(cifar[f"x_{split}"]),
+                tf.constant(mnist[f"y_{split}"].astype(np.int32)),
+                tf.constant(cifar[f"y_{split}"].astype(np.int32)),
+            )
+        return self._cache[split]
+
     def load(self, split: str, *, epoch: int = 0) -> Any:
         import tensorflow as tf
 
         _check_split(split)
-        mnist, cifar = self.arrays()
-        digits, labels = mnist[f"x_{split}"], mnist[f"y_{split}"]
-        styles, style_labels = cifar[f"x_{split}"], cifar[f"y_{split}"]
+        digits_t, styles_t, labels_t, style_labels_t = self._tensors(split)
         split_seed = self.seed * 2 + SPLITS.index(split)
         pairing = pair_mnist_with_cifar(
-            len(digits), len(styles), split_seed, epoch if self.repair_each_epoch else 0
+            int(digits_t.shape[0]), int(styles_t.shape[0]), split_seed,
+            epoch if self.repair_each_epoch else 0,
         )
-        digits_t = tf.constant(_pad_digits(digits))
-        styles_t, labels_t = tf.constant(styles), tf.constant(labels.astype(np.int32))
-        style_labels_t = tf.constant(style_labels.astype(np.int32))
 
         def compose(i: Any, j: Any) -> dict[str, Any]:
             digit = _to_unit(tf.gather(digits_t, i))
@@ -181,7 +194,7 @@ class MnistCifarDataset:
                 "style_label": tf.gather(style_labels_t, j),
             }
 
-        indices = (np.arange(len(digits), dtype=np.int64), pairing.astype(np.int64))
+        indices = (np.arange(len(pairing), dtype=np.int64), pairing.astype(np.int64))
         return tf.data.Dataset.from_tensor_slices(indices).map(
             compose, num_parallel_calls=tf.data.AUTOTUNE
         )

@@ -214,3 +214,10 @@ def test_signal_saves_a_checkpoint_and_exits(tmp_path, tiny_data, signum, code):
     step = json.loads((out / "run.json").read_text())["step"]
     assert (out / "checkpoints" / f"step_{step:06d}.npz").is_file()
     assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+
+
+def test_training_crosses_epoch_boundaries(tmp_path, tiny_data):
+    # 160 tiny examples / batch 8 = 20 steps per epoch: 45 steps start two new epochs
+    out = tmp_path / "R"
+    train(out, "--steps", "45", "--log-every", "15", "--sample-every", "45", "--checkpoint-every", "45")
+    assert [r["step"] for r in metrics(out)] == [15, 30, 45]

@@ -1,0 +1,75 @@
+"""Performance settings the trainer resolves per machine: precision and XLA.
+
+``precision``: ``float32``, ``mixed_float16`` (loss scaling; for GPUs with Tensor
+Cores) or ``mixed_bfloat16``; ``auto`` picks ``mixed_float16`` on a GPU,
+``mixed_bfloat16`` on a CPU with native bfloat16 (AMX or AVX512-BF16, read from the
+CPU flags at run time) and ``float32`` elsewhere. ``jit_compile`` (XLA): ``auto``
+enables it where it measured faster (see docs/performance.md), ``on`` / ``off``
+force it. Variables stay float32 under every policy; losses are computed in float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+from gankit.errors import ConfigError
+
+__all__ = [
+    "PRECISIONS",
+    "JIT_CHOICES",
+    "cpu_has_native_bf16",
+    "resolve_precision",
+    "resolve_jit",
+    "dtype_policy",
+]
+
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+JIT_CHOICES = ("auto", "on", "off")
+_BF16_FLAGS = {"amx_bf16", "avx512_bf16"}
+
+
+def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """Whether the CPU computes bfloat16 natively (AMX-BF16 or AVX512-BF16)."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return bool(_BF16_FLAGS & set(line.split(":", 1)[-1].split()))
+    return False
+
+
+def resolve_precision(requested: str, device_type: str) -> str:
+    """The concrete policy for ``requested`` on ``device_type`` ("GPU" or "CPU")."""
+    if requested not in PRECISIONS:
+        raise ConfigError(f"`precision` must be one of {', '.join(PRECISIONS)}, got {requested!r}")
+    if requested != "auto":
+        return requested
+    if device_type == "GPU":
+        return "mixed_float16"
+    return "mixed_bfloat16" if cpu_has_native_bf16() else "float32"
+
+
+def resolve_jit(requested: str, device_type: str) -> bool:
+    """Whether to XLA-compile the train step for ``requested`` on ``device_type``."""
+    if requested not in JIT_CHOICES:
+        raise ConfigError(f"`jit_compile` must be one of {', '.join(JIT_CHOICES)}, got {requested!r}")
+    if requested != "auto":
+        return requested == "on"
+    return device_type == "GPU"
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Build layers under Keras dtype policy ``name``; restore the previous one after."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
