@@ -50,7 +50,6 @@ def train_judge(cache: Path, epochs: int = 6):
     the judge learns digit shape rather than the particular backgrounds.
     """
     import keras
-    import tensorflow as tf
 
     import gankit
     from gankit_plugins.mnist_cifar import build_mnist_cifar
@@ -153,7 +152,7 @@ def main() -> None:
 
     rows = [
         ("judge accuracy on real test composites", f"{real_acc:.4f}", ""),
-        ("Fréchet distance real train vs real test (n=%d)" % args.n, f"{fd_real:.3f}", ""),
+        (f"Fréchet distance real train vs real test (n={args.n})", f"{fd_real:.3f}", ""),
         ("style transfer: content accuracy", f"{content_acc:.4f}", ">= 0.95"),
         ("style transfer: Fréchet distance to real", f"{fd_cond:.3f} ({fd_cond / fd_real:.2f}x)", "<= 3x"),
         ("unconditional: class entropy / ln 10", f"{entropy / math.log(10):.4f}", ">= 0.95"),

@@ -28,8 +28,8 @@ def import_tensorflow() -> Any:
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow
             import keras  # noqa: F401  (keras logs on import too)
+            import tensorflow
 
             tensorflow.config.list_physical_devices("GPU")  # cuInit logs here
     finally:

@@ -4,8 +4,9 @@ trainer go through, so validation is identical everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -21,7 +21,7 @@ from gankit._tf import import_tensorflow
 from gankit.config import RunConfig
 from gankit.errors import GankitError, TrainingInterrupted, UsageError
 from gankit.plugins import LoadOptions, PluginHost, load_plugins
-from gankit.registry import FAMILIES, SINGULAR
+from gankit.registry import FAMILIES
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 

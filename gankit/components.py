@@ -6,9 +6,10 @@ They carry no TensorFlow import, so plugins can be registered (and listed) cheap
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["ModelSpec", "LossContext", "DataContext"]
 
@@ -79,7 +80,7 @@ class DataContext:
     allow_download: bool = True
 
     @classmethod
-    def from_env(cls, data_dir: str | Path | None = None) -> "DataContext":
+    def from_env(cls, data_dir: str | Path | None = None) -> DataContext:
         """``data_dir`` if given, else ``GANKIT_DATA_DIR``; downloads unless ``GANKIT_OFFLINE=1``."""
         chosen = data_dir or os.environ.get("GANKIT_DATA_DIR") or None
         offline = os.environ.get("GANKIT_OFFLINE", "") not in ("", "0")

@@ -16,9 +16,10 @@ are errors, never ignored.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from gankit._toml import dumps_toml, read_toml_file
 from gankit.errors import ConfigError
@@ -79,7 +80,7 @@ class RunConfig:
         return dumps_toml(self.to_dict())
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> "RunConfig":
+    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> RunConfig:
         return cls(**_normalise(data, source))
 
     def validate_numbers(self) -> None:

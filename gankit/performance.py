@@ -11,8 +11,8 @@ force it. Variables stay float32 under every policy; losses are computed in floa
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from gankit.errors import ConfigError
 

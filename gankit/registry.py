@@ -10,8 +10,9 @@ import difflib
 import inspect
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from gankit.errors import DuplicateComponentError, OptionError, UnknownComponentError
 

@@ -18,8 +18,9 @@ pass over CIFAR-10, so every style image is used about equally often. With
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -9,7 +9,7 @@ from gankit.registry import Registry
 
 
 def factory(spec, *, width: int = 64, rate: float = 0.5, sn: bool = False,
-            mode: Literal["a", "b"] = "a", name: Optional[str] = None):
+            mode: Literal["a", "b"] = "a", name: str | None = None):
     """First line is the summary.
 
     More text.
