@@ -5,8 +5,7 @@ Arrays here are float images in [-1, 1] shaped (N, H, W, C), C in {1, 3}.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,20 +62,14 @@ def save_png(grid: np.ndarray, path: str | Path, scale: int = 1) -> Path:
     """Write a uint8 image as PNG atomically (temp file + rename), upscaled by ``scale``."""
     from PIL import Image
 
-    path = Path(path)
+    from gankit.runfiles import atomic_write_bytes
+
     image = Image.fromarray(grid)
     if scale > 1:
         image = image.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def read_image(path: str | Path, mode: str) -> np.ndarray:

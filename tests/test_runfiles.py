@@ -37,3 +37,15 @@ def test_read_jsonl_drops_a_torn_last_line(tmp_path):
     path = tmp_path / "m.jsonl"
     path.write_text('{"step": 1}\n{"step": 2}\n{"st')
     assert read_jsonl(path) == [{"step": 1}, {"step": 2}]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    path = atomic_write_bytes(tmp_path / "a.bin", b"x")
+    expected = 0o666 & ~_current_umask()
+    assert path.stat().st_mode & 0o777 == expected
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
