@@ -214,7 +214,12 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     help="Dataset images the models are conditioned on, comma-separated, or `none` for an "
     "unconditional GAN [default: the dataset's choice; content,style for mnist-cifar].",
 )
-@_run_option("--steps", click.IntRange(1), "Total training steps (a resumed run continues to this).")
+@_run_option(
+    "--steps",
+    click.IntRange(1),
+    "Total training steps (a resumed run continues to this) [default: 3000 for a "
+    "conditional run, 6000 unconditional; about 16 minutes each on a 2-core CPU with AMX].",
+)
 @_run_option("--batch-size", click.IntRange(1), "Global batch size.")
 @_run_option("--lr-g", click.FloatRange(0, min_open=True), "Generator learning rate (Adam).")
 @_run_option("--lr-d", click.FloatRange(0, min_open=True), "Discriminator learning rate (Adam).")

@@ -18,27 +18,33 @@ __all__ = ["load_generator", "sample", "prepare_content", "prepare_style", "tran
 def load_generator(run: RunDir, registry: Registry) -> tuple[Any, int | None]:
     """The exported ``generator.keras``, else the generator of the latest checkpoint.
 
-    Returns the model and the checkpoint step it came from (None for the export).
+    A run resumed past its export (training further after it finished) has checkpoints
+    newer than ``generator.keras``; then the latest checkpoint wins. Returns the model
+    and the checkpoint step it came from (None for the export).
     """
     import keras
 
     if not run.exists():
         raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
-    if run.generator_file.is_file():
+    latest = run.latest_checkpoint()
+    exported_step = run.read_run_info().get("exported_step", -1)
+    export_is_current = latest is None or exported_step >= latest[0]
+    if run.generator_file.is_file() and export_is_current:
         try:
             return keras.models.load_model(run.generator_file, safe_mode=True, compile=False), None
         except Exception as exc:  # a corrupt zip, a missing custom object, ...
             raise GankitError(f"cannot load {run.generator_file}: {exc}") from None
-    latest = run.latest_checkpoint()
     if latest is None:
         raise GankitError(f"{run.path} has neither generator.keras nor a checkpoint yet")
     from gankit.callbacks import CheckpointStore
     from gankit.config import resolve_components
+    from gankit.performance import dtype_policy
     from gankit.trainer import build_models
 
     config = run.read_config()
     dataset = resolve_components(config, registry)
-    models = build_models(config, registry, dataset)
+    with dtype_policy(run.read_run_info().get("precision", "float32")):
+        models = build_models(config, registry, dataset)
     CheckpointStore.load(latest[1], {"generator/weights": list(models.generator.weights)})
     return models.generator, latest[0]
 

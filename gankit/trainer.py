@@ -395,7 +395,9 @@ class Trainer:
                             128 + signum,
                         )
             self._export()
-            run.write_run_info(self._run_info("finished", step))
+            info = self._run_info("finished", step)
+            info["exported_step"] = step
+            run.write_run_info(info)
         except TrainingError:
             run.write_run_info(self._run_info("failed", last_good))
             raise

@@ -143,3 +143,18 @@ def test_info_reports_versions_devices_and_data(tiny_data):
     assert any("CPU" in d for d in report["devices"])
     assert report["data_dir"]["files"] == ["cifar10.npz", "mnist.npz"]
     assert report["downloads"].startswith("disabled")
+
+
+def test_default_steps_depend_on_conditioning(tiny_data):
+    from gankit.config import DEFAULT_STEPS, merge_config, resolve_components
+    from gankit.plugins import load_plugins
+
+    registry = load_plugins().registry
+    conditional = merge_config({})
+    resolve_components(conditional, registry)
+    unconditional = merge_config({"condition": "none"})
+    resolve_components(unconditional, registry)
+    assert (conditional.steps, unconditional.steps) == (DEFAULT_STEPS[True], DEFAULT_STEPS[False]) == (3000, 6000)
+    explicit = merge_config({"steps": 7})
+    resolve_components(explicit, registry)
+    assert explicit.steps == 7

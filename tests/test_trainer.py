@@ -221,3 +221,21 @@ def test_training_crosses_epoch_boundaries(tmp_path, tiny_data):
     out = tmp_path / "R"
     train(out, "--steps", "45", "--log-every", "15", "--sample-every", "45", "--checkpoint-every", "45")
     assert [r["step"] for r in metrics(out)] == [15, 30, 45]
+
+
+def test_sample_uses_the_latest_checkpoint_when_the_export_is_older(tmp_path, tiny_data, monkeypatch):
+    from gankit.generate import load_generator
+    from gankit.plugins import load_plugins
+    from gankit.rundir import RunDir
+
+    out = tmp_path / "R"
+    train(out, "--steps", "3")
+    run = RunDir(out)
+    assert load_generator(run, load_plugins().registry)[1] is None  # the export, current
+    # a resumed run that has not finished yet: its checkpoint is newer than the export
+    train(out, "--steps", "6")
+    (out / "checkpoints" / "step_000006.npz").rename(out / "checkpoints" / "step_000005.npz")
+    info = json.loads((out / "run.json").read_text())
+    info["exported_step"] = 3
+    (out / "run.json").write_text(json.dumps(info))
+    assert load_generator(run, load_plugins().registry)[1] == 5
