@@ -390,8 +390,8 @@ class Trainer:
                         signum = stopping
                         run.write_run_info(self._run_info("interrupted", step))
                         raise TrainingInterrupted(
-                            f"stopped by {signal.Signals(signum).name} at step {step}; "
-                            f"checkpoint saved, run the same command to resume",
+                            f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint "
+                            f"saved; resume with: gankit train --out {run.path}",
                             128 + signum,
                         )
             self._export()
