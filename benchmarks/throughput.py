@@ -67,18 +67,24 @@ def gankit_contender(registry: Any, batch: int, steps: int, overrides: dict[str,
     return round_
 
 
-def reference_contender(registry: Any, batch: int, steps: int) -> Callable[[], float]:
-    """TensorFlow's DCGAN tutorial loop on the same models and data."""
+def plain_setup(registry: Any, batch: int) -> tuple[Any, Any, Any]:
+    """float32 G and D from the built-in factories, and a repeating image dataset."""
     config = merge_config({"condition": "none", "batch_size": batch})
     dataset = resolve_components(config, registry)
     spec = model_spec(config, dataset)
     keras.utils.set_random_seed(0)
     G = registry.get("generators", "dcgan").factory(spec)
     D = registry.get("discriminators", "dcgan").factory(spec)
+    images = dataset.load("train").map(lambda el: el["image"]).shuffle(10_000).repeat()
+    return G, D, images.batch(batch, drop_remainder=True)
+
+
+def reference_contender(registry: Any, batch: int, steps: int) -> Callable[[], float]:
+    """TensorFlow's DCGAN tutorial loop on the same models and data."""
+    G, D, batches = plain_setup(registry, batch)
     g_opt, d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    images = dataset.load("train").map(lambda el: el["image"]).shuffle(10_000).repeat()
-    iterator = iter(images.batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    iterator = iter(batches.prefetch(tf.data.AUTOTUNE))
 
     @tf.function
     def train_step(real: Any) -> Any:
@@ -107,20 +113,14 @@ def reference_contender(registry: Any, batch: int, steps: int) -> Callable[[], f
 
 def train_on_batch_contender(registry: Any, batch: int, steps: int) -> Callable[[], float]:
     """The Keras style: D.train_on_batch on real and fake, then the stacked GAN."""
-    config = merge_config({"condition": "none", "batch_size": batch})
-    dataset = resolve_components(config, registry)
-    spec = model_spec(config, dataset)
-    keras.utils.set_random_seed(0)
-    G = registry.get("generators", "dcgan").factory(spec)
-    D = registry.get("discriminators", "dcgan").factory(spec)
+    G, D, batches = plain_setup(registry, batch)
     D.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.losses.BinaryCrossentropy(from_logits=True))
     D.trainable = False
     z = keras.Input((LATENT,), name="z")
     gan = keras.Model({"z": z}, D({"image": G({"z": z})}))
     gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.losses.BinaryCrossentropy(from_logits=True))
     D.trainable = True
-    images = dataset.load("train").map(lambda el: el["image"]).shuffle(10_000).repeat()
-    iterator = iter(images.batch(batch, drop_remainder=True).as_numpy_iterator())
+    iterator = iter(batches.as_numpy_iterator())
     ones, zeros = np.ones((batch, 1), np.float32), np.zeros((batch, 1), np.float32)
     rng = np.random.default_rng(0)
 
