@@ -227,6 +227,7 @@ class ImageDataset:
         self._loader = loader
         self._prepare = prepare
         self._arrays: Arrays | None = None
+        self._cache: dict[str, tuple[Any, Any]] = {}
 
     @property
     def splits(self) -> dict[str, int]:
@@ -242,10 +243,13 @@ class ImageDataset:
         import tensorflow as tf
 
         _check_split(split)
-        arrays = self.arrays()
-        images = self._prepare(arrays[f"x_{split}"])
-        labels = arrays[f"y_{split}"].astype(np.int32)
-        return tf.data.Dataset.from_tensor_slices((images, labels)).map(
+        if split not in self._cache:  # tensors made once; every epoch's pipeline shares them
+            arrays = self.arrays()
+            self._cache[split] = (
+                tf.constant(self._prepare(arrays[f"x_{split}"])),
+                tf.constant(arrays[f"y_{split}"].astype(np.int32)),
+            )
+        return tf.data.Dataset.from_tensor_slices(self._cache[split]).map(
             lambda x, y: {"image": _to_unit(x) * 2.0 - 1.0, "label": y},
             num_parallel_calls=tf.data.AUTOTUNE,
         )
