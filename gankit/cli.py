@@ -238,6 +238,26 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     "bfloat16 (AMX / AVX512-BF16), else float32.",
 )
 @_run_option("--jit-compile", click.Choice(["auto", "on", "off"]), "XLA-compile the train step; auto: on for GPUs.")
+@_run_option(
+    "--strategy",
+    click.Choice(["auto", "default", "mirrored", "multi-worker"]),
+    "tf.distribute strategy; auto: mirrored over all GPUs when there are several, else "
+    "one device; multi-worker reads the cluster from TF_CONFIG (docs/distributed.md).",
+)
+@click.option(
+    "--sync-batch-norm/--no-sync-batch-norm",
+    "sync_batch_norm",
+    default=None,
+    help="BatchNorm statistics over the global batch instead of each replica's slice "
+    "[default: per replica].",
+)
+@click.option(
+    "--cpu-devices",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Testing aid: split the CPU into N logical devices, so --strategy mirrored runs "
+    "without GPUs.",
+)
 @click.option("-o", "overrides", multiple=True, metavar="FAMILY.OPTION=VALUE", help="Component option, e.g. -o generator.width=128 (repeatable).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="TOML file with the same keys; flags win.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory [default: runs/<dataset>-<generator>-<loss>-<time>].")
@@ -246,7 +266,8 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 @click.option("--progress/--no-progress", "live", default=None, help="Live progress bar [default: on a terminal].")
 @click.pass_context
 def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | None, out: str | None,
-          data_dir: str | None, force: bool, live: bool | None, **flags: Any) -> None:
+          data_dir: str | None, force: bool, live: bool | None, cpu_devices: int | None,
+          **flags: Any) -> None:
     """Train a GAN from registered components, or resume a run directory.
 
     Everything is validated before a model is built. Re-running on the same --out
@@ -260,6 +281,7 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
       gankit train -o generator.width=32 -o loss.label_smoothing=0.1
     """
     from gankit.config import merge_config, parse_condition, parse_overrides, read_config_file
+    from gankit.distribute import is_chief, make_strategy
     from gankit.rundir import RunDir
     from gankit.trainer import Trainer, plugin_versions_for, prepare_run
 
@@ -280,16 +302,23 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
         run = RunDir(Path("runs") / f"{config.dataset}-{config.generator}-{config.loss}-{stamp}")
     config, dataset, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
     import_tensorflow()
+    strategy = make_strategy(config.strategy, cpu_devices=cpu_devices)
     versions = {r.name: r.version for r in host.records}
     trainer = Trainer(config, host.registry, dataset, run,
                       plugin_versions=plugin_versions_for(config, host.registry, versions),
-                      live_progress=live)
+                      strategy=strategy, live_progress=live)
+    if is_chief(strategy):
+        run.prepare()  # an unwritable --out fails here, before anything is announced
+    role = "" if is_chief(strategy) else " (a non-chief worker: the chief writes the run directory)"
     if start:
-        click.echo(f"resuming {run.path} from step {start}", err=True)
+        click.echo(f"resuming {run.path} from step {start}{role}", err=True)
     else:
-        click.echo(f"training into {run.path}", err=True)
+        click.echo(f"training into {run.path}{role}", err=True)
     result = trainer.run(start)
-    click.echo(f"done: step {result.end_step}; generator at {run.generator_file}")
+    if trainer.chief:
+        click.echo(f"done: step {result.end_step}; generator at {run.generator_file}")
+    else:
+        click.echo(f"done: step {result.end_step}")
 
 
 @cli.command("sample", context_settings=CONTEXT_SETTINGS)

@@ -69,13 +69,15 @@ class RunConfig:
     keep_checkpoints: int = 3
     precision: str = "auto"  # see gankit.performance
     jit_compile: str = "auto"
+    strategy: str = "auto"  # see gankit.distribute
+    sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # Keys that change where or how long a run goes, not what it trains: they may
     # differ when resuming.
     RESUMABLE_KEYS = (
         "steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints",
-        "precision", "jit_compile",
+        "precision", "jit_compile", "strategy", "sync_batch_norm",
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,9 +104,10 @@ class RunConfig:
         for key in ("beta1", "beta2"):
             if not 0 <= getattr(self, key) < 1:
                 raise ConfigError(f"`{key}` must be in [0, 1), got {getattr(self, key)}")
+        from gankit.distribute import STRATEGIES
         from gankit.performance import JIT_CHOICES, PRECISIONS
 
-        for key, choices in (("precision", PRECISIONS), ("jit_compile", JIT_CHOICES)):
+        for key, choices in (("precision", PRECISIONS), ("jit_compile", JIT_CHOICES), ("strategy", STRATEGIES)):
             if getattr(self, key) not in choices:
                 raise ConfigError(
                     f"`{key.replace('_', '-')}` must be one of {', '.join(choices)}, got {getattr(self, key)!r}"

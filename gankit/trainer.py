@@ -1,10 +1,17 @@
 """The trainer: builds the registered components a config names and trains them.
 
-One ``tf.function`` runs up to ``steps_per_execution`` GAN steps (D then G, two tapes,
-one optimizer each) under the active ``tf.distribute`` strategy; losses stay on the
-device and are read back only at logging steps. Noise comes from stateless RNG keyed
-by (seed, step, replica), and the data order from (seed, epoch), so a resumed run
-continues exactly where the checkpoint left off.
+One ``tf.function`` runs every GAN step between two logging events (D then G, two
+tapes, one optimizer each) under the given ``tf.distribute`` strategy; losses stay on
+the device and are read back only at logging steps. ``--batch-size`` is the global
+batch: each replica gets an equal slice, computes the mean loss over its slice and
+divides it by the replica count, so the summed gradients are those of the global-batch
+mean whatever the number of replicas. Noise comes from stateless RNG keyed by
+(seed, step) for the global batch, each replica taking its slice, and the data order
+from (seed, epoch): a resumed run continues exactly where the checkpoint left off, and
+a run on N replicas sees the same noise and data as on one.
+
+In a multi-worker run only the chief (see :func:`gankit.distribute.is_chief`) writes
+the run directory; every worker reads the checkpoint it resumes from.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy as np
 from gankit.callbacks import CheckpointStore, MetricsLog, Progress, Stopwatch, model_variables
 from gankit.components import LossContext, ModelSpec
 from gankit.config import RunConfig, resolve_components
+from gankit.distribute import is_chief, worker_lost_errors
 from gankit.errors import GankitError, TrainingError, TrainingInterrupted
 from gankit.images import paired_grid, save_png
 from gankit.performance import dtype_policy, resolve_jit, resolve_precision
@@ -80,7 +88,9 @@ def prepare_run(
     """Validate the config, then decide: new run, resume, or refuse.
 
     Returns the config to train with (fully resolved), the dataset, and the step
-    of the checkpoint to resume from (0 for a new run). Builds no model.
+    of the checkpoint to resume from (0 for a new run). Builds no model and writes
+    nothing (the trainer's chief creates the folders), so every worker of a
+    multi-worker job can call it.
     """
     dataset = resolve_components(requested, registry, data_dir)
     if run.path.exists() and any(run.path.iterdir()) and not run.exists():
@@ -88,7 +98,6 @@ def prepare_run(
             f"{run.path} exists and is not a gankit run directory; choose another --out"
         )
     if not run.exists():
-        run.prepare()
         return requested, dataset, 0
     saved = run.read_config()
     check_resumable(saved, requested, force)
@@ -100,7 +109,6 @@ def prepare_run(
             f"{run.path} already trained to step {step} (status: {status}); pass --steps "
             f"greater than {step} to continue, or choose another --out"
         )
-    run.prepare()
     return requested, dataset, step
 
 
@@ -127,6 +135,7 @@ class Trainer:
         self.plugin_versions = plugin_versions or {}
         self.strategy = strategy or tf.distribute.get_strategy()
         self.live_progress = live_progress
+        self.chief = is_chief(self.strategy)
         self.conditions = list(config.condition or [])
         self._stop_signal: int | None = None
 
@@ -143,6 +152,8 @@ class Trainer:
         keras.utils.set_random_seed(c.seed)
         with self.strategy.scope(), dtype_policy(self.precision):
             self.models = build_models(c, self.registry, self.dataset)
+            if c.sync_batch_norm:
+                _synchronise_batch_norm(self.models.generator, self.models.discriminator)
             self.g_opt = keras.optimizers.Adam(c.lr_g, beta_1=c.beta1, beta_2=c.beta2)
             self.d_opt = keras.optimizers.Adam(c.lr_d, beta_1=c.beta1, beta_2=c.beta2)
             if self.precision == "mixed_float16":
@@ -173,9 +184,11 @@ class Trainer:
             return opt.scale_loss(value) if loss_scaling else value
 
         def noise(batch: Any, step: Any, stream: int) -> Any:
-            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-            key = tf.stack([tf.cast(seed, tf.int64) * 7919 + tf.cast(replica, tf.int64), step * 8 + stream])
-            return tf.random.stateless_normal((batch, latent), seed=key)
+            """This replica's slice of the global batch's noise for (seed, step, stream)."""
+            replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int32)
+            key = tf.stack([tf.cast(seed, tf.int64) * 7919, step * 8 + stream])
+            z = tf.random.stateless_normal((batch * int(replicas), latent), seed=key)
+            return z[replica * batch : (replica + 1) * batch]
 
         @tf.autograph.experimental.do_not_convert
         def replica_step(batch: dict[str, Any]) -> tuple[Any, Any]:
@@ -241,7 +254,11 @@ class Trainer:
         ds = ds.batch(c.batch_size, drop_remainder=True)
         if skip_batches:
             ds = ds.skip(skip_batches)
-        return ds.prefetch(tf.data.AUTOTUNE)
+        options = tf.data.Options()
+        # In-memory data has no files to shard: each worker takes its slice of every
+        # global batch, so workers see the same batches a single process would.
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
     def _iterator(self, epoch: int, skip_batches: int) -> Any:
         return iter(self.strategy.experimental_distribute_dataset(self.input_pipeline(epoch, skip_batches)))
@@ -302,27 +319,34 @@ class Trainer:
 
     def run(self, start_step: int = 0) -> TrainResult:
         """Train from ``start_step`` (a checkpoint in the run directory) to ``config.steps``."""
-        import tensorflow as tf
 
-        c, run = self.config, self.rundir
-        run.prepare()  # idempotent; prepare_run() has normally done it already
+        c, run, chief = self.config, self.rundir, self.chief
+        replicas = int(self.strategy.num_replicas_in_sync)
+        if c.batch_size % replicas:
+            raise TrainingError(
+                f"--batch-size {c.batch_size} does not split evenly over {replicas} replicas"
+            )
+        steps_per_epoch = self.dataset.splits["train"] // c.batch_size
+        if steps_per_epoch < 1:
+            raise TrainingError(f"--batch-size {c.batch_size} is larger than the training split")
+        if chief:
+            run.prepare()
         self._build()
         store = CheckpointStore(run, c.keep_checkpoints)
         elapsed_before = 0.0
         if start_step:
             path = run.checkpoint_path(start_step)
             self.step_var.assign(CheckpointStore.load(path, self._checkpoint_groups))
-            elapsed_before = run.truncate_metrics(start_step)
-        else:
+            if chief:
+                elapsed_before = run.truncate_metrics(start_step)
+        elif chief:
             atomic_write_text(run.metrics_file, "")
-        atomic_write_text(run.config_file, c.to_toml())
-        run.write_run_info(self._run_info("running", start_step))
-        self._sample_inputs = self._fixed_sample_inputs()
-        metrics = MetricsLog(run)
+        if chief:
+            atomic_write_text(run.config_file, c.to_toml())
+            run.write_run_info(self._run_info("running", start_step))
+            self._sample_inputs = self._fixed_sample_inputs()
+        metrics = MetricsLog(run) if chief else None
         result = TrainResult(run, start_step, start_step)
-        steps_per_epoch = self.dataset.splits["train"] // c.batch_size
-        if steps_per_epoch < 1:
-            raise TrainingError(f"--batch-size {c.batch_size} is larger than the training split")
 
         step, last_good = start_step, start_step
         iterator, iterator_epoch = None, -1
@@ -343,7 +367,7 @@ class Trainer:
                         *(every - step % every for every in (c.log_every, c.sample_every, c.checkpoint_every)),
                     )
                     with watch:
-                        d_sum, g_sum, first_bad = self._train_chunk(iterator, tf.constant(count, tf.int64))
+                        d_sum, g_sum, first_bad = self._run_chunk(iterator, count, last_good)
                     step += count
                     window_steps += count
                     d_window, g_window = d_window + d_sum, g_window + g_sum
@@ -372,40 +396,58 @@ class Trainer:
                             "images_per_sec": round(window_steps * c.batch_size / max(seconds, 1e-9), 2),
                             "elapsed_s": round(elapsed_before + time.perf_counter() - wall_start, 3),
                         }
-                        metrics.write(record)
+                        if metrics is not None:
+                            metrics.write(record)
                         result.records.append(record)
                         progress.update(step, {**record, "batch_size": c.batch_size})
                         d_window = g_window = 0.0
                         window_steps, bad_window = 0, None
                     else:
                         progress.update(step)
-                    if at_end or step % c.sample_every == 0:
+                    if metrics is not None and (at_end or step % c.sample_every == 0):
                         self._write_samples(step, metrics)
                     if due_ckpt:
-                        store.save(step, self._checkpoint_groups)
+                        if chief:
+                            store.save(step, self._checkpoint_groups)
+                            run.write_run_info(self._run_info("running", step))
                         last_good = step
-                        run.write_run_info(self._run_info("running", step))
                     result.end_step = step
                     if stopping is not None:
                         signum = stopping
-                        run.write_run_info(self._run_info("interrupted", step))
+                        if chief:
+                            run.write_run_info(self._run_info("interrupted", step))
                         raise TrainingInterrupted(
                             f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint "
                             f"saved; resume with: gankit train --out {run.path}",
                             128 + signum,
                         )
-            self._export()
-            info = self._run_info("finished", step)
-            info["exported_step"] = step
-            run.write_run_info(info)
+            if chief:
+                self._export()
+                info = self._run_info("finished", step)
+                info["exported_step"] = step
+                run.write_run_info(info)
         except TrainingError:
-            run.write_run_info(self._run_info("failed", last_good))
+            if chief:
+                run.write_run_info(self._run_info("failed", last_good))
             raise
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            metrics.close()
+            if metrics is not None:
+                metrics.close()
         return result
+
+    def _run_chunk(self, iterator: Any, count: int, last_good: int) -> tuple[Any, Any, Any]:
+        """``count`` steps; a lost peer worker becomes a one-line TrainingError."""
+        import tensorflow as tf
+
+        try:
+            return self._train_chunk(iterator, tf.constant(count, tf.int64))
+        except worker_lost_errors() as exc:
+            raise TrainingError(
+                f"lost contact with another worker ({type(exc).__name__}); "
+                f"restart every worker with the same command to resume from step {last_good}"
+            ) from None
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self._stop_signal is not None:  # a second signal: stop now, keep the last checkpoint
@@ -424,6 +466,18 @@ class Trainer:
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise GankitError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def _synchronise_batch_norm(*models: Any) -> None:
+    """BatchNormalization layers compute statistics over the global batch (all replicas)."""
+    import keras
+
+    pending = list(models)
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True  # read when the layer is traced, so setting it now works
+        pending.extend(getattr(layer, "layers", []))
 
 
 def _first_set(a: Any, b: Any) -> Any:
