@@ -18,6 +18,7 @@ from gankit.errors import (
     UnknownComponentError,
     UsageError,
 )
+from gankit.evaluation import EvalContext
 from gankit.hookspecs import hookimpl
 
 __version__ = "0.1.0"
@@ -28,6 +29,7 @@ __all__ = [
     "ModelSpec",
     "LossContext",
     "DataContext",
+    "EvalContext",
     "GankitError",
     "UsageError",
     "ConfigError",

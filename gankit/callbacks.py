@@ -132,6 +132,15 @@ class CheckpointStore:
         self.run, self.keep = run, keep
 
     def save(self, step: int, groups: Mapping[str, Sequence[Any]]) -> Path:
+        """``checkpoints/step_XXXXXX.npz``; older ones beyond the last N are removed."""
+        path = self.save_as(self.run.checkpoint_path(step), step, groups)
+        for _, old in self.run.checkpoints()[: -self.keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    @staticmethod
+    def save_as(path: Path, step: int, groups: Mapping[str, Sequence[Any]]) -> Path:
+        """Write a checkpoint of ``groups`` at ``step`` to ``path``, atomically."""
         import json
 
         arrays: dict[str, np.ndarray] = {"__step__": np.asarray(step, np.int64)}
@@ -143,10 +152,7 @@ class CheckpointStore:
         arrays["__meta__"] = np.asarray(json.dumps(meta))
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        path = atomic_write_bytes(self.run.checkpoint_path(step), buffer.getvalue())
-        for _, old in self.run.checkpoints()[: -self.keep]:
-            old.unlink(missing_ok=True)
-        return path
+        return atomic_write_bytes(path, buffer.getvalue())
 
     @staticmethod
     def load(path: Path, groups: Mapping[str, Sequence[Any]]) -> int:

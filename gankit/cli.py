@@ -205,7 +205,7 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 
 @cli.command("train", context_settings=CONTEXT_SETTINGS)
 @_run_option("--generator", str, "Generator name (see list-plugins).")
-@_run_option("--discriminator", str, "Discriminator name [default: the generator's name].")
+@_run_option("--discriminator", str, "Discriminator name [default: the generator's name if there is one, else dcgan].")
 @_run_option("--loss", str, "Loss name.")
 @_run_option("--dataset", str, "Dataset name.")
 @click.option(
@@ -238,6 +238,9 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     "bfloat16 (AMX / AVX512-BF16), else float32.",
 )
 @_run_option("--jit-compile", click.Choice(["auto", "on", "off"]), "XLA-compile the train step; auto: on for GPUs.")
+@_run_option("--eval-every", click.IntRange(0), "Evaluate every N steps and keep checkpoints/best.npz (0: never).")
+@_run_option("--eval-metric", str, "Metric of --eval-every (see list-plugins --family metrics); options: -o metric.K=V.")
+@_run_option("--eval-n", click.IntRange(2), "Images compared by --eval-every (test split).")
 @_run_option(
     "--strategy",
     click.Choice(["auto", "default", "mirrored", "multi-worker"]),
@@ -328,10 +331,11 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="PNG grid [default: RUN/sample.png unless --npz is given].")
 @click.option("--npz", type=click.Path(dir_okay=False), default=None, help="Write the images (and conditions) as .npz.")
 @click.option("--scale", type=click.IntRange(1, 16), default=2, help="Upscale the PNG for viewing.")
+@click.option("--best", is_flag=True, help="Use checkpoints/best.npz (kept by train --eval-every).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder with the data files [default: $GANKIT_DATA_DIR].")
 @click.pass_context
 def sample_cmd(ctx: click.Context, run_dir: str, count: int, seed: int, out: str | None,
-               npz: str | None, scale: int, data_dir: str | None) -> None:
+               npz: str | None, scale: int, best: bool, data_dir: str | None) -> None:
     """Generate images from a run's exported generator (or its latest checkpoint).
 
     The .npz holds `images` (n, H, W, C) in [-1, 1]; for a conditional run also the
@@ -348,7 +352,7 @@ def sample_cmd(ctx: click.Context, run_dir: str, count: int, seed: int, out: str
 
     import_tensorflow()
     run = RunDir(Path(run_dir))
-    arrays = sample(run, get_host(ctx).registry, count, seed, data_dir)
+    arrays = sample(run, get_host(ctx).registry, count, seed, data_dir, best=best)
     if out is None and npz is None:
         out = str(run.path / "sample.png")
     if out is not None:
@@ -392,6 +396,89 @@ def transfer_cmd(ctx: click.Context, run_dir: str, content: str, style: str, out
         grid = to_uint8(result["image"][None])[0]
     save_png(grid, out, scale=scale)
     click.echo(f"wrote {out}")
+
+
+@cli.command("evaluate", context_settings=CONTEXT_SETTINGS)
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Metric (repeatable; see list-plugins --family metrics) [default: fid].")
+@click.option("-n", "count", type=click.IntRange(2, 1_000_000), default=1000, help="Real and generated images compared.")
+@click.option("--split", default="test", help="Dataset split of the real images.")
+@click.option("--seed", type=int, default=0, help="Seed of the real-image sample and of the noise.")
+@click.option("-o", "overrides", multiple=True, metavar="metric.OPTION=VALUE", help="Metric option, e.g. -o metric.extractor=classifier (repeatable).")
+@click.option("--weights", type=click.Path(dir_okay=False, exists=True), default=None, help="InceptionV3 weights file (the Keras 'notop' .h5), for offline use.")
+@click.option("--best", is_flag=True, help="Evaluate checkpoints/best.npz (kept by train --eval-every) instead of the newest weights.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per metric.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder with the data files [default: $GANKIT_DATA_DIR].")
+@click.pass_context
+def evaluate_cmd(ctx: click.Context, run_dir: str, metrics: tuple[str, ...], count: int, split: str,
+                 seed: int, overrides: tuple[str, ...], weights: str | None, best: bool,
+                 as_json: bool, data_dir: str | None) -> None:
+    """Evaluate a run's newest generator against the dataset's real images.
+
+    Each result is printed and appended, with its protocol (metric, options,
+    extractor, split, n, checkpoint step, seed), to RUN/evals.jsonl.
+
+    \b
+    Examples:
+      gankit evaluate --run runs/R --metric fid --metric kid -o metric.extractor=classifier -n 500
+      gankit evaluate --run runs/R --metric content-accuracy --metric style-distance --json
+      gankit evaluate --run runs/R --metric fid --weights inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5
+    """
+    from gankit.config import parse_overrides
+    from gankit.evaluation import DEFAULT_METRICS, evaluate_run
+    from gankit.rundir import RunDir
+
+    options = parse_overrides(overrides, allowed=("metric",)).get("metric", {})
+    if weights:
+        options["weights"] = weights
+    run = RunDir(Path(run_dir))
+    if not run.exists():
+        raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
+    import_tensorflow()
+    records = evaluate_run(
+        run, get_host(ctx).registry, metrics or DEFAULT_METRICS, options=options, n=count,
+        split=split, seed=seed, data_dir=data_dir, best=best, log=lambda text: click.echo(text, err=True),
+    )
+    for record in records:
+        if as_json:
+            click.echo(json.dumps(record))
+        else:
+            extra = "  ".join(f"{k} {v:.6g}" for k, v in record.items() if k not in ("metric", "value", "protocol", "seconds", "time") and isinstance(v, float))
+            p = record["protocol"]
+            where = f"{p['split']} n={p['n']} step={p['step']} seed={p['seed']}"
+            via = f" [{p['extractor']}]" if "extractor" in p else ""
+            click.echo(f"{record['metric']}{via}: {record['value']:.6g}  {extra + '  ' if extra else ''}({where})")
+    click.echo(f"appended to {run.path / 'evals.jsonl'}", err=True)
+
+
+@cli.command("new-plugin", context_settings=CONTEXT_SETTINGS)
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=".", help="Where to create gankit-NAME/.")
+@click.option(
+    "--family",
+    "families",
+    multiple=True,
+    type=click.Choice(["generator", "discriminator", "loss", "dataset", "metric"]),
+    help="A component family to include an example of (repeatable) [default: generator and loss].",
+)
+def new_plugin_cmd(name: str, directory: str, families: tuple[str, ...]) -> None:
+    """Create a pip-installable plugin package gankit-NAME with working examples.
+
+    The package (import name gankit_NAME) registers one example component per family
+    under the name NAME through the `gankit` entry point, and has tests that run
+    gankit.testing's contract checks. An existing directory is never overwritten.
+
+    \b
+    Example:
+      gankit new-plugin demo --dir plugins-dev --family generator --family loss
+      pip install -e plugins-dev/gankit-demo && pytest plugins-dev/gankit-demo
+      gankit train --generator demo --loss demo --condition none --steps 5 --batch-size 8
+    """
+    from gankit.scaffold import new_plugin
+
+    root = new_plugin(name, Path(directory), list(families))
+    click.echo(f"created {root}")
+    click.echo(f"next: pip install -e {root} && pytest {root}")
 
 
 @cli.command("info", context_settings=CONTEXT_SETTINGS)

@@ -41,6 +41,8 @@ __all__ = [
 # covered the digit classes with an entropy of 0.92 of ln 10, at 6000 with 0.98.
 DEFAULT_STEPS = {True: 3000, False: 6000}  # conditional, unconditional
 
+DEFAULT_DISCRIMINATOR = "dcgan"  # when the generator has no discriminator of its name
+
 # `-o family.option=value` prefixes, mapped to registry families.
 OPTION_FAMILIES: dict[str, str] = {single: family for family, single in SINGULAR.items()}
 
@@ -69,6 +71,9 @@ class RunConfig:
     keep_checkpoints: int = 3
     precision: str = "auto"  # see gankit.performance
     jit_compile: str = "auto"
+    eval_every: int = 0  # evaluate every N steps (0: never) and keep the best checkpoint
+    eval_metric: str = "fid"
+    eval_n: int = 1000
     strategy: str = "auto"  # see gankit.distribute
     sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -78,6 +83,7 @@ class RunConfig:
     RESUMABLE_KEYS = (
         "steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints",
         "precision", "jit_compile", "strategy", "sync_batch_norm",
+        "eval_every", "eval_metric", "eval_n",
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,6 +104,10 @@ class RunConfig:
         for key in positive:
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise ConfigError(f"`{key.replace('_', '-')}` must be at least 1, got {getattr(self, key)}")
+        if self.eval_every < 0:
+            raise ConfigError(f"`eval-every` must be 0 (off) or positive, got {self.eval_every}")
+        if self.eval_n < 2:
+            raise ConfigError(f"`eval-n` must be at least 2, got {self.eval_n}")
         for key in ("lr_g", "lr_d"):
             if not getattr(self, key) > 0:
                 raise ConfigError(f"`{key.replace('_', '-')}` must be positive, got {getattr(self, key)}")
@@ -222,8 +232,12 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
 
     generator = registry.get("generators", config.generator)
     if config.discriminator is None:
-        if ("discriminators", config.generator) in registry:
-            config.discriminator = config.generator
+        # The generator's namesake, else the default DCGAN discriminator: a plugin that
+        # adds only a generator trains without naming a discriminator.
+        for candidate in (config.generator, DEFAULT_DISCRIMINATOR):
+            if ("discriminators", candidate) in registry:
+                config.discriminator = candidate
+                break
         else:
             raise ConfigError(
                 f"no discriminator named '{config.generator}'; choose one with --discriminator "
@@ -243,6 +257,11 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
             raise
         except Exception as exc:
             raise type(exc)(f"{single} '{component.name}': {exc}") from None
+    if config.eval_every or config.options.get("metric"):
+        from gankit.evaluation import select_metrics
+
+        metric = select_metrics(registry, [config.eval_metric], config.options.get("metric", {}))[0]
+        resolved["metric"] = metric.options
     config.options = resolved
     dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
     if config.condition is None:
@@ -256,4 +275,10 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
             f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} "
             f"(available: {available}, or 'none')"
         )
+    if config.eval_every:
+        missing = [r for r in getattr(metric.metric, "requires", ()) if r != "label" and r not in config.condition]
+        if missing:
+            raise ConfigError(
+                f"--eval-metric {config.eval_metric} needs a run conditioned on {', '.join(missing)}"
+            )
     return dataset

@@ -39,11 +39,15 @@ DOWNLOAD_TIMEOUT_S = 15.0
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A file a dataset can download: its cache name, URL and sha256."""
+    """A file gankit can download: its cache name, URL and hash.
+
+    ``file_hash`` is a sha256, or an md5 where that is all the publisher gives (Keras's
+    application weights); ``keras.utils.get_file`` tells them apart by length.
+    """
 
     filename: str
     origin: str
-    sha256: str
+    file_hash: str
 
 
 def find_data_file(context: DataContext, names: Sequence[str]) -> Path | None:
@@ -56,25 +60,29 @@ def find_data_file(context: DataContext, names: Sequence[str]) -> Path | None:
     return None
 
 
-def fetch(context: DataContext, remote: RemoteFile) -> Path:
-    """Download ``remote`` into the cache (sha256-checked); ``DataError`` on failure."""
+def fetch(context: DataContext, remote: RemoteFile, subdir: str | None = None) -> Path:
+    """Download ``remote`` into the cache (hash-checked); ``DataError`` on failure.
+
+    ``subdir`` is a sibling of the dataset cache (``models`` for model weights).
+    """
     if not context.allow_download:
         raise DataError("downloads are disabled (GANKIT_OFFLINE=1)")
     from keras.utils import get_file
 
-    context.cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = context.cache_dir if subdir is None else context.cache_dir.parent / subdir
+    cache_dir.mkdir(parents=True, exist_ok=True)
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
         path = get_file(
             fname=remote.filename,
             origin=remote.origin,
-            file_hash=remote.sha256,
-            cache_dir=str(context.cache_dir.parent),
-            cache_subdir=context.cache_dir.name,
+            file_hash=remote.file_hash,
+            cache_dir=str(cache_dir.parent),
+            cache_subdir=cache_dir.name,
         )
     except Exception as exc:  # URLError, timeouts, hash mismatch: all mean "not available"
-        partial = context.cache_dir / remote.filename
+        partial = cache_dir / remote.filename
         if partial.is_file():
             partial.unlink(missing_ok=True)
         reason = str(getattr(exc, "reason", "") or exc).strip().splitlines()

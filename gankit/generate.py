@@ -15,20 +15,26 @@ from gankit.rundir import RunDir
 __all__ = ["load_generator", "sample", "prepare_content", "prepare_style", "transfer"]
 
 
-def load_generator(run: RunDir, registry: Registry) -> tuple[Any, int | None]:
+def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tuple[Any, int | None]:
     """The exported ``generator.keras``, else the generator of the latest checkpoint.
 
     A run resumed past its export (training further after it finished) has checkpoints
-    newer than ``generator.keras``; then the latest checkpoint wins. Returns the model
-    and the checkpoint step it came from (None for the export).
+    newer than ``generator.keras``; then the latest checkpoint wins. ``best=True``
+    takes ``checkpoints/best.npz`` (kept by ``--eval-every``) instead. Returns the
+    model and the checkpoint step it came from (None for the export).
     """
     import keras
 
     if not run.exists():
         raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
     latest = run.latest_checkpoint()
+    if best:
+        found = run.read_best()
+        if found is None:
+            raise UsageError(f"{run.path} has no best checkpoint (train with --eval-every N to keep one)")
+        latest = (int(found["step"]), run.best_checkpoint)
     exported_step = run.read_run_info().get("exported_step", -1)
-    export_is_current = latest is None or exported_step >= latest[0]
+    export_is_current = not best and (latest is None or exported_step >= latest[0])
     if run.generator_file.is_file() and export_is_current:
         try:
             return keras.models.load_model(run.generator_file, safe_mode=True, compile=False), None
@@ -50,7 +56,7 @@ def load_generator(run: RunDir, registry: Registry) -> tuple[Any, int | None]:
 
 
 def sample(
-    run: RunDir, registry: Registry, n: int, seed: int = 0, data_dir: str | None = None
+    run: RunDir, registry: Registry, n: int, seed: int = 0, data_dir: str | None = None, *, best: bool = False
 ) -> dict[str, np.ndarray]:
     """``n`` generated images (and, for a conditional run, the test-split conditions used).
 
@@ -59,7 +65,7 @@ def sample(
     """
     from gankit.build import build_dataset, take_examples
 
-    generator, _ = load_generator(run, registry)
+    generator, _ = load_generator(run, registry, best=best)
     config = run.read_config()
     rng = np.random.default_rng(seed)
     inputs: dict[str, np.ndarray] = {

@@ -103,3 +103,28 @@ def register_datasets(register: RegisterFn) -> None:
     The trainer owns batching, shuffling, prefetching and sharding. Data files are
     located through ``context`` (``gankit.data`` has the helpers).
     """
+
+
+@hookspec
+def register_metrics(register: RegisterFn) -> None:
+    """Register evaluation metric factories.
+
+    :param register: ``register(name, factory, *, summary=None)``.
+
+    Contract of a metric factory::
+
+        factory(*, <options>) -> metric
+
+    ``metric`` has ``higher_is_better`` (bool: which way is better, used to keep the
+    best checkpoint), optionally ``requires`` (a tuple of condition names the run
+    must be conditioned on, plus ``"label"`` if it needs the dataset's labels) and
+    ``protocol`` (a dict recorded with every result, e.g. ``{"extractor": ...}``),
+    and a method ``compute(ctx) -> float`` (or a dict with ``"value"`` and extra
+    numbers). ``ctx`` is a :class:`gankit.EvalContext`: ``n`` real images of a
+    split, ``n`` generated images (from the same examples' conditions when the run is
+    conditional), their conditions and labels, and cached feature extractors
+    (``ctx.features("inception" | "classifier", "real" | "fake")``,
+    ``ctx.classifier()``). ``compute`` runs eagerly, outside the training step;
+    NumPy is fine.
+    """
+

@@ -18,7 +18,7 @@ from gankit.errors import DuplicateComponentError, OptionError, UnknownComponent
 
 __all__ = ["FAMILIES", "SINGULAR", "Option", "Component", "Registry", "RegisterFn"]
 
-FAMILIES: tuple[str, ...] = ("generators", "discriminators", "losses", "datasets")
+FAMILIES: tuple[str, ...] = ("generators", "discriminators", "losses", "datasets", "metrics")
 # "generators" -> "generator": the word used in flags, `-o` prefixes and messages.
 SINGULAR: dict[str, str] = {family: family.rstrip("s") for family in FAMILIES}
 SINGULAR["losses"] = "loss"

@@ -7,6 +7,8 @@ Layout::
     metrics.jsonl        one object per logging step
     samples/step_XXXXXX.png
     checkpoints/step_XXXXXX.npz   (atomic, the last N kept)
+    checkpoints/best.npz, best.json   (with --eval-every: the best by --eval-metric)
+    evals.jsonl          results of `gankit evaluate` and of --eval-every, with protocol
     tensorboard/         event files
     generator.keras      the exported generator, when training finished
 """
@@ -83,6 +85,16 @@ class RunDir:
     def write_run_info(self, info: dict[str, Any]) -> None:
         atomic_write_text(self.run_file, json.dumps(info, indent=2) + "\n")
 
+    def read_best(self) -> dict[str, Any] | None:
+        """``checkpoints/best.json`` (step, metric, value, higher_is_better), if any."""
+        try:
+            best = json.loads(self.best_file.read_text())
+            return best if self.best_checkpoint.is_file() else None
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise GankitError(f"cannot read {self.best_file}: {exc}") from None
+
     def checkpoints(self) -> list[tuple[int, Path]]:
         """(step, path) of every complete checkpoint, oldest first."""
         if not self.checkpoints_dir.is_dir():
@@ -97,6 +109,19 @@ class RunDir:
     def latest_checkpoint(self) -> tuple[int, Path] | None:
         checkpoints = self.checkpoints()
         return checkpoints[-1] if checkpoints else None
+
+    @property
+    def evals_file(self) -> Path:
+        return self.path / "evals.jsonl"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        """The best checkpoint by the run's ``--eval-metric`` (``best.json`` says which)."""
+        return self.checkpoints_dir / "best.npz"
+
+    @property
+    def best_file(self) -> Path:
+        return self.checkpoints_dir / "best.json"
 
     def checkpoint_path(self, step: int) -> Path:
         return self.checkpoints_dir / f"step_{step:06d}.npz"

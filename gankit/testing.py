@@ -24,7 +24,14 @@ import numpy as np
 
 from gankit.components import LossContext, ModelSpec
 
-__all__ = ["check_generator", "check_discriminator", "check_loss", "check_dataset"]
+__all__ = [
+    "check_generator",
+    "check_discriminator",
+    "check_loss",
+    "check_dataset",
+    "check_metric",
+    "TinyLabelledDataset",
+]
 
 DEFAULT_SPEC = ModelSpec(image_shape=(32, 32, 3), latent_dim=16)
 CONDITIONAL_SPEC = ModelSpec(
@@ -184,6 +191,97 @@ def check_dataset(dataset: Any, *, split: str | None = None, n: int = 4) -> None
     for a, b in zip(first, second):
         for key in a:
             np.testing.assert_array_equal(a[key], b[key], err_msg=f"load() is not deterministic: `{key}`")
+
+
+class TinyLabelledDataset:
+    """A small in-memory paired dataset for tests: 32x32 images, content, style, label.
+
+    The content is a vertical bar whose position is the label (10 classes); the style
+    a smooth colour field; the image their MNIST-M style composite. Meets the dataset
+    contract, so metrics and the classifier extractor can be exercised in seconds.
+    """
+
+    image_shape = (32, 32, 3)
+    conditions = {"content": (32, 32, 1), "style": (32, 32, 3)}
+    default_conditions = ("content", "style")
+    paired = True
+
+    def __init__(self, n_train: int = 200, n_test: int = 64, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.splits = {"train": n_train, "test": n_test}
+        self._arrays = {split: self._make(n, rng) for split, n in self.splits.items()}
+
+    @staticmethod
+    def _make(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        labels = rng.integers(0, 10, n).astype(np.int32)
+        content = np.zeros((n, 32, 32, 1), np.float32)
+        for i, label in enumerate(labels):
+            content[i, 6:26, 3 + 3 * label : 5 + 3 * label] = 1.0
+        base = rng.uniform(0, 1, (n, 1, 1, 3))
+        ramp = np.broadcast_to(np.linspace(0, 0.3, 32)[None, :, None, None], (n, 32, 32, 1))
+        style = np.clip(base + ramp, 0, 1).astype(np.float32)
+        image = np.abs(style - content)
+        return {"image": image * 2 - 1, "content": content * 2 - 1, "style": style * 2 - 1, "label": labels}
+
+    def load(self, split: str, *, epoch: int = 0) -> Any:
+        import tensorflow as tf
+
+        return tf.data.Dataset.from_tensor_slices(self._arrays[split])
+
+
+def check_metric(
+    factory: Callable[..., Any],
+    *,
+    options: Mapping[str, Any] | None = None,
+    n: int = 48,
+    seed: int = 0,
+) -> None:
+    """Check a metric factory against the contract in ``register_metrics``.
+
+    The metric has a boolean ``higher_is_better`` and a ``compute(ctx)``; on a tiny
+    labelled dataset (:class:`TinyLabelledDataset`, conditioned on content and style)
+    it returns a finite number (or a dict with a finite ``"value"``), the same number
+    twice for the same generator, and a different one for a generator that outputs
+    noise instead of the real images. Uses a temporary cache for the classifier.
+    """
+    from gankit.evaluation import Evaluator, SelectedMetric
+
+    metric = factory(**dict(options or {}))
+    assert isinstance(getattr(metric, "higher_is_better", None), bool), (
+        "metric has no boolean `higher_is_better`"
+    )
+    assert callable(getattr(metric, "compute", None)), "metric has no compute(ctx) method"
+    requires = tuple(getattr(metric, "requires", ()))
+    assert all(isinstance(r, str) for r in requires), "`requires` must be a tuple of names"
+    dataset = TinyLabelledDataset(seed=seed)
+    examples = dataset._arrays["test"]
+
+    def generator(images: np.ndarray) -> Callable[..., np.ndarray]:
+        def call(inputs: Mapping[str, Any], training: bool = False) -> np.ndarray:
+            count = len(inputs["z"])
+            start = call.offset
+            call.offset += count
+            return images[start : start + count]
+
+        call.offset = 0
+        return call
+
+    noise = np.random.default_rng(seed).uniform(-1, 1, examples["image"].shape).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        evaluator = Evaluator(
+            [SelectedMetric("checked", metric, dict(options or {}), "test")], dataset,
+            dataset_key={"dataset": "tiny-labelled"}, conditions=["content", "style"],
+            latent_dim=4, split="test", n=n, seed=seed, cache_dir=Path(tmp),
+        )
+        order = evaluator.examples()  # the evaluator's shuffled sample, to align fakes with it
+        real_like = order["image"]
+        values = []
+        for images in (real_like, real_like, noise[:n]):
+            record = evaluator.evaluate(generator(images), step=0)[0]
+            assert np.isfinite(record["value"]), f"metric value {record['value']} is not finite"
+            values.append(record["value"])
+    assert values[0] == values[1], f"metric is not deterministic ({values[0]} != {values[1]})"
+    assert values[0] != values[2], "metric gives the same value for real images and for noise"
 
 
 def _take(ds: Any, n: int) -> list[dict[str, np.ndarray]]:

@@ -347,6 +347,7 @@ class Trainer:
             self._sample_inputs = self._fixed_sample_inputs()
         metrics = MetricsLog(run) if chief else None
         result = TrainResult(run, start_step, start_step)
+        evaluator = self._evaluator() if chief and c.eval_every else None
 
         step, last_good = start_step, start_step
         iterator, iterator_epoch = None, -1
@@ -365,6 +366,7 @@ class Trainer:
                         c.steps - step,
                         steps_per_epoch - offset,
                         *(every - step % every for every in (c.log_every, c.sample_every, c.checkpoint_every)),
+                        *([c.eval_every - step % c.eval_every] if c.eval_every else []),
                     )
                     with watch:
                         d_sum, g_sum, first_bad = self._run_chunk(iterator, count, last_good)
@@ -375,7 +377,8 @@ class Trainer:
                     at_end = step == c.steps
                     # Read once (a signal may land mid-iteration); at the last step just finish.
                     stopping = None if at_end else self._stop_signal
-                    due_log = at_end or step % c.log_every == 0 or stopping is not None
+                    due_eval = bool(c.eval_every) and (at_end or step % c.eval_every == 0)
+                    due_log = at_end or step % c.log_every == 0 or stopping is not None or due_eval
                     due_ckpt = at_end or step % c.checkpoint_every == 0 or stopping is not None
                     if due_log or due_ckpt:
                         with watch:
@@ -394,8 +397,10 @@ class Trainer:
                             "d_loss": round(d_mean, 6),
                             "g_loss": round(g_mean, 6),
                             "images_per_sec": round(window_steps * c.batch_size / max(seconds, 1e-9), 2),
-                            "elapsed_s": round(elapsed_before + time.perf_counter() - wall_start, 3),
                         }
+                        if due_eval and evaluator is not None:
+                            record[c.eval_metric] = self._evaluate(evaluator, step, progress)
+                        record["elapsed_s"] = round(elapsed_before + time.perf_counter() - wall_start, 3)
                         if metrics is not None:
                             metrics.write(record)
                         result.records.append(record)
@@ -436,6 +441,41 @@ class Trainer:
             if metrics is not None:
                 metrics.close()
         return result
+
+    # === Evaluation ===
+
+    def _evaluator(self) -> Any:
+        from gankit.evaluation import Evaluator, select_metrics
+
+        c = self.config
+        metrics = select_metrics(self.registry, [c.eval_metric], c.options.get("metric", {}))
+        return Evaluator(
+            metrics, self.dataset,
+            dataset_key={"dataset": c.dataset, "options": c.options.get("dataset", {})},
+            conditions=self.conditions, latent_dim=c.latent_dim, split="test",
+            n=min(c.eval_n, self.dataset.splits.get("test", 0)), seed=c.seed,
+        )
+
+    def _evaluate(self, evaluator: Any, step: int, progress: Progress) -> float:
+        """Evaluate the generator now; keep ``checkpoints/best`` when it is the best yet."""
+        import json
+
+        from gankit.runfiles import append_jsonl
+
+        evaluator.log = progress.message
+        record = evaluator.evaluate(self.models.generator, step)[0]
+        append_jsonl(self.rundir.evals_file, record)
+        value, higher = record["value"], record["protocol"]["higher_is_better"]
+        best = self.rundir.read_best()
+        if math.isfinite(value) and (
+            best is None or best.get("metric") != record["metric"]
+            or (value > best["value"] if higher else value < best["value"])
+        ):
+            CheckpointStore.save_as(self.rundir.best_checkpoint, step, self._checkpoint_groups)
+            atomic_write_text(self.rundir.best_file, json.dumps(
+                {"step": step, "metric": record["metric"], "value": value, "higher_is_better": higher}
+            ) + "\n")
+        return round(value, 6)
 
     def _run_chunk(self, iterator: Any, count: int, last_good: int) -> tuple[Any, Any, Any]:
         """``count`` steps; a lost peer worker becomes a one-line TrainingError."""

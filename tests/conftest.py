@@ -79,4 +79,5 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for var in ("GANKIT_PLUGINS", "GANKIT_DISABLE_PLUGIN_AUTOLOAD", "GANKIT_TRACE_PLUGINS", "GANKIT_DEBUG"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setenv("GANKIT_CACHE_DIR", str(tmp_path / "gankit-cache"))
     monkeypatch.setenv("GANKIT_OFFLINE", "1")

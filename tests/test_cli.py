@@ -23,10 +23,10 @@ def invoke(*args: str, ok: bool = True):
 
 def test_list_plugins_json_has_exactly_the_documented_keys():
     rows = json.loads(invoke("list-plugins", "--json").stdout)
-    assert {r["name"] for r in rows} == {"dcgan", "minimax", "mnist-cifar"}
+    assert {r["name"] for r in rows} == {"dcgan", "minimax", "mnist-cifar", "metrics"}
     for row in rows:
         assert set(row) == {"name", "version", "source", "status", "error", "components"}
-        assert set(row["components"]) == {"generators", "discriminators", "losses", "datasets"}
+        assert set(row["components"]) == {"generators", "discriminators", "losses", "datasets", "metrics"}
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert dcgan["components"]["generators"] == [
         {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)", "options": {"width": 64, "skips": True}}

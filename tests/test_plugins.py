@@ -12,7 +12,7 @@ from gankit.plugins import LoadOptions, load_plugins
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLUGINS = FIXTURES / "plugins"
-BUILTINS = {"dcgan", "minimax", "mnist-cifar"}
+BUILTINS = {"dcgan", "minimax", "mnist-cifar", "metrics"}
 
 
 def names(host, family):

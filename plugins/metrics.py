@@ -1,0 +1,162 @@
+"""Built-in metrics: FID, KID, classifier score, content accuracy, style distance.
+
+The numerics are the pure functions of :mod:`gankit.metrics`; features come from the
+extractors of :mod:`gankit.features` through the evaluation context, so FID and KID
+computed together share one pass of the extractor.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+import gankit
+from gankit.metrics import (
+    channel_statistics_distance,
+    classifier_score,
+    feature_statistics,
+    frechet_distance,
+    kernel_distance,
+)
+
+Extractor = Literal["inception", "classifier"]
+
+
+class FrechetDistance:
+    """FID: Fréchet distance between Gaussians fitted to real and generated features."""
+
+    higher_is_better = False
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, extractor: str, weights: str) -> None:
+        self.extractor, self.weights = extractor, weights or None
+        self.protocol = {"extractor": extractor}
+
+    def compute(self, ctx: gankit.EvalContext) -> float:
+        real = ctx.features(self.extractor, "real", weights=self.weights)
+        fake = ctx.features(self.extractor, "fake", weights=self.weights)
+        return frechet_distance(*feature_statistics(real), *feature_statistics(fake))
+
+
+class KernelDistance:
+    """KID: unbiased MMD² with a cubic polynomial kernel on the same features as FID."""
+
+    higher_is_better = False
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, extractor: str, weights: str, subsets: int, subset_size: int) -> None:
+        self.extractor, self.weights = extractor, weights or None
+        self.subsets, self.subset_size = subsets, subset_size
+        self.protocol = {"extractor": extractor}
+
+    def compute(self, ctx: gankit.EvalContext) -> dict[str, float]:
+        real = ctx.features(self.extractor, "real", weights=self.weights)
+        fake = ctx.features(self.extractor, "fake", weights=self.weights)
+        mean, std = kernel_distance(real, fake, subsets=self.subsets, subset_size=self.subset_size, seed=ctx.seed)
+        return {"value": mean, "std": std}
+
+
+class ClassifierScore:
+    """exp(E KL(p(y|x) || p(y))) on the dataset classifier: confident and diverse.
+
+    ``reference`` is the score of the real images of the same sample.
+    """
+
+    higher_is_better = True
+    requires: tuple[str, ...] = ()
+    protocol = {"extractor": "classifier"}
+
+    def compute(self, ctx: gankit.EvalContext) -> dict[str, float]:
+        classifier = ctx.classifier()
+        return {
+            "value": classifier_score(classifier.probabilities(ctx.fake)),
+            "reference": classifier_score(classifier.probabilities(ctx.real)),
+        }
+
+
+class ContentAccuracy:
+    """Fraction of outputs the dataset classifier assigns to their content's label.
+
+    ``reference`` is the classifier's accuracy on the real images of the same
+    examples: the ceiling this classifier allows.
+    """
+
+    higher_is_better = True
+    requires = ("content", "label")
+    protocol = {"extractor": "classifier"}
+
+    def compute(self, ctx: gankit.EvalContext) -> dict[str, float]:
+        classifier = ctx.classifier()
+        labels = np.asarray(ctx.labels)
+        return {
+            "value": float(np.mean(classifier.probabilities(ctx.fake).argmax(axis=1) == labels)),
+            "reference": float(np.mean(classifier.probabilities(ctx.real).argmax(axis=1) == labels)),
+        }
+
+
+class StyleDistance:
+    """Mean distance between channel mean/std statistics of output and style image.
+
+    Statistics of the classifier's first-block feature maps (AdaIN's style loss). The
+    same distance between each real target and its style image is reported as
+    ``reference``: what a perfect renderer of this dataset scores.
+    """
+
+    higher_is_better = False
+    requires = ("style",)
+    protocol = {"extractor": "classifier", "layer": "style"}
+
+    def compute(self, ctx: gankit.EvalContext) -> dict[str, float]:
+        classifier = ctx.classifier()
+        style = classifier.style_maps(_three_channels_like(ctx.conditions["style"], ctx.fake))
+        fake = classifier.style_maps(ctx.fake)
+        real = classifier.style_maps(ctx.real)
+        return {
+            "value": float(channel_statistics_distance(fake, style).mean()),
+            "reference": float(channel_statistics_distance(real, style).mean()),
+        }
+
+
+def _three_channels_like(images: np.ndarray, like: np.ndarray) -> np.ndarray:
+    if images.shape[-1] == like.shape[-1]:
+        return images
+    return np.repeat(images, like.shape[-1] // images.shape[-1], axis=-1)
+
+
+def build_fid(*, extractor: Extractor = "inception", weights: str = "") -> FrechetDistance:
+    """Fréchet distance of features (FID with inception; lower is better)."""
+    return FrechetDistance(extractor, weights)
+
+
+def build_kid(
+    *, extractor: Extractor = "inception", weights: str = "", subsets: int = 100, subset_size: int = 1000
+) -> KernelDistance:
+    """Kernel distance of features, unbiased (KID with inception; lower is better)."""
+    if subsets < 1 or subset_size < 2:
+        raise ValueError("subsets must be at least 1 and subset_size at least 2")
+    return KernelDistance(extractor, weights, subsets, subset_size)
+
+
+def build_classifier_score() -> ClassifierScore:
+    """Inception-score analogue on the dataset classifier (higher is better)."""
+    return ClassifierScore()
+
+
+def build_content_accuracy() -> ContentAccuracy:
+    """Outputs classified as their content's label (conditional runs; higher is better)."""
+    return ContentAccuracy()
+
+
+def build_style_distance() -> StyleDistance:
+    """Channel-statistics distance from output to style image (lower is better)."""
+    return StyleDistance()
+
+
+@gankit.hookimpl
+def register_metrics(register: Any) -> None:
+    register("fid", build_fid)
+    register("kid", build_kid)
+    register("classifier-score", build_classifier_score)
+    register("content-accuracy", build_content_accuracy)
+    register("style-distance", build_style_distance)

@@ -1,0 +1,50 @@
+"""The example plugin under examples/: it installs, passes its own tests and trains."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gankit-sngan"
+
+
+@pytest.fixture(scope="module")
+def sngan_site(tmp_path_factory) -> Path:
+    site = tmp_path_factory.mktemp("sngan-site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(EXAMPLE)],
+                   check=True, capture_output=True)
+    return site
+
+
+def run(site: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_sngan_is_listed_from_its_entry_point(sngan_site):
+    rows = json.loads(run(sngan_site, "-m", "gankit", "list-plugins", "--json").stdout)
+    row = next(r for r in rows if r["name"] == "sngan")
+    assert row["source"] == "entry-point" and row["status"] == "ok" and row["version"] == "0.1.0"
+    assert [c["name"] for c in row["components"]["losses"]] == ["hinge"]
+
+
+def test_sngan_own_tests_pass(sngan_site):
+    result = run(sngan_site, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("condition", ["none", "content,style"])
+def test_sngan_trains_with_the_hinge_loss(sngan_site, tmp_path, tiny_data, condition):
+    out = tmp_path / "R"
+    result = run(sngan_site, "-m", "gankit", "train", "--generator", "sngan", "--loss", "hinge",
+                 "--condition", condition, "--steps", "4", "--batch-size", "8", "--out", str(out),
+                 "-o", "generator.width=8", "-o", "discriminator.width=8")
+    assert result.returncode == 0, result.stderr
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "finished" and "sngan" in info["plugins"]
+    assert (out / "generator.keras").is_file()
