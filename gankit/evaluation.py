@@ -33,6 +33,12 @@ GENERATE_BATCH = 250
 class EvalContext:
     """What a metric's ``compute(ctx)`` sees.
 
+    Feature extractors are shared and cached across the metrics of one evaluation:
+    ``ctx.features(name, which)`` gives ``(n, d)`` float64 features of the ``"real"``
+    or ``"fake"`` images by extractor ``"inception"`` or ``"classifier"``;
+    ``ctx.classifier()`` gives the dataset classifier itself (``probabilities``,
+    ``features``, ``style_maps``).
+
     Attributes:
         real: ``(n, H, W, C)`` real images of ``split``, in [-1, 1].
         fake: ``(n, H, W, C)`` generated images, in [-1, 1].
