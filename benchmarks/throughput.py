@@ -7,9 +7,12 @@ mnist-cifar's composites), built by the same factories for every contender.
 Contenders, measured in alternating rounds (A B C A B C ...), the first round of each
 excluded as warm-up (tracing, XLA compilation, shuffle-buffer fill):
 
-- ``gankit``: ``Trainer.run`` exactly as ``gankit train`` runs it (float32 here, to
-  compare like with like), images/s taken from its own metrics.jsonl windows;
-- ``gankit-default``: the same with gankit's default performance settings;
+- ``gankit float32 simultaneous``: ``Trainer.run`` exactly as ``gankit train`` runs
+  it, in float32 with the tutorial's update (``--update simultaneous``), to compare
+  like with like; images/s taken from its own metrics.jsonl windows;
+- ``gankit float32 alternating``: the same with the alternating update;
+- ``gankit default``: ``gankit train``'s defaults (precision and update resolved for
+  this machine);
 - ``reference``: TensorFlow's DCGAN tutorial loop, one ``tf.function`` step with two
   ``GradientTape``s, float32;
 - ``train_on_batch``: the Keras ``train_on_batch`` + ``predict`` loop of the seed
@@ -48,7 +51,13 @@ from gankit.trainer import Trainer, model_spec  # noqa: E402
 LATENT = 100
 
 
-def gankit_contender(registry: Any, batch: int, steps: int, overrides: dict[str, Any]) -> Callable[[], float]:
+def shared_dataset(registry: Any) -> Any:
+    """One dataset object (one copy of the arrays) for every contender."""
+    config = merge_config({"condition": "none"})
+    return resolve_components(config, registry)
+
+
+def gankit_contender(registry: Any, dataset: Any, batch: int, steps: int, overrides: dict[str, Any]) -> Callable[[], float]:
     """One round = a fresh ``Trainer.run`` for ``steps`` steps; images/s of its windows."""
     window = max(steps // 3, 1)
 
@@ -58,7 +67,7 @@ def gankit_contender(registry: Any, batch: int, steps: int, overrides: dict[str,
                 "condition": "none", "batch_size": batch, "steps": window * 4, "log_every": window,
                 "sample_every": 10**9, "checkpoint_every": 10**9, **overrides,
             })
-            dataset = resolve_components(config, registry)
+            resolve_components(config, registry)  # fills in defaults; the dataset is shared
             trainer = Trainer(config, registry, dataset, RunDir(Path(tmp) / "run"), live_progress=False)
             result = trainer.run(0)
             # the first window holds tracing and the shuffle-buffer fill
@@ -67,10 +76,10 @@ def gankit_contender(registry: Any, batch: int, steps: int, overrides: dict[str,
     return round_
 
 
-def plain_setup(registry: Any, batch: int) -> tuple[Any, Any, Any]:
+def plain_setup(registry: Any, dataset: Any, batch: int) -> tuple[Any, Any, Any]:
     """float32 G and D from the built-in factories, and a repeating image dataset."""
     config = merge_config({"condition": "none", "batch_size": batch})
-    dataset = resolve_components(config, registry)
+    resolve_components(config, registry)
     spec = model_spec(config, dataset)
     keras.utils.set_random_seed(0)
     G = registry.get("generators", "dcgan").factory(spec)
@@ -79,9 +88,9 @@ def plain_setup(registry: Any, batch: int) -> tuple[Any, Any, Any]:
     return G, D, images.batch(batch, drop_remainder=True)
 
 
-def reference_contender(registry: Any, batch: int, steps: int) -> Callable[[], float]:
+def reference_contender(registry: Any, dataset: Any, batch: int, steps: int) -> Callable[[], float]:
     """TensorFlow's DCGAN tutorial loop on the same models and data."""
-    G, D, batches = plain_setup(registry, batch)
+    G, D, batches = plain_setup(registry, dataset, batch)
     g_opt, d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     iterator = iter(batches.prefetch(tf.data.AUTOTUNE))
@@ -111,9 +120,9 @@ def reference_contender(registry: Any, batch: int, steps: int) -> Callable[[], f
     return round_
 
 
-def train_on_batch_contender(registry: Any, batch: int, steps: int) -> Callable[[], float]:
+def train_on_batch_contender(registry: Any, dataset: Any, batch: int, steps: int) -> Callable[[], float]:
     """The Keras style: D.train_on_batch on real and fake, then the stacked GAN."""
-    G, D, batches = plain_setup(registry, batch)
+    G, D, batches = plain_setup(registry, dataset, batch)
     D.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.losses.BinaryCrossentropy(from_logits=True))
     D.trainable = False
     z = keras.Input((LATENT,), name="z")
@@ -142,11 +151,12 @@ def train_on_batch_contender(registry: Any, batch: int, steps: int) -> Callable[
     return round_
 
 
-def pipeline_throughput(registry: Any, batch: int, batches: int = 400) -> float:
+def pipeline_throughput(registry: Any, dataset: Any, batch: int, batches: int = 400) -> float:
     """Images/s of the trainer's input pipeline alone (no model)."""
+    batches = min(batches, dataset.splits["train"] // batch - 25)  # stay within one epoch
     with tempfile.TemporaryDirectory() as tmp:
         config = merge_config({"condition": "none", "batch_size": batch})
-        dataset = resolve_components(config, registry)
+        resolve_components(config, registry)
         trainer = Trainer(config, registry, dataset, RunDir(Path(tmp)), live_progress=False)
         ds = trainer.input_pipeline(epoch=0, skip_batches=0)
         it = iter(ds)
@@ -161,20 +171,25 @@ def pipeline_throughput(registry: Any, batch: int, batches: int = 400) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds per contender")
-    parser.add_argument("--steps", type=int, default=60, help="steps per round")
+    parser.add_argument("--steps", type=int, default=60, help="steps per round at batch 64 (scaled by 64/batch)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
     args = parser.parse_args()
     registry = load_plugins().registry
+    dataset = shared_dataset(registry)
 
     rows = []
     for batch in args.batch_sizes:
+        steps = max(args.steps * 64 // batch, 12)
         contenders = {
-            "gankit float32": gankit_contender(registry, batch, args.steps, {"precision": "float32"}),
-            "gankit default": gankit_contender(registry, batch, args.steps, {}),
-            "reference (tf.function, float32)": reference_contender(registry, batch, args.steps),
+            "gankit float32 simultaneous": gankit_contender(
+                registry, dataset, batch, steps, {"precision": "float32", "update": "simultaneous"}),
+            "gankit float32 alternating": gankit_contender(
+                registry, dataset, batch, steps, {"precision": "float32", "update": "alternating"}),
+            "gankit default": gankit_contender(registry, dataset, batch, steps, {}),
+            "reference (tf.function, float32)": reference_contender(registry, dataset, batch, steps),
         }
         if batch == args.batch_sizes[0]:
-            contenders["train_on_batch (float32)"] = train_on_batch_contender(registry, batch, max(args.steps // 3, 5))
+            contenders["train_on_batch (float32)"] = train_on_batch_contender(registry, dataset, batch, max(steps // 3, 5))
         results: dict[str, list[float]] = {name: [] for name in contenders}
         for round_index in range(args.rounds + 1):
             for name, run_round in contenders.items():
@@ -186,7 +201,7 @@ def main() -> None:
         reference = medians["reference (tf.function, float32)"]
         for name, value in medians.items():
             rows.append((batch, name, value, value / reference))
-        rows.append((batch, "data pipeline alone", pipeline_throughput(registry, batch), None))
+        rows.append((batch, "data pipeline alone", pipeline_throughput(registry, dataset, batch), None))
 
     print()
     print(f"{'batch':>5}  {'contender':<34} {'images/s':>10}  {'vs reference':>12}")

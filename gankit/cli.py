@@ -226,6 +226,12 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 @_run_option("--beta1", click.FloatRange(0, 1, max_open=True), "Adam beta_1 of both optimizers.")
 @_run_option("--latent-dim", click.IntRange(1), "Length of the noise vector z.")
 @_run_option("--d-steps", click.IntRange(1), "Discriminator updates per generator update.")
+@_run_option(
+    "--update",
+    click.Choice(["alternating", "simultaneous"]),
+    "alternating: update D, then G against the updated D with fresh noise; simultaneous: "
+    "both from one forward pass (TensorFlow's DCGAN tutorial; fewer passes, faster).",
+)
 @_run_option("--seed", int, "Seed of weights, noise, data order and sample grids.")
 @_run_option("--sample-every", click.IntRange(1), "Write a sample grid every N steps.")
 @_run_option("--checkpoint-every", click.IntRange(1), "Write a checkpoint every N steps.")

@@ -41,6 +41,7 @@ __all__ = [
 # covered the digit classes with an entropy of 0.92 of ln 10, at 6000 with 0.98.
 DEFAULT_STEPS = {True: 3000, False: 6000}  # conditional, unconditional
 
+UPDATES = ("alternating", "simultaneous")  # how a step updates D and G (gankit.trainer)
 DEFAULT_DISCRIMINATOR = "dcgan"  # when the generator has no discriminator of its name
 
 # `-o family.option=value` prefixes, mapped to registry families.
@@ -64,6 +65,7 @@ class RunConfig:
     beta2: float = 0.999
     latent_dim: int = 100
     d_steps: int = 1
+    update: str = "alternating"  # or "simultaneous"; see gankit.trainer
     seed: int = 0
     sample_every: int = 500
     checkpoint_every: int = 500
@@ -117,7 +119,10 @@ class RunConfig:
         from gankit.distribute import STRATEGIES
         from gankit.performance import JIT_CHOICES, PRECISIONS
 
-        for key, choices in (("precision", PRECISIONS), ("jit_compile", JIT_CHOICES), ("strategy", STRATEGIES)):
+        for key, choices in (
+            ("precision", PRECISIONS), ("jit_compile", JIT_CHOICES), ("strategy", STRATEGIES),
+            ("update", UPDATES),
+        ):
             if getattr(self, key) not in choices:
                 raise ConfigError(
                     f"`{key.replace('_', '-')}` must be one of {', '.join(choices)}, got {getattr(self, key)!r}"

@@ -190,35 +190,63 @@ class Trainer:
             z = tf.random.stateless_normal((batch * int(replicas), latent), seed=key)
             return z[replica * batch : (replica + 1) * batch]
 
+        def d_update(real: Any, conds: dict[str, Any], z: Any) -> tuple[Any, Any]:
+            """One discriminator update; returns its loss and the real logits."""
+            with tf.GradientTape() as tape:
+                fake = G({"z": z, **conds}, training=True)
+                real_logits = D({"image": real, **conds}, training=True)
+                fake_logits = D({"image": fake, **conds}, training=True)
+                ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, paired)
+                d_loss = tf.cast(loss.discriminator_loss(ctx), tf.float32)
+                scaled = scale(d_opt, d_loss)
+            d_opt.apply(tape.gradient(scaled, D.trainable_variables), D.trainable_variables)
+            return d_loss, real_logits
+
         @tf.autograph.experimental.do_not_convert
-        def replica_step(batch: dict[str, Any]) -> tuple[Any, Any]:
+        def alternating_step(batch: dict[str, Any]) -> tuple[Any, Any]:
+            """D update(s), then a G update against the updated D with fresh noise."""
             real = batch["image"]
             conds = {name: batch[name] for name in conditions}
             size = tf.shape(real)[0]
             step = step_var.read_value()
             for k in range(d_steps):
-                z = noise(size, step, k)
-                with tf.GradientTape() as tape:
-                    fake = G({"z": z, **conds}, training=True)
-                    real_logits = D({"image": real, **conds}, training=True)
-                    fake_logits = D({"image": fake, **conds}, training=True)
-                    ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, paired)
-                    d_loss = tf.cast(loss.discriminator_loss(ctx), tf.float32)
-                    scaled = scale(d_opt, d_loss)
-                grads = tape.gradient(scaled, D.trainable_variables)
-                d_opt.apply(grads, D.trainable_variables)
-            z = noise(size, step, 7)
+                d_loss, real_logits = d_update(real, conds, noise(size, step, k))
             with tf.GradientTape() as tape:
-                fake = G({"z": z, **conds}, training=True)
+                fake = G({"z": noise(size, step, 7), **conds}, training=True)
                 fake_logits = D({"image": fake, **conds}, training=True)
                 ctx = LossContext(
                     real, fake, tf.stop_gradient(real_logits), fake_logits, conds, D, paired
                 )
                 g_loss = tf.cast(loss.generator_loss(ctx), tf.float32)
                 scaled = scale(g_opt, g_loss)
-            grads = tape.gradient(scaled, G.trainable_variables)
-            g_opt.apply(grads, G.trainable_variables)
+            g_opt.apply(tape.gradient(scaled, G.trainable_variables), G.trainable_variables)
             return d_loss, g_loss
+
+        @tf.autograph.experimental.do_not_convert
+        def simultaneous_step(batch: dict[str, Any]) -> tuple[Any, Any]:
+            """One forward pass, two tapes: both players step from the same position
+            (TensorFlow's DCGAN tutorial). Extra D steps (d_steps > 1) come first."""
+            real = batch["image"]
+            conds = {name: batch[name] for name in conditions}
+            size = tf.shape(real)[0]
+            step = step_var.read_value()
+            for k in range(d_steps - 1):
+                d_update(real, conds, noise(size, step, k))
+            with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+                fake = G({"z": noise(size, step, 7), **conds}, training=True)
+                real_logits = D({"image": real, **conds}, training=True)
+                fake_logits = D({"image": fake, **conds}, training=True)
+                ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, paired)
+                d_loss = tf.cast(loss.discriminator_loss(ctx), tf.float32)
+                g_loss = tf.cast(loss.generator_loss(ctx), tf.float32)
+                d_scaled, g_scaled = scale(d_opt, d_loss), scale(g_opt, g_loss)
+            d_grads = d_tape.gradient(d_scaled, D.trainable_variables)
+            g_grads = g_tape.gradient(g_scaled, G.trainable_variables)
+            d_opt.apply(d_grads, D.trainable_variables)
+            g_opt.apply(g_grads, G.trainable_variables)
+            return d_loss, g_loss
+
+        replica_step = simultaneous_step if self.config.update == "simultaneous" else alternating_step
 
         # XLA compiles the step, not the loop around it (iterators cannot be compiled).
         step_fn = tf.function(replica_step, jit_compile=True) if self.jit_compile else replica_step
@@ -248,13 +276,15 @@ class Trainer:
 
         c = self.config
         ds = self.dataset.load("train", epoch=epoch)
+        keys = ["image", *self.conditions]  # dropped before shuffling: a smaller buffer
+        ds = ds.map(lambda el: {k: el[k] for k in keys})
         ds = ds.shuffle(SHUFFLE_BUFFER, seed=c.seed * 100_003 + epoch, reshuffle_each_iteration=False)
-        keys = ["image", *self.conditions]
-        ds = ds.map(lambda el: {k: el[k] for k in keys}, num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.batch(c.batch_size, drop_remainder=True)
         if skip_batches:
             ds = ds.skip(skip_batches)
         options = tf.data.Options()
+        # Each input op single-threaded: the steps' kernels need the cores more.
+        options.threading.max_intra_op_parallelism = 1
         # In-memory data has no files to shard: each worker takes its slice of every
         # global batch, so workers see the same batches a single process would.
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -319,6 +349,8 @@ class Trainer:
 
     def run(self, start_step: int = 0) -> TrainResult:
         """Train from ``start_step`` (a checkpoint in the run directory) to ``config.steps``."""
+        import tensorflow as tf
+
 
         c, run, chief = self.config, self.rundir, self.chief
         replicas = int(self.strategy.num_replicas_in_sync)
@@ -350,7 +382,10 @@ class Trainer:
         evaluator = self._evaluator() if chief and c.eval_every else None
 
         step, last_good = start_step, start_step
-        iterator, iterator_epoch = None, -1
+        iterator_epoch = step // steps_per_epoch
+        iterator = self._iterator(iterator_epoch, step % steps_per_epoch)
+        # Trace before the clock starts: images_per_sec covers training steps only.
+        self._train_chunk.get_concrete_function(iterator, tf.constant(1, tf.int64))
         watch, window_steps = Stopwatch(), 0
         d_window = g_window = 0.0
         bad_window: Any = None

@@ -69,6 +69,21 @@ def test_resume_continues_exactly_where_a_straight_run_goes(tmp_path, tiny_data)
         assert x["g_loss"] == pytest.approx(y["g_loss"], rel=1e-4, abs=1e-5)
 
 
+@pytest.mark.parametrize("d_steps", ["1", "2"])
+def test_the_update_rules_train_and_differ(tmp_path, tiny_data, d_steps):
+    runs = {}
+    for update in ("alternating", "simultaneous"):
+        out = tmp_path / update
+        train(out, "--steps", "4", "--update", update, "--d-steps", d_steps, "--precision", "float32")
+        assert f'update = "{update}"' in (out / "config.toml").read_text()
+        runs[update] = metrics(out)
+        assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in runs[update])
+    # the first step starts from the same weights and batch: D's loss is the same only
+    # when both rules see the same first D update
+    first = runs["alternating"][0], runs["simultaneous"][0]
+    assert first[0]["g_loss"] != first[1]["g_loss"]
+
+
 def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path, tiny_data):
     out = tmp_path / "R"
     train(out, "--steps", "6")
@@ -239,3 +254,13 @@ def test_sample_uses_the_latest_checkpoint_when_the_export_is_older(tmp_path, ti
     info["exported_step"] = 3
     (out / "run.json").write_text(json.dumps(info))
     assert load_generator(run, load_plugins().registry)[1] == 5
+
+
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_paths_train_on_cpu(tmp_path, tiny_data, precision):
+    """The GPU default (float16 with loss scaling) and the AMX default, run on the CPU."""
+    out = tmp_path / "R"
+    train(out, "--steps", "4", "--precision", precision, "--update", "simultaneous")
+    info = json.loads((out / "run.json").read_text())
+    assert info["precision"] == precision and info["status"] == "finished"
+    assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in metrics(out))
