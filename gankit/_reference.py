@@ -23,7 +23,7 @@ def cli_reference() -> str:
     """Markdown: the help of ``gankit`` and each of its commands, as a terminal shows it."""
     import click
 
-    from gankit.cli import cli
+    from gankit.cli import CONTEXT_SETTINGS, cli
 
     parts = [
         "# CLI reference",
@@ -32,7 +32,7 @@ def cli_reference() -> str:
         "`python -m gankit._reference` (a test checks this page is current).",
         "",
     ]
-    settings = {"terminal_width": WIDTH, "max_content_width": WIDTH, "show_default": True}
+    settings = {**CONTEXT_SETTINGS, "terminal_width": WIDTH, "max_content_width": WIDTH}
     root = click.Context(cli, info_name="gankit", **settings)
     parts += ["## gankit", "", "```text", cli.get_help(root), "```", ""]
     for name in sorted(cli.commands):

@@ -18,10 +18,12 @@ import click
 
 from gankit import __version__
 from gankit._tf import import_tensorflow
-from gankit.config import RunConfig
+from gankit.config import UPDATES, RunConfig
+from gankit.distribute import STRATEGIES
 from gankit.errors import GankitError, TrainingInterrupted, UsageError
+from gankit.performance import JIT_CHOICES, PRECISIONS
 from gankit.plugins import LoadOptions, PluginHost, load_plugins
-from gankit.registry import FAMILIES
+from gankit.registry import FAMILIES, SINGULAR
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 
@@ -228,7 +230,7 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 @_run_option("--d-steps", click.IntRange(1), "Discriminator updates per generator update.")
 @_run_option(
     "--update",
-    click.Choice(["alternating", "simultaneous"]),
+    click.Choice(UPDATES),
     "alternating: update D, then G against the updated D with fresh noise; simultaneous: "
     "both from one forward pass (TensorFlow's DCGAN tutorial; fewer passes, faster).",
 )
@@ -239,17 +241,17 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 @_run_option("--keep-checkpoints", click.IntRange(1), "How many checkpoints to keep.")
 @_run_option(
     "--precision",
-    click.Choice(["auto", "float32", "mixed_float16", "mixed_bfloat16"]),
+    click.Choice(PRECISIONS),
     "Compute precision; auto: mixed_float16 on a GPU, mixed_bfloat16 on a CPU with native "
     "bfloat16 (AMX / AVX512-BF16), else float32.",
 )
-@_run_option("--jit-compile", click.Choice(["auto", "on", "off"]), "XLA-compile the train step; auto: on for GPUs.")
+@_run_option("--jit-compile", click.Choice(JIT_CHOICES), "XLA-compile the train step; auto: on for GPUs.")
 @_run_option("--eval-every", click.IntRange(0), "Evaluate every N steps and keep checkpoints/best.npz (0: never).")
 @_run_option("--eval-metric", str, "Metric of --eval-every (see list-plugins --family metrics); options: -o metric.K=V.")
 @_run_option("--eval-n", click.IntRange(2), "Images compared by --eval-every (test split).")
 @_run_option(
     "--strategy",
-    click.Choice(["auto", "default", "mirrored", "multi-worker"]),
+    click.Choice(STRATEGIES),
     "tf.distribute strategy; auto: mirrored over all GPUs when there are several, else "
     "one device; multi-worker reads the cluster from TF_CONFIG (docs/distributed.md).",
 )
@@ -464,7 +466,7 @@ def evaluate_cmd(ctx: click.Context, run_dir: str, metrics: tuple[str, ...], cou
     "--family",
     "families",
     multiple=True,
-    type=click.Choice(["generator", "discriminator", "loss", "dataset", "metric"]),
+    type=click.Choice(list(SINGULAR.values())),
     help="A component family to include an example of (repeatable) [default: generator and loss].",
 )
 def new_plugin_cmd(name: str, directory: str, families: tuple[str, ...]) -> None:

@@ -289,26 +289,11 @@ def build_metric() -> MeanColourGap:
 }
 
 _HOOKS = {
-    "generator": '''\
+    single: f"""\
 @gankit.hookimpl
-def register_generators(register: Any) -> None:
-    register("$name", build_generator)''',
-    "discriminator": '''\
-@gankit.hookimpl
-def register_discriminators(register: Any) -> None:
-    register("$name", build_discriminator)''',
-    "loss": '''\
-@gankit.hookimpl
-def register_losses(register: Any) -> None:
-    register("$name", build_loss)''',
-    "dataset": '''\
-@gankit.hookimpl
-def register_datasets(register: Any) -> None:
-    register("$name", build_dataset)''',
-    "metric": '''\
-@gankit.hookimpl
-def register_metrics(register: Any) -> None:
-    register("$name", build_metric)''',
+def register_{family}(register: Any) -> None:
+    register("$name", build_{single})"""
+    for family, single in SINGULAR.items()
 }
 
 _TEST_FILE = '''\
