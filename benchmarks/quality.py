@@ -2,6 +2,7 @@
 
     python benchmarks/quality.py                      # train both default runs, then measure
     python benchmarks/quality.py --cond-run R1 --uncond-run R2   # measure existing runs
+    python benchmarks/quality.py --work runs/q-sim --train-arg=--update --train-arg=simultaneous
 
 Needs GANKIT_DATA_DIR (real MNIST + CIFAR-10). The judge is a small CNN trained here
 on real `mnist-cifar` composites (train split) to predict the digit. It reports:
@@ -119,6 +120,9 @@ def main() -> None:
     parser.add_argument("--uncond-run", type=Path, help="existing unconditional run (default: train one)")
     parser.add_argument("--work", type=Path, default=Path("runs/quality-benchmark"))
     parser.add_argument("-n", type=int, default=5000, help="samples per measurement")
+    parser.add_argument("--train-arg", action="append", default=[], metavar="ARG",
+                        help="extra `gankit train` argument for both runs (repeatable), e.g. "
+                        "--train-arg=--update --train-arg=simultaneous")
     args = parser.parse_args()
 
     timings = {}
@@ -127,7 +131,7 @@ def main() -> None:
             run = args.work / name
             start = time.time()
             if not (run / "generator.keras").is_file():
-                gankit("train", "--out", str(run), *extra)
+                gankit("train", "--out", str(run), *extra, *args.train_arg)
             timings[name] = time.time() - start
             setattr(args, flag, run)
 
