@@ -72,10 +72,18 @@ class Progress:
             self._bar.__exit__(*exc)
 
 
+_PLAIN_KEYS = {"step", "d_loss", "g_loss", "images_per_sec", "elapsed_s", "batch_size"}
+
+
 def _format_stats(record: Mapping[str, Any]) -> str:
+    """Losses and speed, then any evaluation results of this step (``fid 12.3``)."""
+    extra = "".join(
+        f"  {key} {value:.4g}" for key, value in record.items()
+        if key not in _PLAIN_KEYS and isinstance(value, (int, float))
+    )
     return (
         f"d_loss {record['d_loss']:.4f}  g_loss {record['g_loss']:.4f}  "
-        f"{record['images_per_sec']:.0f} img/s"
+        f"{record['images_per_sec']:.0f} img/s{extra}"
     )
 
 

@@ -188,6 +188,7 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(tmp_path, tiny_data):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     evaluated = {r["step"]: r["fid"] for r in rows if "fid" in r}
     assert sorted(evaluated) == [3, 6, 9] and all(np.isfinite(v) for v in evaluated.values())
+    assert "img/s  fid " in result.stderr  # the progress line shows the value too
     best = json.loads((out / "checkpoints" / "best.json").read_text())
     assert best["metric"] == "fid" and best["value"] == pytest.approx(min(evaluated.values()), rel=1e-5)
     assert best["step"] == min(evaluated, key=evaluated.get)
