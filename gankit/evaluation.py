@@ -193,6 +193,16 @@ class Evaluator:
             self._real_features[key] = extractor.features(ctx.real)
         return self._real_features[key]
 
+    def prepare(self) -> None:
+        """Load the real examples and every extractor the metrics name, now: a missing
+        weights file or a dataset without labels fails before training, not at the
+        first evaluation."""
+        self.examples()
+        for m in self.metrics:
+            name = dict(getattr(m.metric, "protocol", {}) or {}).get("extractor")
+            if name:
+                self.extractor(name, weights=m.options.get("weights") or None)
+
     # === Evaluating ===
 
     def generate(self, generator: Any) -> np.ndarray:

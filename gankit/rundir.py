@@ -68,6 +68,15 @@ class RunDir:
     def exists(self) -> bool:
         return self.config_file.is_file()
 
+    def is_unused(self) -> bool:
+        """Empty, or only the empty folders :meth:`prepare` makes (a run that failed
+        before its first write): safe to start a new run in."""
+        skeleton = {self.samples_dir, self.checkpoints_dir, self.tensorboard_dir}
+        for child in self.path.iterdir():
+            if child not in skeleton or not child.is_dir() or any(child.iterdir()):
+                return False
+        return True
+
     def read_config(self) -> RunConfig:
         try:
             return RunConfig.from_dict(load_toml(self.config_file), str(self.config_file))

@@ -20,6 +20,7 @@ import datetime as _dt
 import math
 import platform
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ def prepare_run(
     multi-worker job can call it.
     """
     dataset = resolve_components(requested, registry, data_dir)
-    if run.path.exists() and any(run.path.iterdir()) and not run.exists():
+    if run.path.exists() and not run.exists() and not run.is_unused():
         raise GankitError(
             f"{run.path} exists and is not a gankit run directory; choose another --out"
         )
@@ -363,6 +364,10 @@ class Trainer:
             raise TrainingError(f"--batch-size {c.batch_size} is larger than the training split")
         if chief:
             run.prepare()
+        evaluator = self._evaluator() if chief and c.eval_every else None
+        if evaluator is not None:  # before anything is written: a missing extractor fails cleanly
+            evaluator.log = lambda text: print(text, file=sys.stderr, flush=True)
+            evaluator.prepare()
         self._build()
         store = CheckpointStore(run, c.keep_checkpoints)
         elapsed_before = 0.0
@@ -379,7 +384,6 @@ class Trainer:
             self._sample_inputs = self._fixed_sample_inputs()
         metrics = MetricsLog(run) if chief else None
         result = TrainResult(run, start_step, start_step)
-        evaluator = self._evaluator() if chief and c.eval_every else None
 
         step, last_good = start_step, start_step
         iterator_epoch = step // steps_per_epoch

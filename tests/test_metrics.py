@@ -217,3 +217,13 @@ def test_sample_and_evaluate_can_use_the_best_checkpoint(tmp_path, tiny_data):
     assert row["value"] == pytest.approx(best["value"], rel=1e-4)  # same weights, same protocol
     result = CliRunner().invoke(cli, ["sample", "--run", str(out), "--best", "-n", "4", "--out", str(tmp_path / "g.png")])
     assert result.exit_code == 0 and (tmp_path / "g.png").is_file()
+
+
+def test_an_unavailable_extractor_fails_before_training(tmp_path, tiny_data):
+    out = tmp_path / "R"
+    result = CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "6", *TINY, "--eval-every", "3"])
+    assert result.exit_code == 1 and "InceptionV3 weights not found" in result.stderr
+    assert not list((out / "checkpoints").glob("*.npz"))  # no step was trained
+    assert not (out / "config.toml").exists()
+    again = CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "3", *TINY])  # the folder is reusable
+    assert again.exit_code == 0, again.output
