@@ -56,6 +56,7 @@ class EvalContext:
     split: str
     seed: int
     _evaluator: Evaluator = field(repr=False, default=None)  # type: ignore[assignment]
+    _fake_features: dict[tuple[str, str | None], np.ndarray] = field(repr=False, default_factory=dict)
 
     def extractor(self, name: str, *, weights: str | None = None) -> Any:
         """A feature extractor (``inception`` or ``classifier``), built once per evaluator."""
@@ -183,12 +184,11 @@ class Evaluator:
         if which not in ("real", "fake"):
             raise ValueError(f"which must be 'real' or 'fake', got {which!r}")
         extractor = self.extractor(name, weights=weights)
-        if which == "fake":
-            cache = ctx.__dict__.setdefault("_fake_features", {})
-            if (name, weights) not in cache:
-                cache[(name, weights)] = extractor.features(ctx.fake)
-            return cache[(name, weights)]
         key = (name, weights or None)
+        if which == "fake":  # per evaluation: the fakes change every time
+            if key not in ctx._fake_features:
+                ctx._fake_features[key] = extractor.features(ctx.fake)
+            return ctx._fake_features[key]
         if key not in self._real_features:
             self._real_features[key] = extractor.features(ctx.real)
         return self._real_features[key]
@@ -246,6 +246,12 @@ class Evaluator:
         return records
 
 
+def dataset_key(config: Any) -> dict[str, Any]:
+    """What identifies a run's real data: the dataset's name and options (the
+    classifier cache and every protocol record use it)."""
+    return {"dataset": config.dataset, "options": config.options.get("dataset", {})}
+
+
 def evaluate_run(
     run: Any,
     registry: Registry,
@@ -269,7 +275,7 @@ def evaluate_run(
     dataset = build_dataset(registry, config.dataset, config.options.get("dataset"), data_dir)
     evaluator = Evaluator(
         metrics, dataset,
-        dataset_key={"dataset": config.dataset, "options": config.options.get("dataset", {})},
+        dataset_key=dataset_key(config),
         conditions=config.condition or [], latent_dim=config.latent_dim,
         split=split, n=n, seed=seed, context=DataContext.from_env(data_dir), log=log,
     )

@@ -484,13 +484,13 @@ class Trainer:
     # === Evaluation ===
 
     def _evaluator(self) -> Any:
-        from gankit.evaluation import Evaluator, select_metrics
+        from gankit.evaluation import Evaluator, dataset_key, select_metrics
 
         c = self.config
         metrics = select_metrics(self.registry, [c.eval_metric], c.options.get("metric", {}))
         return Evaluator(
             metrics, self.dataset,
-            dataset_key={"dataset": c.dataset, "options": c.options.get("dataset", {})},
+            dataset_key=dataset_key(c),
             conditions=self.conditions, latent_dim=c.latent_dim, split="test",
             n=min(c.eval_n, self.dataset.splits.get("test", 0)), seed=c.seed,
         )
