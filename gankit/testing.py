@@ -334,6 +334,8 @@ def _check_gradients(model: Any, inputs: Mapping[str, np.ndarray], what: str, wr
 def _check_round_trip(model: Any, inputs: Mapping[str, np.ndarray], what: str) -> None:
     import keras
 
+    import gankit.layers  # noqa: F401  (registers gankit's layers for load_model)
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.keras"
         model.save(path)

@@ -60,6 +60,8 @@ def build_dcgan_generator(
     import keras
     from keras import layers
 
+    from gankit import layers as fast
+
     _check_width(width)
     n = _stages(spec)
     init = keras.initializers.RandomNormal(0.0, 0.02)
@@ -69,7 +71,7 @@ def build_dcgan_generator(
     inputs: dict[str, Any] = {"z": z}
     x = layers.Dense(4 * 4 * width * 2 ** (n - 1), use_bias=False, kernel_initializer=init)(z)
     x = layers.Reshape((4, 4, width * 2 ** (n - 1)))(x)
-    x = layers.BatchNormalization()(x)
+    x = fast.BatchNormalization()(x)
     x = layers.ReLU()(x)
 
     skip_maps: dict[int, Any] = {}
@@ -86,15 +88,15 @@ def build_dcgan_generator(
         x = layers.Concatenate(name="join_codes")(codes)
 
     for i in range(n - 1):
-        x = layers.Conv2DTranspose(
+        x = fast.Conv2DTranspose(
             width * 2 ** (n - 2 - i), 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=init,
         )(x)
-        x = layers.BatchNormalization()(x)
+        x = fast.BatchNormalization()(x)
         x = layers.ReLU()(x)
         if x.shape[1] in skip_maps:
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, skip_maps[x.shape[1]]])
-    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init)(x)
+    x = fast.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init)(x)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
     name = "dcgan_generator" if not spec.conditions else "dcgan_conditional_generator"
     return keras.Model(inputs, images, name=name)
@@ -153,9 +155,11 @@ def _conv_stack(
     """``n`` stride-2 convs (w, 2w, ...), LeakyReLU(0.2), BN after the first; all outputs."""
     from keras import layers
 
+    from gankit import layers as fast
+
     outputs = []
     for i in range(n):
-        conv = layers.Conv2D(
+        conv = fast.Conv2D(
             width * 2**i, 4, strides=2, padding="same", use_bias=(i == 0 or not batch_norm),
             kernel_initializer=init, name=f"{prefix}_conv{i}",
         )
@@ -163,7 +167,7 @@ def _conv_stack(
             conv = layers.SpectralNormalization(conv, name=f"{prefix}_sn{i}")
         x = conv(x)
         if i > 0 and batch_norm:
-            x = layers.BatchNormalization(name=f"{prefix}_bn{i}")(x)
+            x = fast.BatchNormalization(name=f"{prefix}_bn{i}")(x)
         x = layers.LeakyReLU(0.2, name=f"{prefix}_lrelu{i}")(x)
         outputs.append(x)
     return outputs

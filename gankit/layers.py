@@ -1,0 +1,185 @@
+"""Drop-in Keras ``Conv2D`` / ``Conv2DTranspose`` with a fast bfloat16 filter gradient on CPUs.
+
+On CPUs with AMX, oneDNN computes the forward pass and the input gradient of a
+strided convolution about twice as fast in bfloat16 as in float32, but its bfloat16
+*filter* (weight) gradient is slower than float32's: 15 ms against 7 ms for
+DCGAN's 8x8 128->256 stride-2 layer at batch 64 (``docs/performance.md``). The filter
+gradient of a convolution whose kernel is a multiple of its stride is one matrix
+product once the input is rearranged with ``space_to_depth``, and that product runs
+on AMX at full bfloat16 speed (3.4 ms for the same layer).
+
+These layers compute the same function with the same weights as their Keras
+parents, and serialise under their own names (``gankit>Conv2D``); import
+``gankit.layers`` before ``keras.models.load_model`` on a model that uses them. They
+take the matrix-product gradient only where it applies and was measured faster:
+compute dtype bfloat16, no GPU visible, channels-last, a square kernel that is a
+multiple of the (equal, >= 2) strides, ``padding="same"``, no dilation or groups, and
+spatial sizes divisible by the stride. Everywhere else they are exactly the Keras
+layers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from gankit._tf import import_tensorflow
+
+__all__ = ["BatchNormalization", "Conv2D", "Conv2DTranspose", "filter_gradient"]
+
+tf = import_tensorflow()
+
+
+def filter_gradient(inputs: Any, output_grad: Any, kernel_size: int, stride: int) -> Any:
+    """Gradient of a ``same``-padded strided conv's loss w.r.t. its ``[k, k, C, O]`` kernel.
+
+    ``inputs`` is the convolution's input ``[B, H, W, C]`` and ``output_grad`` the
+    gradient of its output ``[B, H/s, W/s, O]``; ``kernel_size`` must be a multiple of
+    ``stride`` and ``H``, ``W`` multiples of ``stride``. Equal to
+    ``tf.raw_ops.Conv2DBackpropFilter`` up to rounding, computed as one matrix product.
+    """
+    k, s = kernel_size, stride
+    taps = k // s
+    height, width, channels = inputs.shape[1], inputs.shape[2], inputs.shape[3]
+    out_h, out_w, filters = height // s, width // s, output_grad.shape[3]
+    before = (k - s) // 2  # TensorFlow's "SAME": total padding k - s, the extra pixel after
+    padded = tf.pad(inputs, [[0, 0], [before, k - s - before], [before, k - s - before], [0, 0]])
+    blocks = tf.nn.space_to_depth(padded, s)  # channels ordered (row offset, col offset, c)
+    columns = tf.concat(
+        [blocks[:, a : a + out_h, b : b + out_w, :] for a in range(taps) for b in range(taps)],
+        axis=-1,
+    )
+    grad = tf.matmul(
+        tf.reshape(columns, [-1, taps * taps * s * s * channels]),
+        tf.reshape(output_grad, [-1, filters]),
+        transpose_a=True,
+    )
+    # (tap row, tap col, row offset, col offset) -> kernel row = tap row * s + row offset
+    grad = tf.reshape(grad, [taps, taps, s, s, channels, filters])
+    return tf.reshape(tf.transpose(grad, [0, 2, 1, 3, 4, 5]), [k, k, channels, filters])
+
+
+def _conv(inputs: Any, kernel: Any, stride: int) -> Any:
+    @tf.custom_gradient
+    def conv(x: Any, w: Any) -> Any:
+        def grad(dy: Any) -> tuple[Any, Any]:
+            dx = tf.nn.conv2d_transpose(dy, w, tf.shape(x), stride, padding="SAME")
+            return dx, filter_gradient(x, dy, w.shape[0], stride)
+
+        return tf.nn.conv2d(x, w, stride, padding="SAME"), grad
+
+    return conv(inputs, kernel)
+
+
+def _conv_transpose(inputs: Any, kernel: Any, stride: int) -> Any:
+    batch = tf.shape(inputs)[0]
+    output_shape = [batch, inputs.shape[1] * stride, inputs.shape[2] * stride, kernel.shape[2]]
+
+    @tf.custom_gradient
+    def conv_transpose(x: Any, w: Any) -> Any:
+        def grad(dy: Any) -> tuple[Any, Any]:
+            # the transposed conv is the input gradient of conv(y, w): swap the roles
+            dx = tf.nn.conv2d(dy, w, stride, padding="SAME")
+            return dx, filter_gradient(dy, x, w.shape[0], stride)
+
+        return tf.nn.conv2d_transpose(x, w, output_shape, stride, padding="SAME"), grad
+
+    return conv_transpose(inputs, kernel)
+
+
+def _matmul_gradient_applies(layer: Any, spatial: tuple[Any, ...]) -> bool:
+    """Whether ``layer`` (a Keras conv) on inputs of ``spatial`` size takes the fast path."""
+    stride = layer.strides[0]
+    kernel = layer.kernel_size
+    return (
+        layer.compute_dtype == "bfloat16"
+        and layer.data_format == "channels_last"
+        and layer.padding == "same"
+        and len(set(layer.strides)) == 1
+        and stride >= 2
+        and kernel[0] == kernel[1]
+        and kernel[0] % stride == 0
+        and tuple(layer.dilation_rate) == (1, 1)
+        and getattr(layer, "groups", 1) == 1
+        and all(isinstance(d, int) and d % stride == 0 for d in spatial)
+        and not tf.config.list_logical_devices("GPU")
+    )
+
+
+@keras.saving.register_keras_serializable(package="gankit")
+class Conv2D(keras.layers.Conv2D):
+    """``keras.layers.Conv2D`` whose bfloat16 filter gradient is a matrix product on CPU."""
+
+    def convolution_op(self, inputs: Any, kernel: Any) -> Any:
+        if _matmul_gradient_applies(self, tuple(inputs.shape[1:3])):
+            return _conv(inputs, tf.convert_to_tensor(kernel), self.strides[0])
+        return super().convolution_op(inputs, kernel)
+
+
+@keras.saving.register_keras_serializable(package="gankit")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """``keras.layers.Conv2DTranspose`` with the bfloat16 filter gradient of ``Conv2D``."""
+
+    def call(self, inputs: Any) -> Any:
+        output_size = tuple(
+            d * self.strides[0] if isinstance(d, int) else d for d in inputs.shape[1:3]
+        )
+        if self.output_padding is not None or not _matmul_gradient_applies(self, output_size):
+            return super().call(inputs)
+        outputs = _conv_transpose(inputs, tf.convert_to_tensor(self.kernel), self.strides[0])
+        if self.use_bias:
+            outputs = outputs + tf.reshape(
+                tf.cast(self.bias, outputs.dtype), [1, 1, 1, self.filters]
+            )
+        if self.activation is not None:
+            return self.activation(outputs)
+        return outputs
+
+
+@keras.saving.register_keras_serializable(package="gankit")
+class BatchNormalization(keras.layers.BatchNormalization):
+    """``keras.layers.BatchNormalization`` that trains with TensorFlow's fused kernel.
+
+    Keras 3 normalises with a dozen element-wise ops and, under a mixed policy, casts
+    the activations to float32 and back. In training on 4-D channels-last inputs this
+    layer calls ``FusedBatchNormV3`` instead (bfloat16/float16 activations, float32
+    statistics, as cuDNN and oneDNN implement it), with the same result and the same
+    moving-statistics update (biased batch variance, like Keras). Synchronised, masked
+    or renormalised batch norm, inference, and every other shape take the Keras path.
+    """
+
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        rank = len(inputs.shape)
+        fused = (
+            training
+            and self.trainable
+            and mask is None
+            and not self.renorm
+            and not self.synchronized
+            and rank == 4
+            and self.axis in (-1, 3)
+            and self.epsilon > 1.001e-5  # the fused kernel's lower bound
+            and inputs.dtype in (tf.float32, tf.bfloat16, tf.float16)
+        )
+        if not fused:
+            return super().call(inputs, training=training, mask=mask)
+        ones = tf.ones([inputs.shape[-1]], tf.float32)
+        gamma = tf.convert_to_tensor(self.gamma) if self.scale else ones
+        beta = tf.convert_to_tensor(self.beta) if self.center else tf.zeros_like(ones)
+        outputs, mean, unbiased_variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs,
+            tf.cast(gamma, tf.float32),
+            tf.cast(beta, tf.float32),
+            epsilon=self.epsilon,
+            data_format="NHWC",
+            is_training=True,
+        )
+        # the kernel returns the Bessel-corrected variance for the moving average;
+        # Keras 3 averages the biased one
+        count = tf.cast(tf.reduce_prod(tf.shape(inputs)[:-1]), tf.float32)
+        variance = unbiased_variance * tf.maximum(count - 1.0, 0.0) / count
+        momentum = self.momentum
+        self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
+        self.moving_variance.assign(self.moving_variance * momentum + variance * (1.0 - momentum))
+        return tf.cast(outputs, self.compute_dtype)

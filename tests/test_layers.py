@@ -1,0 +1,137 @@
+"""gankit.layers: the same function and gradients as the Keras layers they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from gankit import layers as fast  # noqa: E402
+from gankit.performance import dtype_policy  # noqa: E402
+
+
+def _relative(a, b) -> float:
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    return float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-12))
+
+
+@pytest.mark.parametrize("kernel, stride, size", [(4, 2, 16), (6, 3, 12), (2, 2, 8), (4, 2, 6)])
+def test_filter_gradient_matches_the_conv_kernel(kernel, stride, size):
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal((3, size, size, 5)), tf.float32)
+    dy = tf.constant(rng.standard_normal((3, size // stride, size // stride, 7)), tf.float32)
+    expected = tf.raw_ops.Conv2DBackpropFilter(
+        input=x,
+        filter_sizes=[kernel, kernel, 5, 7],
+        out_backprop=dy,
+        strides=[1, stride, stride, 1],
+        padding="SAME",
+    )
+    np.testing.assert_allclose(
+        fast.filter_gradient(x, dy, kernel, stride), expected, rtol=1e-4, atol=1e-4
+    )
+
+
+def _pair(fast_cls, keras_cls, shape, policy, **kwargs):
+    """A gankit layer and its Keras parent with identical weights, built under ``policy``."""
+    with dtype_policy(policy):
+        ours, theirs = fast_cls(**kwargs), keras_cls(**kwargs, dtype="float32")
+        ours.build(shape)
+        theirs.build(shape)
+    rng = np.random.default_rng(1)
+    for a, b in zip(ours.weights, theirs.weights):
+        value = (
+            rng.uniform(0.5, 1.5, a.shape) if "variance" in a.path else rng.normal(0, 0.3, a.shape)
+        )
+        a.assign(value)
+        b.assign(value)
+    return ours, theirs
+
+
+def _outputs_and_grads(layer, x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+        loss = tf.reduce_sum(tf.cast(y, tf.float32) ** 3)
+    return y, tape.gradient(loss, [x, *layer.trainable_weights])
+
+
+CASES = [
+    (
+        fast.Conv2D,
+        keras.layers.Conv2D,
+        (4, 16, 16, 6),
+        dict(filters=5, kernel_size=4, strides=2, padding="same"),
+    ),
+    (
+        fast.Conv2DTranspose,
+        keras.layers.Conv2DTranspose,
+        (4, 4, 4, 6),
+        dict(filters=5, kernel_size=4, strides=2, padding="same"),
+    ),
+    (fast.BatchNormalization, keras.layers.BatchNormalization, (4, 8, 8, 6), dict(momentum=0.5)),
+]
+
+
+@pytest.mark.parametrize("policy, tolerance", [("float32", 1e-5), ("mixed_bfloat16", 3e-2)])
+@pytest.mark.parametrize(
+    "fast_cls, keras_cls, shape, kwargs", CASES, ids=["conv", "conv_transpose", "batch_norm"]
+)
+def test_layers_compute_what_keras_computes(fast_cls, keras_cls, shape, kwargs, policy, tolerance):
+    """Outputs, input and weight gradients against the float32 Keras layer."""
+    ours, theirs = _pair(fast_cls, keras_cls, shape, policy, **kwargs)
+    x = tf.constant(np.random.default_rng(2).standard_normal(shape), tf.float32)
+    if policy != "float32":  # the same inputs the bfloat16 layer sees
+        x = tf.cast(tf.cast(x, tf.bfloat16), tf.float32)
+    y_ours, g_ours = _outputs_and_grads(ours, x)
+    y_theirs, g_theirs = _outputs_and_grads(theirs, x)
+    assert y_ours.dtype == tf.as_dtype(ours.compute_dtype)
+    assert _relative(y_ours, y_theirs) < tolerance
+    for mine, reference in zip(g_ours, g_theirs):
+        assert _relative(mine, reference) < tolerance
+    for mine, reference in zip(ours.non_trainable_weights, theirs.non_trainable_weights):
+        np.testing.assert_allclose(
+            mine.numpy(), reference.numpy(), rtol=1e-4, atol=1e-6
+        )  # moving stats
+
+
+def test_the_matmul_filter_gradient_is_taken_only_where_it_applies(monkeypatch):
+    calls = []
+    original = fast.filter_gradient
+    monkeypatch.setattr(fast, "filter_gradient", lambda *a: calls.append(a[2:]) or original(*a))
+
+    def backward(policy, shape, **kwargs):
+        layer, _ = _pair(fast.Conv2D, keras.layers.Conv2D, shape, policy, **kwargs)
+        _outputs_and_grads(layer, tf.ones(shape))
+
+    backward("mixed_bfloat16", (2, 8, 8, 3), filters=4, kernel_size=4, strides=2, padding="same")
+    assert calls == [(4, 2)]
+    backward("float32", (2, 8, 8, 3), filters=4, kernel_size=4, strides=2, padding="same")
+    backward("mixed_bfloat16", (2, 9, 9, 3), filters=4, kernel_size=4, strides=2, padding="same")
+    backward("mixed_bfloat16", (2, 8, 8, 3), filters=4, kernel_size=3, strides=1, padding="same")
+    backward("mixed_bfloat16", (2, 8, 8, 3), filters=4, kernel_size=4, strides=2, padding="valid")
+    assert calls == [(4, 2)]
+
+
+def test_models_with_gankit_layers_save_and_load(tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    x = fast.Conv2D(4, 4, strides=2, padding="same")(inputs)
+    x = fast.BatchNormalization()(x)
+    outputs = fast.Conv2DTranspose(3, 4, strides=2, padding="same")(x)
+    model = keras.Model(inputs, outputs)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    x = np.random.default_rng(0).standard_normal((2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
+
+
+def test_synchronized_batch_norm_keeps_the_keras_path(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("the fused kernel cannot synchronise statistics across replicas")
+
+    monkeypatch.setattr(tf.compat.v1.nn, "fused_batch_norm", fail)
+    layer = fast.BatchNormalization(synchronized=True)
+    assert layer(tf.ones((2, 4, 4, 3)), training=True).shape == (2, 4, 4, 3)
