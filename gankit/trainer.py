@@ -191,10 +191,12 @@ class Trainer:
             z = tf.random.stateless_normal((batch * int(replicas), latent), seed=key)
             return z[replica * batch : (replica + 1) * batch]
 
-        def d_update(real: Any, conds: dict[str, Any], z: Any) -> tuple[Any, Any]:
-            """One discriminator update; returns its loss and the real logits."""
+        def d_update(real: Any, conds: dict[str, Any], z: Any, fake: Any = None) -> tuple[Any, Any]:
+            """One discriminator update on ``fake`` (generated from ``z`` if not given);
+            returns its loss and the real logits."""
             with tf.GradientTape() as tape:
-                fake = G({"z": z, **conds}, training=True)
+                if fake is None:
+                    fake = G({"z": z, **conds}, training=True)
                 real_logits = D({"image": real, **conds}, training=True)
                 fake_logits = D({"image": fake, **conds}, training=True)
                 ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, paired)
@@ -205,15 +207,20 @@ class Trainer:
 
         @tf.autograph.experimental.do_not_convert
         def alternating_step(batch: dict[str, Any]) -> tuple[Any, Any]:
-            """D update(s), then a G update against the updated D with fresh noise."""
+            """D update, then a G update of the same fakes against the updated D (the
+            DCGAN reference training loop). Extra D steps (d_steps > 1) come first,
+            each with its own noise. G's forward pass is recorded once and serves both
+            updates: the D update does not change G, so a second pass would repeat it."""
             real = batch["image"]
             conds = {name: batch[name] for name in conditions}
             size = tf.shape(real)[0]
             step = step_var.read_value()
-            for k in range(d_steps):
-                d_loss, real_logits = d_update(real, conds, noise(size, step, k))
+            for k in range(d_steps - 1):
+                d_update(real, conds, noise(size, step, k))
             with tf.GradientTape() as tape:
                 fake = G({"z": noise(size, step, 7), **conds}, training=True)
+                with tape.stop_recording():
+                    d_loss, real_logits = d_update(real, conds, None, tf.stop_gradient(fake))
                 fake_logits = D({"image": fake, **conds}, training=True)
                 ctx = LossContext(
                     real, fake, tf.stop_gradient(real_logits), fake_logits, conds, D, paired

@@ -74,14 +74,16 @@ def test_the_update_rules_train_and_differ(tmp_path, tiny_data, d_steps):
     runs = {}
     for update in ("alternating", "simultaneous"):
         out = tmp_path / update
-        train(out, "--steps", "4", "--update", update, "--d-steps", d_steps, "--precision", "float32")
+        train(out, "--steps", "1", "--log-every", "1", "--update", update, "--d-steps", d_steps,
+              "--precision", "float32")
         assert f'update = "{update}"' in (out / "config.toml").read_text()
-        runs[update] = metrics(out)
-        assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in runs[update])
-    # the first step starts from the same weights and batch: D's loss is the same only
-    # when both rules see the same first D update
-    first = runs["alternating"][0], runs["simultaneous"][0]
-    assert first[0]["g_loss"] != first[1]["g_loss"]
+        runs[update] = metrics(out)[0]
+        assert np.isfinite(runs[update]["d_loss"]) and np.isfinite(runs[update]["g_loss"])
+    alternating, simultaneous = runs["alternating"], runs["simultaneous"]
+    # Same weights, batch and fakes: the D losses agree; G's does not, because the
+    # alternating G update meets the D that has just been updated.
+    np.testing.assert_allclose(alternating["d_loss"], simultaneous["d_loss"], rtol=1e-5)
+    assert abs(alternating["g_loss"] - simultaneous["g_loss"]) > 1e-4
 
 
 def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path, tiny_data):
