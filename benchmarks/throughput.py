@@ -13,12 +13,15 @@ excluded as warm-up (tracing, XLA compilation, shuffle-buffer fill):
 - ``gankit float32 alternating``: the same with the alternating update;
 - ``gankit default``: ``gankit train``'s defaults (precision and update resolved for
   this machine);
+- ``gankit default, simultaneous``: the defaults with ``--update simultaneous``;
 - ``reference``: TensorFlow's DCGAN tutorial loop, one ``tf.function`` step with two
   ``GradientTape``s, float32;
 - ``train_on_batch``: the Keras ``train_on_batch`` + ``predict`` loop of the seed
   article's style, float32.
 
-It also prints the data pipeline's throughput alone and the peak RSS. Needs
+It also prints the data pipeline's throughput alone, the peak RSS of one ``gankit train``
+run at the largest batch size (a subprocess, the full datasets loaded) and that of this
+process (which builds every contender's models, round after round). Needs
 GANKIT_DATA_DIR (real data) and a quiet machine; compare ratios within one run.
 """
 
@@ -28,6 +31,8 @@ import argparse
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -168,6 +173,32 @@ def pipeline_throughput(registry: Any, dataset: Any, batch: int, batches: int = 
         return batches * batch / (time.perf_counter() - start)
 
 
+# Runs the CLI, then prints the process's peak RSS (VmHWM, kB). ``ru_maxrss`` would not
+# do: it carries over the forked parent's size across exec.
+_PEAK_RSS_OF_CLI = """
+import sys
+from gankit.cli import main
+try:
+    main()  # click reads sys.argv
+finally:
+    status = open("/proc/self/status").read()
+    print(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM")), file=sys.stderr)
+"""
+
+
+def train_run_peak_rss_gb(batch: int, steps: int = 40) -> float:
+    """Peak RSS of a ``gankit train --condition none`` subprocess with the defaults."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            [sys.executable, "-c", _PEAK_RSS_OF_CLI, "train", "--condition", "none", "--steps",
+             str(steps), "--batch-size", str(batch), "--out", str(Path(tmp) / "run")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"gankit train failed: {result.stderr[-2000:]}")
+    return int(result.stderr.strip().splitlines()[-1]) / 2**20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds per contender")
@@ -186,6 +217,8 @@ def main() -> None:
             "gankit float32 alternating": gankit_contender(
                 registry, dataset, batch, steps, {"precision": "float32", "update": "alternating"}),
             "gankit default": gankit_contender(registry, dataset, batch, steps, {}),
+            "gankit default, simultaneous": gankit_contender(
+                registry, dataset, batch, steps, {"update": "simultaneous"}),
             "reference (tf.function, float32)": reference_contender(registry, dataset, batch, steps),
         }
         if batch == args.batch_sizes[0]:
@@ -208,8 +241,10 @@ def main() -> None:
     for batch, name, value, ratio in rows:
         ratio_text = f"{ratio:.2f}x" if ratio is not None else ""
         print(f"{batch:>5}  {name:<34} {value:>10.1f}  {ratio_text:>12}")
+    print(f"\npeak RSS of one `gankit train` run at batch {max(args.batch_sizes)}: "
+          f"{train_run_peak_rss_gb(max(args.batch_sizes)):.2f} GB")
     peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"\npeak RSS: {peak_rss_gb:.2f} GB")
+    print(f"peak RSS of this benchmark process: {peak_rss_gb:.2f} GB")
 
 
 if __name__ == "__main__":

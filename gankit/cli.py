@@ -220,7 +220,7 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     "--steps",
     click.IntRange(1),
     "Total training steps (a resumed run continues to this) [default: 3000 for a "
-    "conditional run, 6000 unconditional; about 16 minutes each on a 2-core CPU with AMX].",
+    "conditional run, 6000 unconditional; about 13-14 minutes each on a 2-core CPU with AMX].",
 )
 @_run_option("--batch-size", click.IntRange(1), "Global batch size.")
 @_run_option("--lr-g", click.FloatRange(0, min_open=True), "Generator learning rate (Adam).")
@@ -231,8 +231,9 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 @_run_option(
     "--update",
     click.Choice(UPDATES),
-    "alternating: update D, then G against the updated D with fresh noise; simultaneous: "
-    "both from one forward pass (TensorFlow's DCGAN tutorial; fewer passes, faster).",
+    "alternating: update D on the step's fakes, then G on the same fakes against the "
+    "updated D (the DCGAN reference loop); simultaneous: both from one forward pass "
+    "(TensorFlow's DCGAN tutorial; one D pass fewer, faster).",
 )
 @_run_option("--seed", int, "Seed of weights, noise, data order and sample grids.")
 @_run_option("--sample-every", click.IntRange(1), "Write a sample grid every N steps.")

@@ -13,8 +13,9 @@ parents, and serialise under their own names (``gankit>Conv2D``); import
 ``gankit.layers`` before ``keras.models.load_model`` on a model that uses them. They
 take the matrix-product gradient only where it applies and was measured faster:
 compute dtype bfloat16, no GPU visible, channels-last, a square kernel that is a
-multiple of the (equal, >= 2) strides, ``padding="same"``, no dilation or groups, and
-spatial sizes divisible by the stride. Everywhere else they are exactly the Keras
+multiple of the (equal, >= 2) strides, ``padding="same"``, no dilation or groups,
+spatial sizes divisible by the stride, and at least 16 channels on the convolution's
+input side (with 3, an RGB image, oneDNN's kernel is as fast; ``benchmarks/layers.py``). Everywhere else they are exactly the Keras
 layers.
 """
 
@@ -88,8 +89,12 @@ def _conv_transpose(inputs: Any, kernel: Any, stride: int) -> Any:
     return conv_transpose(inputs, kernel)
 
 
-def _matmul_gradient_applies(layer: Any, spatial: tuple[Any, ...]) -> bool:
-    """Whether ``layer`` (a Keras conv) on inputs of ``spatial`` size takes the fast path."""
+MIN_CHANNELS = 16  # below this (an RGB side) oneDNN's own kernel measured faster
+
+
+def _matmul_gradient_applies(layer: Any, spatial: tuple[Any, ...], channels: Any) -> bool:
+    """Whether ``layer`` (a Keras conv) takes the fast path; ``spatial`` and ``channels``
+    describe the input of the convolution (for a transposed conv: its output)."""
     stride = layer.strides[0]
     kernel = layer.kernel_size
     return (
@@ -103,6 +108,8 @@ def _matmul_gradient_applies(layer: Any, spatial: tuple[Any, ...]) -> bool:
         and tuple(layer.dilation_rate) == (1, 1)
         and getattr(layer, "groups", 1) == 1
         and all(isinstance(d, int) and d % stride == 0 for d in spatial)
+        and isinstance(channels, int)
+        and channels >= MIN_CHANNELS
         and not tf.config.list_logical_devices("GPU")
     )
 
@@ -112,7 +119,7 @@ class Conv2D(keras.layers.Conv2D):
     """``keras.layers.Conv2D`` whose bfloat16 filter gradient is a matrix product on CPU."""
 
     def convolution_op(self, inputs: Any, kernel: Any) -> Any:
-        if _matmul_gradient_applies(self, tuple(inputs.shape[1:3])):
+        if _matmul_gradient_applies(self, tuple(inputs.shape[1:3]), inputs.shape[-1]):
             return _conv(inputs, tf.convert_to_tensor(kernel), self.strides[0])
         return super().convolution_op(inputs, kernel)
 
@@ -125,7 +132,9 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         output_size = tuple(
             d * self.strides[0] if isinstance(d, int) else d for d in inputs.shape[1:3]
         )
-        if self.output_padding is not None or not _matmul_gradient_applies(self, output_size):
+        if self.output_padding is not None or not _matmul_gradient_applies(
+            self, output_size, self.filters
+        ):
             return super().call(inputs)
         outputs = _conv_transpose(inputs, tf.convert_to_tensor(self.kernel), self.strides[0])
         if self.use_bias:

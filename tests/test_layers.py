@@ -62,14 +62,14 @@ CASES = [
     (
         fast.Conv2D,
         keras.layers.Conv2D,
-        (4, 16, 16, 6),
+        (4, 16, 16, 16),
         dict(filters=5, kernel_size=4, strides=2, padding="same"),
     ),
     (
         fast.Conv2DTranspose,
         keras.layers.Conv2DTranspose,
         (4, 4, 4, 6),
-        dict(filters=5, kernel_size=4, strides=2, padding="same"),
+        dict(filters=16, kernel_size=4, strides=2, padding="same"),
     ),
     (fast.BatchNormalization, keras.layers.BatchNormalization, (4, 8, 8, 6), dict(momentum=0.5)),
 ]
@@ -106,13 +106,26 @@ def test_the_matmul_filter_gradient_is_taken_only_where_it_applies(monkeypatch):
         layer, _ = _pair(fast.Conv2D, keras.layers.Conv2D, shape, policy, **kwargs)
         _outputs_and_grads(layer, tf.ones(shape))
 
-    backward("mixed_bfloat16", (2, 8, 8, 3), filters=4, kernel_size=4, strides=2, padding="same")
+    same = dict(filters=4, kernel_size=4, strides=2, padding="same")
+    backward("mixed_bfloat16", (2, 8, 8, 16), **same)
     assert calls == [(4, 2)]
-    backward("float32", (2, 8, 8, 3), filters=4, kernel_size=4, strides=2, padding="same")
-    backward("mixed_bfloat16", (2, 9, 9, 3), filters=4, kernel_size=4, strides=2, padding="same")
-    backward("mixed_bfloat16", (2, 8, 8, 3), filters=4, kernel_size=3, strides=1, padding="same")
-    backward("mixed_bfloat16", (2, 8, 8, 3), filters=4, kernel_size=4, strides=2, padding="valid")
+    backward("float32", (2, 8, 8, 16), **same)
+    backward("mixed_bfloat16", (2, 8, 8, 3), **same)  # an RGB input: oneDNN is as fast
+    backward("mixed_bfloat16", (2, 9, 9, 16), **same)
+    backward("mixed_bfloat16", (2, 8, 8, 16), filters=4, kernel_size=3, strides=1, padding="same")
+    backward("mixed_bfloat16", (2, 8, 8, 16), filters=4, kernel_size=4, strides=2, padding="valid")
     assert calls == [(4, 2)]
+    transposed, _ = _pair(
+        fast.Conv2DTranspose, keras.layers.Conv2DTranspose, (2, 4, 4, 6), "mixed_bfloat16", **same
+    )
+    _outputs_and_grads(transposed, tf.ones((2, 4, 4, 6)))
+    assert calls == [(4, 2)]  # 4 filters on the transposed conv's output: too few
+    transposed, _ = _pair(
+        fast.Conv2DTranspose, keras.layers.Conv2DTranspose, (2, 4, 4, 6), "mixed_bfloat16",
+        **{**same, "filters": 16},
+    )
+    _outputs_and_grads(transposed, tf.ones((2, 4, 4, 6)))
+    assert calls == [(4, 2), (4, 2)]
 
 
 def test_models_with_gankit_layers_save_and_load(tmp_path):
