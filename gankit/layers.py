@@ -10,7 +10,9 @@ on AMX at full bfloat16 speed (3.4 ms for the same layer).
 
 These layers compute the same function with the same weights as their Keras
 parents, and serialise under their own names (``gankit>Conv2D``); import
-``gankit.layers`` before ``keras.models.load_model`` on a model that uses them. They
+``gankit.layers`` before ``keras.models.load_model`` on a model that uses them.
+``to_keras`` swaps them for their parents: the trainer exports ``generator.keras``
+that way, so the file loads with Keras alone. They
 take the matrix-product gradient only where it applies and was measured faster:
 compute dtype bfloat16, no GPU visible, channels-last, a square kernel that is a
 multiple of the (equal, >= 2) strides, ``padding="same"``, no dilation or groups,
@@ -27,7 +29,7 @@ import keras
 
 from gankit._tf import import_tensorflow
 
-__all__ = ["BatchNormalization", "Conv2D", "Conv2DTranspose", "filter_gradient"]
+__all__ = ["BatchNormalization", "Conv2D", "Conv2DTranspose", "filter_gradient", "to_keras"]
 
 tf = import_tensorflow()
 
@@ -192,3 +194,37 @@ class BatchNormalization(keras.layers.BatchNormalization):
         self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
         self.moving_variance.assign(self.moving_variance * momentum + variance * (1.0 - momentum))
         return tf.cast(outputs, self.compute_dtype)
+
+
+_KERAS_PARENTS = {
+    Conv2D: keras.layers.Conv2D,
+    Conv2DTranspose: keras.layers.Conv2DTranspose,
+    BatchNormalization: keras.layers.BatchNormalization,
+}
+
+
+def _all_layers(model: Any) -> list[Any]:
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found.extend(_all_layers(layer))
+    return found
+
+
+def to_keras(model: Any) -> Any:
+    """``model`` with every gankit layer replaced by its Keras parent, same weights.
+
+    The layers differ from Keras only in how they train, so an exported model needs
+    none of them: the result saves to a ``.keras`` file that loads with Keras alone.
+    A model without gankit layers is returned as it is.
+    """
+    if not any(type(layer) in _KERAS_PARENTS for layer in _all_layers(model)):
+        return model
+
+    def clone(layer: Any) -> Any:
+        cls = _KERAS_PARENTS.get(type(layer), type(layer))
+        return cls.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -541,13 +541,16 @@ class Trainer:
         self._stop_signal = signum
 
     def _export(self) -> None:
-        """``generator.keras``, written to a temporary name and renamed into place."""
+        """``generator.keras`` (plain Keras layers: it loads without gankit), written to
+        a temporary name and renamed into place."""
         import os
+
+        from gankit.layers import to_keras
 
         target = self.rundir.generator_file
         tmp = target.with_name(".generator.tmp.keras")
         try:
-            self.models.generator.save(tmp)
+            to_keras(self.models.generator).save(tmp)
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)

@@ -141,6 +141,33 @@ def test_models_with_gankit_layers_save_and_load(tmp_path):
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
 
 
+def test_to_keras_exports_plain_keras_layers_with_the_same_function(tmp_path):
+    import zipfile
+
+    import gankit
+    from gankit_plugins.dcgan import build_dcgan_generator
+
+    spec = gankit.ModelSpec((8, 8, 3), 4, conditions={"content": (8, 8, 1), "style": (8, 8, 3)})
+    with dtype_policy("mixed_bfloat16"):
+        model = build_dcgan_generator(spec, width=16)
+    plain = fast.to_keras(model)
+    assert any(type(layer) is fast.Conv2D for layer in model.layers)
+    assert not any(type(layer) in fast._KERAS_PARENTS for layer in plain.layers)
+    plain.save(tmp_path / "g.keras")
+    with zipfile.ZipFile(tmp_path / "g.keras") as archive:
+        assert "gankit" not in archive.read("config.json").decode()
+    rng = np.random.default_rng(0)
+    inputs = {
+        "z": rng.standard_normal((2, 4)).astype(np.float32),
+        "content": rng.uniform(-1, 1, (2, 8, 8, 1)).astype(np.float32),
+        "style": rng.uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32),
+    }
+    loaded = keras.models.load_model(tmp_path / "g.keras", safe_mode=True, compile=False)
+    np.testing.assert_allclose(loaded(inputs), model(inputs), atol=1e-6)
+    keras_only = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    assert fast.to_keras(keras_only) is keras_only
+
+
 def test_synchronized_batch_norm_keeps_the_keras_path(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("the fused kernel cannot synchronise statistics across replicas")
