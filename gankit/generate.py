@@ -25,8 +25,6 @@ def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tu
     """
     import keras
 
-    import gankit.layers  # noqa: F401  (registers gankit's layers for load_model)
-
     if not run.exists():
         raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
     latest = run.latest_checkpoint()

@@ -191,12 +191,12 @@ class Trainer:
             z = tf.random.stateless_normal((batch * int(replicas), latent), seed=key)
             return z[replica * batch : (replica + 1) * batch]
 
-        def d_update(real: Any, conds: dict[str, Any], z: Any, fake: Any = None) -> tuple[Any, Any]:
-            """One discriminator update on ``fake`` (generated from ``z`` if not given);
-            returns its loss and the real logits."""
+        def generate(conds: dict[str, Any], size: Any, step: Any, stream: int) -> Any:
+            return G({"z": noise(size, step, stream), **conds}, training=True)
+
+        def d_update(real: Any, conds: dict[str, Any], fake: Any) -> tuple[Any, Any]:
+            """One discriminator update on ``real`` and ``fake``; its loss and real logits."""
             with tf.GradientTape() as tape:
-                if fake is None:
-                    fake = G({"z": z, **conds}, training=True)
                 real_logits = D({"image": real, **conds}, training=True)
                 fake_logits = D({"image": fake, **conds}, training=True)
                 ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, paired)
@@ -205,22 +205,27 @@ class Trainer:
             d_opt.apply(tape.gradient(scaled, D.trainable_variables), D.trainable_variables)
             return d_loss, real_logits
 
-        @tf.autograph.experimental.do_not_convert
-        def alternating_step(batch: dict[str, Any]) -> tuple[Any, Any]:
-            """D update, then a G update of the same fakes against the updated D (the
-            DCGAN reference training loop). Extra D steps (d_steps > 1) come first,
-            each with its own noise. G's forward pass is recorded once and serves both
-            updates: the D update does not change G, so a second pass would repeat it."""
+        def begin_step(batch: dict[str, Any]) -> tuple[Any, dict[str, Any], Any, Any]:
+            """The batch's images and conditions, its size and the step; runs the extra D
+            updates (d_steps > 1), each on fakes of its own noise."""
             real = batch["image"]
             conds = {name: batch[name] for name in conditions}
             size = tf.shape(real)[0]
             step = step_var.read_value()
             for k in range(d_steps - 1):
-                d_update(real, conds, noise(size, step, k))
+                d_update(real, conds, generate(conds, size, step, k))
+            return real, conds, size, step
+
+        @tf.autograph.experimental.do_not_convert
+        def alternating_step(batch: dict[str, Any]) -> tuple[Any, Any]:
+            """D update, then a G update of the same fakes against the updated D (the
+            DCGAN reference training loop). G's forward pass is recorded once and serves
+            both updates: the D update does not change G, so a second pass would repeat it."""
+            real, conds, size, step = begin_step(batch)
             with tf.GradientTape() as tape:
-                fake = G({"z": noise(size, step, 7), **conds}, training=True)
+                fake = generate(conds, size, step, 7)
                 with tape.stop_recording():
-                    d_loss, real_logits = d_update(real, conds, None, tf.stop_gradient(fake))
+                    d_loss, real_logits = d_update(real, conds, tf.stop_gradient(fake))
                 fake_logits = D({"image": fake, **conds}, training=True)
                 ctx = LossContext(
                     real, fake, tf.stop_gradient(real_logits), fake_logits, conds, D, paired
@@ -233,15 +238,10 @@ class Trainer:
         @tf.autograph.experimental.do_not_convert
         def simultaneous_step(batch: dict[str, Any]) -> tuple[Any, Any]:
             """One forward pass, two tapes: both players step from the same position
-            (TensorFlow's DCGAN tutorial). Extra D steps (d_steps > 1) come first."""
-            real = batch["image"]
-            conds = {name: batch[name] for name in conditions}
-            size = tf.shape(real)[0]
-            step = step_var.read_value()
-            for k in range(d_steps - 1):
-                d_update(real, conds, noise(size, step, k))
+            (TensorFlow's DCGAN tutorial)."""
+            real, conds, size, step = begin_step(batch)
             with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-                fake = G({"z": noise(size, step, 7), **conds}, training=True)
+                fake = generate(conds, size, step, 7)
                 real_logits = D({"image": real, **conds}, training=True)
                 fake_logits = D({"image": fake, **conds}, training=True)
                 ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, paired)
