@@ -1,90 +1,128 @@
-"""Drop-in Keras ``Conv2D`` / ``Conv2DTranspose`` with a fast bfloat16 filter gradient on CPUs.
+"""Drop-in Keras ``Conv2D`` / ``Conv2DTranspose`` / ``BatchNormalization`` that train faster
+in bfloat16 on CPUs.
 
-On CPUs with AMX, oneDNN computes the forward pass and the input gradient of a
-strided convolution about twice as fast in bfloat16 as in float32, but its bfloat16
-*filter* (weight) gradient is slower than float32's: 15 ms against 7 ms for
-DCGAN's 8x8 128->256 stride-2 layer at batch 64 (``docs/performance.md``). The filter
-gradient of a convolution whose kernel is a multiple of its stride is one matrix
-product once the input is rearranged with ``space_to_depth``, and that product runs
-on AMX at full bfloat16 speed (3.4 ms for the same layer).
+On CPUs with AMX, a bfloat16 matrix product runs at about 430 GFLOP/s on the shapes of
+DCGAN's strided convolutions, but oneDNN's bfloat16 convolutions reach 180-250 GFLOP/s
+there, and its bfloat16 *filter* (weight) gradient is slower than float32's
+(``docs/performance.md``). A ``same``-padded strided convolution is one matrix product
+of its input's patches (im2col) with the kernel reshaped to ``[k*k*C, O]``, and its
+filter gradient is the product of the same patches with the output gradient. The
+layers gather the patches in one op, multiply on AMX, and keep the patches from the
+forward pass for the filter gradient. The input gradient, and a transposed
+convolution's forward pass, stay on oneDNN (turning patches back into an image is a
+scatter, which is slower).
 
 These layers compute the same function with the same weights as their Keras
 parents, and serialise under their own names (``gankit>Conv2D``); import
 ``gankit.layers`` before ``keras.models.load_model`` on a model that uses them.
 ``to_keras`` swaps them for their parents: the trainer exports ``generator.keras``
-that way, so the file loads with Keras alone. They
-take the matrix-product gradient only where it applies and was measured faster:
-compute dtype bfloat16, no GPU visible, channels-last, a square kernel that is a
-multiple of the (equal, >= 2) strides, ``padding="same"``, no dilation or groups,
-spatial sizes divisible by the stride, and at least 16 channels on the convolution's
-input side (with 3, an RGB image, oneDNN's kernel is as fast; ``benchmarks/layers.py``). Everywhere else they are exactly the Keras
-layers.
+that way, so the file loads with Keras alone. They take the matrix-product path only
+where it applies and was measured faster: compute dtype bfloat16, no GPU visible,
+channels-last, a square kernel that is a multiple of the (equal, >= 2) strides,
+``padding="same"``, no dilation or groups, spatial sizes divisible by the stride, and
+at least 16 channels on the convolution's input side (with 3, an RGB image, oneDNN's
+kernels are as fast; ``benchmarks/layers.py``). Everywhere else they are exactly the
+Keras layers.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import keras
+import numpy as np
 
 from gankit._tf import import_tensorflow
 
-__all__ = ["BatchNormalization", "Conv2D", "Conv2DTranspose", "filter_gradient", "to_keras"]
+__all__ = [
+    "BatchNormalization",
+    "Conv2D",
+    "Conv2DTranspose",
+    "filter_gradient",
+    "patches",
+    "to_keras",
+]
 
 tf = import_tensorflow()
+
+
+@functools.lru_cache(maxsize=64)
+def _patch_indices(height: int, width: int, kernel_size: int, stride: int) -> np.ndarray:
+    """Flat positions in the padded ``[H + k - s, W + k - s]`` image of every patch pixel,
+    ordered (output row, output column, kernel row, kernel column)."""
+    k, s = kernel_size, stride
+    rows = np.arange(height // s)[:, None] * s + np.arange(k)[None, :]
+    cols = np.arange(width // s)[:, None] * s + np.arange(k)[None, :]
+    flat = rows[:, None, :, None] * (width + k - s) + cols[None, :, None, :]
+    return flat.reshape(-1).astype(np.int32)
+
+
+def patches(inputs: Any, kernel_size: int, stride: int) -> Any:
+    """The patches of a ``same``-padded strided convolution's input, one row per output pixel.
+
+    ``inputs`` is ``[B, H, W, C]`` with ``H``, ``W`` multiples of ``stride`` and
+    ``kernel_size >= stride``; the result is ``[B * H/s * W/s, k * k * C]`` ordered
+    (kernel row, kernel column, channel), so ``patches @ reshape(kernel, [k*k*C, O])`` is
+    the convolution. Equal to ``tf.image.extract_patches`` on the padded input, made with
+    one pad and one gather, which run at 3x the speed of pad + slices + concat here.
+    """
+    k, s = kernel_size, stride
+    height, width, channels = inputs.shape[1], inputs.shape[2], inputs.shape[3]
+    before = (k - s) // 2  # TensorFlow's "SAME": total padding k - s, the extra pixel after
+    padded = tf.pad(inputs, [[0, 0], [before, k - s - before], [before, k - s - before], [0, 0]])
+    flat = tf.reshape(padded, [-1, (height + k - s) * (width + k - s), channels])
+    gathered = tf.gather(flat, _patch_indices(height, width, k, s), axis=1)
+    return tf.reshape(gathered, [-1, k * k * channels])
 
 
 def filter_gradient(inputs: Any, output_grad: Any, kernel_size: int, stride: int) -> Any:
     """Gradient of a ``same``-padded strided conv's loss w.r.t. its ``[k, k, C, O]`` kernel.
 
     ``inputs`` is the convolution's input ``[B, H, W, C]`` and ``output_grad`` the
-    gradient of its output ``[B, H/s, W/s, O]``; ``kernel_size`` must be a multiple of
-    ``stride`` and ``H``, ``W`` multiples of ``stride``. Equal to
+    gradient of its output ``[B, H/s, W/s, O]`` (conditions as for ``patches``). Equal to
     ``tf.raw_ops.Conv2DBackpropFilter`` up to rounding, computed as one matrix product.
     """
-    k, s = kernel_size, stride
-    taps = k // s
-    height, width, channels = inputs.shape[1], inputs.shape[2], inputs.shape[3]
-    out_h, out_w, filters = height // s, width // s, output_grad.shape[3]
-    before = (k - s) // 2  # TensorFlow's "SAME": total padding k - s, the extra pixel after
-    padded = tf.pad(inputs, [[0, 0], [before, k - s - before], [before, k - s - before], [0, 0]])
-    blocks = tf.nn.space_to_depth(padded, s)  # channels ordered (row offset, col offset, c)
-    columns = tf.concat(
-        [blocks[:, a : a + out_h, b : b + out_w, :] for a in range(taps) for b in range(taps)],
-        axis=-1,
-    )
-    grad = tf.matmul(
-        tf.reshape(columns, [-1, taps * taps * s * s * channels]),
-        tf.reshape(output_grad, [-1, filters]),
-        transpose_a=True,
-    )
-    # (tap row, tap col, row offset, col offset) -> kernel row = tap row * s + row offset
-    grad = tf.reshape(grad, [taps, taps, s, s, channels, filters])
-    return tf.reshape(tf.transpose(grad, [0, 2, 1, 3, 4, 5]), [k, k, channels, filters])
+    return _filter_gradient(patches(inputs, kernel_size, stride), output_grad, kernel_size)
+
+
+def _filter_gradient(columns: Any, output_grad: Any, kernel_size: int) -> Any:
+    filters = output_grad.shape[3]
+    grad = tf.matmul(columns, tf.reshape(output_grad, [-1, filters]), transpose_a=True)
+    return tf.reshape(grad, [kernel_size, kernel_size, -1, filters])
 
 
 def _conv(inputs: Any, kernel: Any, stride: int) -> Any:
+    k, filters = kernel.shape[0], kernel.shape[3]
+    out_h, out_w = inputs.shape[1] // stride, inputs.shape[2] // stride
+
     @tf.custom_gradient
     def conv(x: Any, w: Any) -> Any:
+        columns = patches(x, k, stride)  # kept for the filter gradient
+        y = tf.reshape(tf.matmul(columns, tf.reshape(w, [-1, filters])), [-1, out_h, out_w, filters])
+
         def grad(dy: Any) -> tuple[Any, Any]:
             dx = tf.nn.conv2d_transpose(dy, w, tf.shape(x), stride, padding="SAME")
-            return dx, filter_gradient(x, dy, w.shape[0], stride)
+            return dx, _filter_gradient(columns, dy, k)
 
-        return tf.nn.conv2d(x, w, stride, padding="SAME"), grad
+        return y, grad
 
     return conv(inputs, kernel)
 
 
 def _conv_transpose(inputs: Any, kernel: Any, stride: int) -> Any:
+    k, in_channels = kernel.shape[0], kernel.shape[3]
     batch = tf.shape(inputs)[0]
     output_shape = [batch, inputs.shape[1] * stride, inputs.shape[2] * stride, kernel.shape[2]]
 
     @tf.custom_gradient
     def conv_transpose(x: Any, w: Any) -> Any:
         def grad(dy: Any) -> tuple[Any, Any]:
-            # the transposed conv is the input gradient of conv(y, w): swap the roles
-            dx = tf.nn.conv2d(dy, w, stride, padding="SAME")
-            return dx, filter_gradient(dy, x, w.shape[0], stride)
+            # the transposed conv is the input gradient of conv(y, w): both of its
+            # gradients come from the patches of dy, as conv(y, w)'s forward pass would
+            columns = patches(dy, k, stride)
+            dx = tf.reshape(tf.matmul(columns, tf.reshape(w, [-1, in_channels])), tf.shape(x))
+            return dx, _filter_gradient(columns, x, k)
 
         return tf.nn.conv2d_transpose(x, w, output_shape, stride, padding="SAME"), grad
 
@@ -94,7 +132,7 @@ def _conv_transpose(inputs: Any, kernel: Any, stride: int) -> Any:
 MIN_CHANNELS = 16  # below this (an RGB side) oneDNN's own kernel measured faster
 
 
-def _matmul_gradient_applies(layer: Any, spatial: tuple[Any, ...], channels: Any) -> bool:
+def _matmul_path_applies(layer: Any, spatial: tuple[Any, ...], channels: Any) -> bool:
     """Whether ``layer`` (a Keras conv) takes the fast path; ``spatial`` and ``channels``
     describe the input of the convolution (for a transposed conv: its output)."""
     stride = layer.strides[0]
@@ -118,23 +156,25 @@ def _matmul_gradient_applies(layer: Any, spatial: tuple[Any, ...], channels: Any
 
 @keras.saving.register_keras_serializable(package="gankit")
 class Conv2D(keras.layers.Conv2D):
-    """``keras.layers.Conv2D`` whose bfloat16 filter gradient is a matrix product on CPU."""
+    """``keras.layers.Conv2D`` that convolves and takes its filter gradient as matrix products
+    in bfloat16 on CPU."""
 
     def convolution_op(self, inputs: Any, kernel: Any) -> Any:
-        if _matmul_gradient_applies(self, tuple(inputs.shape[1:3]), inputs.shape[-1]):
+        if _matmul_path_applies(self, tuple(inputs.shape[1:3]), inputs.shape[-1]):
             return _conv(inputs, tf.convert_to_tensor(kernel), self.strides[0])
         return super().convolution_op(inputs, kernel)
 
 
 @keras.saving.register_keras_serializable(package="gankit")
 class Conv2DTranspose(keras.layers.Conv2DTranspose):
-    """``keras.layers.Conv2DTranspose`` with the bfloat16 filter gradient of ``Conv2D``."""
+    """``keras.layers.Conv2DTranspose`` whose bfloat16 input and filter gradients are matrix
+    products on CPU (the forward pass of ``Conv2D``, run backwards)."""
 
     def call(self, inputs: Any) -> Any:
         output_size = tuple(
             d * self.strides[0] if isinstance(d, int) else d for d in inputs.shape[1:3]
         )
-        if self.output_padding is not None or not _matmul_gradient_applies(
+        if self.output_padding is not None or not _matmul_path_applies(
             self, output_size, self.filters
         ):
             return super().call(inputs)

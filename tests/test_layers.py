@@ -34,6 +34,34 @@ def test_filter_gradient_matches_the_conv_kernel(kernel, stride, size):
     )
 
 
+@pytest.mark.parametrize("kernel, stride, size", [(4, 2, 16), (6, 3, 12), (2, 2, 8), (4, 2, 6)])
+def test_matmul_convolutions_and_their_gradients_are_tensorflows(kernel, stride, size):
+    """The fast path's wiring, checked exactly in float32 (the layers use it in bfloat16)."""
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.standard_normal((3, size, size, 5)), tf.float32)
+    w = tf.constant(rng.standard_normal((kernel, kernel, 5, 7)), tf.float32)
+    small = tf.constant(rng.standard_normal((3, size // stride, size // stride, 7)), tf.float32)
+    out_shape = [3, size, size, 5]
+    pairs = [
+        (lambda a, b: fast._conv(a, b, stride), lambda a, b: tf.nn.conv2d(a, b, stride, "SAME"), x),
+        (
+            lambda a, b: fast._conv_transpose(a, b, stride),
+            lambda a, b: tf.nn.conv2d_transpose(a, b, out_shape, stride, "SAME"),
+            small,
+        ),
+    ]
+    for ours, theirs, inputs in pairs:
+        results = []
+        for fn in (ours, theirs):
+            with tf.GradientTape() as tape:
+                tape.watch([inputs, w])
+                y = fn(inputs, w)
+                loss = tf.reduce_sum(y**3)
+            results.append([y, *tape.gradient(loss, [inputs, w])])
+        for mine, reference in zip(*results):
+            assert _relative(mine, reference) < 1e-5
+
+
 def _pair(fast_cls, keras_cls, shape, policy, **kwargs):
     """A gankit layer and its Keras parent with identical weights, built under ``policy``."""
     with dtype_policy(policy):
@@ -97,10 +125,24 @@ def test_layers_compute_what_keras_computes(fast_cls, keras_cls, shape, kwargs, 
         )  # moving stats
 
 
-def test_the_matmul_filter_gradient_is_taken_only_where_it_applies(monkeypatch):
+@pytest.mark.parametrize("kernel, stride, size", [(4, 2, 16), (6, 3, 12), (2, 2, 8), (4, 2, 6)])
+def test_patches_are_the_padded_inputs_patches(kernel, stride, size):
+    x = tf.constant(np.random.default_rng(0).standard_normal((2, size, size, 3)), tf.float32)
+    before = (kernel - stride) // 2
+    side = [before, kernel - stride - before]
+    padded = tf.pad(x, [[0, 0], side, side, [0, 0]])
+    expected = tf.image.extract_patches(
+        padded, [1, kernel, kernel, 1], [1, stride, stride, 1], [1, 1, 1, 1], "VALID"
+    )
+    np.testing.assert_array_equal(
+        fast.patches(x, kernel, stride), tf.reshape(expected, [-1, kernel * kernel * 3])
+    )
+
+
+def test_the_matmul_path_is_taken_only_where_it_applies(monkeypatch):
     calls = []
-    original = fast.filter_gradient
-    monkeypatch.setattr(fast, "filter_gradient", lambda *a: calls.append(a[2:]) or original(*a))
+    original = fast.patches
+    monkeypatch.setattr(fast, "patches", lambda *a: calls.append(a[1:]) or original(*a))
 
     def backward(policy, shape, **kwargs):
         layer, _ = _pair(fast.Conv2D, keras.layers.Conv2D, shape, policy, **kwargs)
