@@ -55,7 +55,9 @@ def _patch_indices(height: int, width: int, kernel_size: int, stride: int) -> np
     rows = np.arange(height // s)[:, None] * s + np.arange(k)[None, :]
     cols = np.arange(width // s)[:, None] * s + np.arange(k)[None, :]
     flat = rows[:, None, :, None] * (width + k - s) + cols[None, :, None, :]
-    return flat.reshape(-1).astype(np.int32)
+    flat = flat.reshape(-1).astype(np.int32)
+    flat.flags.writeable = False  # shared by every caller through the cache
+    return flat
 
 
 def patches(inputs: Any, kernel_size: int, stride: int) -> Any:
@@ -99,7 +101,8 @@ def _conv(inputs: Any, kernel: Any, stride: int) -> Any:
     @tf.custom_gradient
     def conv(x: Any, w: Any) -> Any:
         columns = patches(x, k, stride)  # kept for the filter gradient
-        y = tf.reshape(tf.matmul(columns, tf.reshape(w, [-1, filters])), [-1, out_h, out_w, filters])
+        y = tf.matmul(columns, tf.reshape(w, [-1, filters]))
+        y = tf.reshape(y, [-1, out_h, out_w, filters])
 
         def grad(dy: Any) -> tuple[Any, Any]:
             dx = tf.nn.conv2d_transpose(dy, w, tf.shape(x), stride, padding="SAME")
