@@ -266,3 +266,18 @@ def test_mixed_precision_paths_train_on_cpu(tmp_path, tiny_data, precision):
     info = json.loads((out / "run.json").read_text())
     assert info["precision"] == precision and info["status"] == "finished"
     assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in metrics(out))
+
+
+def test_bfloat16_training_takes_the_matrix_product_convolutions(tmp_path, tiny_data, monkeypatch):
+    """Wide enough layers (>= 16 channels) take gankit.layers' fast path inside the
+    trainer's replica step, where the batch dimension is unknown when traced."""
+    from gankit import layers
+
+    calls = []
+    original = layers.patches
+    monkeypatch.setattr(layers, "patches", lambda *a: calls.append(a[1:]) or original(*a))
+    out = tmp_path / "R"
+    wide = ["-o", "generator.width=16", "-o", "discriminator.width=16"]
+    train(out, "--steps", "4", "--precision", "mixed_bfloat16", *wide)
+    assert calls  # traced at least once: D's second conv and G's first transposed conv
+    assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in metrics(out))
