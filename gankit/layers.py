@@ -171,7 +171,7 @@ class Conv2D(keras.layers.Conv2D):
 @keras.saving.register_keras_serializable(package="gankit")
 class Conv2DTranspose(keras.layers.Conv2DTranspose):
     """``keras.layers.Conv2DTranspose`` whose bfloat16 input and filter gradients are matrix
-    products on CPU (the forward pass of ``Conv2D``, run backwards)."""
+    products on CPU, both from the patches of its output gradient."""
 
     def call(self, inputs: Any) -> Any:
         output_size = tuple(
