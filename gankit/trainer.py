@@ -146,6 +146,8 @@ class Trainer:
         import keras
         import tensorflow as tf
 
+        from gankit.optimizers import Adam
+
         c = self.config
         device_type = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
         self.precision = resolve_precision(c.precision, device_type)
@@ -155,8 +157,8 @@ class Trainer:
             self.models = build_models(c, self.registry, self.dataset)
             if c.sync_batch_norm:
                 _synchronise_batch_norm(self.models.generator, self.models.discriminator)
-            self.g_opt = keras.optimizers.Adam(c.lr_g, beta_1=c.beta1, beta_2=c.beta2)
-            self.d_opt = keras.optimizers.Adam(c.lr_d, beta_1=c.beta1, beta_2=c.beta2)
+            self.g_opt = Adam(c.lr_g, beta_1=c.beta1, beta_2=c.beta2)
+            self.d_opt = Adam(c.lr_d, beta_1=c.beta1, beta_2=c.beta2)
             if self.precision == "mixed_float16":
                 self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
                 self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)

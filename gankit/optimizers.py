@@ -1,0 +1,71 @@
+"""``keras.optimizers.Adam`` with each variable's update as one fused kernel.
+
+Keras 3's Adam updates a variable with about twenty small ops (casts, powers, two
+``assign_add``, square, sqrt, divide, ``assign_sub``), each a pass over the variable
+and a step the executor schedules. TensorFlow's ``ResourceApplyAdam`` does the same
+update in one op. In a GAN's alternating update the discriminator's optimizer sits on
+the critical path (the generator's update needs the updated discriminator), so those
+ops cost time the cores spend mostly idle (``docs/performance.md``).
+
+The update is Keras's formula:
+``alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)``, ``m += (g - m)(1 - beta_1)``,
+``v += (g^2 - v)(1 - beta_2)``, ``w -= alpha * m / (sqrt(v) + epsilon)``, equal up to
+rounding (the kernel forms ``1 - beta`` in the variable's dtype, Keras in Python
+floats: 1.3e-5 relative for ``beta_2 = 0.999``). The slot variables, their names and
+the checkpoint layout are Keras's, so checkpoints written with either optimizer
+restore into the other. ``amsgrad``, sparse (``IndexedSlices``)
+gradients and variable dtypes the kernel lacks take Keras's own path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from gankit._tf import import_tensorflow
+
+__all__ = ["Adam"]
+
+tf = import_tensorflow()
+
+_FUSED_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+@keras.saving.register_keras_serializable(package="gankit")
+class Adam(keras.optimizers.Adam):
+    """``keras.optimizers.Adam`` whose per-variable update is ``ResourceApplyAdam``."""
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        dtype = variable.dtype
+        if (
+            self.amsgrad
+            or isinstance(gradient, tf.IndexedSlices)
+            or tf.as_dtype(dtype).name not in _FUSED_DTYPES
+        ):
+            super().update_step(gradient, variable, learning_rate)
+            return
+        index = self._get_variable_index(variable)
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1 = tf.cast(self.beta_1, dtype)
+        beta_2 = tf.cast(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=_handle(variable),
+            m=_handle(self._momentums[index]),
+            v=_handle(self._velocities[index]),
+            beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(gradient, dtype),
+        )
+
+
+def _handle(variable: Any) -> Any:
+    """The resource handle of a Keras or TensorFlow variable; inside a
+    ``tf.distribute`` update, the handle of this device's copy."""
+    if isinstance(variable, keras.Variable):
+        variable = variable.value
+    return variable.handle
