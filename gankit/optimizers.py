@@ -13,8 +13,8 @@ The update is Keras's formula:
 rounding (the kernel forms ``1 - beta`` in the variable's dtype, Keras in Python
 floats: 1.3e-5 relative for ``beta_2 = 0.999``). The slot variables, their names and
 the checkpoint layout are Keras's, so checkpoints written with either optimizer
-restore into the other. ``amsgrad``, sparse (``IndexedSlices``)
-gradients and variable dtypes the kernel lacks take Keras's own path.
+restore into the other. ``amsgrad``, sparse (``IndexedSlices``) gradients and
+variable dtypes the kernel lacks take Keras's own path.
 """
 
 from __future__ import annotations
