@@ -25,9 +25,9 @@ def main() -> None:
 
     import_tensorflow()  # quietly
     import gankit
-    from gankit.build import take_examples
-    from gankit.features import DatasetClassifier
-    from gankit.metrics import feature_statistics, frechet_distance, kernel_distance
+    from gankit.eval.features import DatasetClassifier
+    from gankit.eval.metrics import feature_statistics, frechet_distance, kernel_distance
+    from gankit.plugin.building import take_examples
     from gankit_plugins.mnist_cifar import build_mnist_cifar
 
     dataset = build_mnist_cifar(gankit.DataContext.from_env())

@@ -1,18 +1,18 @@
-"""Per-layer timings behind gankit.layers: convolutions and batch norm, Keras vs gankit.
+"""Per-layer timings behind gankit.nn.layers: convolutions and batch norm, Keras vs gankit.
 
     python benchmarks/layers.py [--batch 64] [--rounds 5]
 
 For each strided convolution of the 32x32 DCGAN (width 64) it times:
 
 - the filter (weight) gradient three ways: oneDNN's ``Conv2DBackpropFilter`` in
-  float32 and in bfloat16, and ``gankit.layers.filter_gradient`` (patches + one matrix
+  float32 and in bfloat16, and ``gankit.nn.layers.filter_gradient`` (patches + one matrix
   product) in bfloat16;
 - a training step of the layer (forward pass, input and filter gradients):
   ``keras.layers.Conv2D`` / ``Conv2DTranspose`` in float32 and under
-  ``mixed_bfloat16``, and the ``gankit.layers`` one under ``mixed_bfloat16``.
+  ``mixed_bfloat16``, and the ``gankit.nn.layers`` one under ``mixed_bfloat16``.
 
 For each batch norm shape it times a training forward + backward pass of
-``keras.layers.BatchNormalization`` and of ``gankit.layers.BatchNormalization`` under
+``keras.layers.BatchNormalization`` and of ``gankit.nn.layers.BatchNormalization`` under
 ``mixed_bfloat16``. Milliseconds, medians of ``--rounds``; compare within one run.
 """
 
@@ -32,8 +32,8 @@ from gankit._tf import import_tensorflow  # noqa: E402
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-from gankit import layers as fast  # noqa: E402
-from gankit.performance import dtype_policy  # noqa: E402
+from gankit.nn import layers as fast  # noqa: E402
+from gankit.nn.precision import dtype_policy  # noqa: E402
 
 # (name, conv input H, input channels, output channels, transposed); a transposed
 # conv is listed as the convolution from its output back to its input, whose input

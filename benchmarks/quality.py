@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def real_composites(split: str, n: int, seed: int = 0) -> dict[str, np.ndarray]:
     import gankit
-    from gankit.build import take_examples
+    from gankit.plugin.building import take_examples
     from gankit_plugins.mnist_cifar import build_mnist_cifar
 
     dataset = build_mnist_cifar(gankit.DataContext.from_env(), seed=seed)

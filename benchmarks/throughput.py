@@ -48,10 +48,12 @@ from gankit._tf import import_tensorflow  # noqa: E402
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-from gankit.config import merge_config, resolve_components  # noqa: E402
-from gankit.plugins import load_plugins  # noqa: E402
-from gankit.rundir import RunDir  # noqa: E402
-from gankit.trainer import Trainer, model_spec  # noqa: E402
+from gankit.plugin.loader import load_plugins  # noqa: E402
+from gankit.run.config import merge_config  # noqa: E402
+from gankit.run.models import model_spec  # noqa: E402
+from gankit.run.resolve import resolve_components  # noqa: E402
+from gankit.run.rundir import RunDir  # noqa: E402
+from gankit.train.trainer import Trainer  # noqa: E402
 
 LATENT = 100
 

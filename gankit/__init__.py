@@ -1,12 +1,21 @@
 """gankit: a plugin-based GAN toolkit on TensorFlow / Keras 3.
 
-Plugins use only what is exported here (plus ``gankit.data`` for dataset files and
-``gankit.testing`` for contract checks). Importing gankit does not import TensorFlow.
+This module is the public API for plugin authors: the hook marker, the types passed
+to components, the errors, building a registered component by name, and the contract
+kit's checks. Besides it, plugins may use ``gankit.data`` (dataset files),
+``gankit.nn.layers`` (fast drop-in Keras layers), ``gankit.eval.metrics`` (metric
+numerics) and ``gankit.testing`` (the contract kit); see ``docs/api.md``.
+
+``import gankit`` imports neither TensorFlow nor the trainer: the contract kit's
+checks and :func:`create` load them when first used.
 """
 
 from __future__ import annotations
 
-from gankit.components import DataContext, LossContext, ModelSpec
+from typing import Any
+
+from gankit import _moved
+from gankit._version import __version__
 from gankit.errors import (
     ConfigError,
     DataError,
@@ -18,10 +27,19 @@ from gankit.errors import (
     UnknownComponentError,
     UsageError,
 )
-from gankit.evaluation import EvalContext
-from gankit.hookspecs import hookimpl
+from gankit.plugin.hookspecs import hookimpl
+from gankit.types import DataContext, EvalContext, LossContext, ModelSpec
 
-__version__ = "0.1.0"
+_moved.install()
+
+# Names loaded on first use (they import TensorFlow or the plugin loader).
+_LAZY = {
+    "check_generator": "gankit.testing",
+    "check_discriminator": "gankit.testing",
+    "check_loss": "gankit.testing",
+    "check_dataset": "gankit.testing",
+    "check_metric": "gankit.testing",
+}
 
 __all__ = [
     "__version__",
@@ -39,4 +57,17 @@ __all__ = [
     "DuplicateComponentError",
     "DataError",
     "TrainingError",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gankit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from gankit.components import DataContext
 from gankit.errors import DataError
+from gankit.types import DataContext
 
 __all__ = [
     "RemoteFile",
@@ -32,6 +32,7 @@ __all__ = [
     "missing_data_message",
     "read_npz",
     "read_pickle_members",
+    "read_pickle_file",
 ]
 
 DOWNLOAD_TIMEOUT_S = 15.0

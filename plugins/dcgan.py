@@ -60,7 +60,7 @@ def build_dcgan_generator(
     import keras
     from keras import layers
 
-    from gankit import layers as fast
+    from gankit.nn import layers as fast
 
     _check_width(width)
     n = _stages(spec)
@@ -155,7 +155,7 @@ def _conv_stack(
     """``n`` stride-2 convs (w, 2w, ...), LeakyReLU(0.2), BN after the first; all outputs."""
     from keras import layers
 
-    from gankit import layers as fast
+    from gankit.nn import layers as fast
 
     outputs = []
     for i in range(n):

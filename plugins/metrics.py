@@ -1,7 +1,7 @@
 """Built-in metrics: FID, KID, classifier score, content accuracy, style distance.
 
-The numerics are the pure functions of :mod:`gankit.metrics`; features come from the
-extractors of :mod:`gankit.features` through the evaluation context, so FID and KID
+The numerics are the pure functions of :mod:`gankit.eval.metrics`; features come from the
+extractors of :mod:`gankit.eval.features` through the evaluation context, so FID and KID
 computed together share one pass of the extractor.
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 import gankit
-from gankit.metrics import (
+from gankit.eval.metrics import (
     channel_statistics_distance,
     classifier_score,
     feature_statistics,

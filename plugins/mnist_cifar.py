@@ -34,7 +34,6 @@ from gankit.data import (
     read_pickle_file,
     read_pickle_members,
 )
-from gankit.errors import DataError
 
 MNIST_REMOTE = RemoteFile(
     "mnist.npz",
@@ -77,7 +76,7 @@ def load_cifar10_arrays(context: gankit.DataContext) -> Arrays:
         layout = {"x_train": (None, 32, 32, 3), "y_train": (None,), "x_test": (None, 32, 32, 3), "y_test": (None,)}
         try:
             return read_npz(path, layout)
-        except DataError:
+        except gankit.DataError:
             # Keras's own cifar10 labels are (N, 1); accept that layout too.
             layout["y_train"] = layout["y_test"] = (None, 1)
             arrays = read_npz(path, layout)
@@ -85,7 +84,7 @@ def load_cifar10_arrays(context: gankit.DataContext) -> Arrays:
     if path.is_dir():
         batches = {name: read_pickle_file(path / name) for name in _CIFAR_BATCHES if (path / name).is_file()}
         if len(batches) != len(_CIFAR_BATCHES):
-            raise DataError(f"{path} lacks some of {', '.join(_CIFAR_BATCHES)}")
+            raise gankit.DataError(f"{path} lacks some of {', '.join(_CIFAR_BATCHES)}")
     else:
         batches = read_pickle_members(path, _CIFAR_BATCHES)
 
@@ -95,7 +94,7 @@ def load_cifar10_arrays(context: gankit.DataContext) -> Arrays:
             y = np.concatenate([np.asarray(batches[n]["labels"], np.uint8) for n in names])
             return x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), y
         except (KeyError, ValueError) as exc:
-            raise DataError(f"{path}: unexpected CIFAR-10 batch content ({exc})") from None
+            raise gankit.DataError(f"{path}: unexpected CIFAR-10 batch content ({exc})") from None
 
     x_train, y_train = stack(_CIFAR_BATCHES[:5])
     x_test, y_test = stack(_CIFAR_BATCHES[5:])
@@ -105,8 +104,8 @@ def load_cifar10_arrays(context: gankit.DataContext) -> Arrays:
 def _download(context: gankit.DataContext, remote: RemoteFile, what: str, files: list[str]) -> Path:
     try:
         return fetch(context, remote)
-    except DataError as exc:
-        raise DataError(missing_data_message(what, files, context, str(exc))) from None
+    except gankit.DataError as exc:
+        raise gankit.DataError(missing_data_message(what, files, context, str(exc))) from None
 
 
 def pair_mnist_with_cifar(n_content: int, n_style: int, seed: int, epoch: int = 0) -> np.ndarray:

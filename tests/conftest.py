@@ -68,7 +68,7 @@ def real_data() -> Path:
 @pytest.fixture
 def host():
     """A freshly loaded plugin host (built-ins and installed entry points)."""
-    from gankit.plugins import load_plugins
+    from gankit.plugin.loader import load_plugins
 
     return load_plugins()
 

@@ -146,8 +146,9 @@ def test_info_reports_versions_devices_and_data(tiny_data):
 
 
 def test_default_steps_depend_on_conditioning(tiny_data):
-    from gankit.config import DEFAULT_STEPS, merge_config, resolve_components
-    from gankit.plugins import load_plugins
+    from gankit.plugin.loader import load_plugins
+    from gankit.run.config import DEFAULT_STEPS, merge_config
+    from gankit.run.resolve import resolve_components
 
     registry = load_plugins().registry
     conditional = merge_config({})

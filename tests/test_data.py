@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import gankit
-from gankit.build import take_examples
 from gankit.errors import DataError
+from gankit.plugin.building import take_examples
 from gankit.testing import check_dataset
 from gankit_plugins.mnist_cifar import (
     build_cifar10,

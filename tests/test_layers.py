@@ -1,4 +1,4 @@
-"""gankit.layers: the same function and gradients as the Keras layers they replace."""
+"""gankit.nn.layers: the same function and gradients as the Keras layers they replace."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from gankit import layers as fast  # noqa: E402
-from gankit.performance import dtype_policy  # noqa: E402
+from gankit.nn import layers as fast  # noqa: E402
+from gankit.nn.precision import dtype_policy  # noqa: E402
 
 
 def _relative(a, b) -> float:

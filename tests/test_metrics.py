@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from scipy import linalg
 
 from gankit.cli import cli
-from gankit.metrics import (
+from gankit.eval.metrics import (
     channel_statistics_distance,
     classifier_score,
     feature_statistics,

@@ -1,4 +1,4 @@
-"""gankit.optimizers.Adam: Keras's Adam, one fused kernel per variable."""
+"""gankit.nn.optimizers.Adam: Keras's Adam, one fused kernel per variable."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gankit.optimizers import Adam
+from gankit.nn.optimizers import Adam
 
 # The kernel takes 1 - beta in float32 (1 - 0.999 = 0.00099999), Keras rounds the
 # Python double (0.001): the second moment differs by 1.3e-5 relative.

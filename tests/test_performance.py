@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gankit import performance
 from gankit.errors import ConfigError
+from gankit.nn import precision as performance
 
 
 def write_cpuinfo(tmp_path, flags: str):

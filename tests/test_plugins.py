@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gankit.plugins import LoadOptions, load_plugins
+from gankit.plugin.loader import LoadOptions, load_plugins
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLUGINS = FIXTURES / "plugins"

@@ -5,7 +5,7 @@ from typing import Literal
 import pytest
 
 from gankit.errors import DuplicateComponentError, OptionError, UnknownComponentError
-from gankit.registry import Registry
+from gankit.plugin.registry import Registry
 
 
 def factory(spec, *, width: int = 64, rate: float = 0.5, sn: bool = False,

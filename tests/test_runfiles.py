@@ -8,7 +8,7 @@ import os
 import pytest
 
 from gankit.errors import GankitError
-from gankit.runfiles import atomic_write_bytes, read_jsonl, save_npz
+from gankit.io.files import atomic_write_bytes, read_jsonl, save_npz
 
 
 def test_full_disk_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from gankit.cli import cli
+from gankit.io.toml import loads_toml
 
 PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
 TINY = [
@@ -51,8 +52,8 @@ def test_run_directory_is_complete(tmp_path, tiny_data):
     for r in rows:
         assert set(r) == {"step", "d_loss", "g_loss", "images_per_sec", "elapsed_s"}
         assert np.isfinite(r["d_loss"]) and r["images_per_sec"] > 0
-    config = (out / "config.toml").read_text()
-    assert 'condition = ["content", "style"]' in config and "[options.generator]" in config
+    config = loads_toml((out / "config.toml").read_text())
+    assert config["condition"] == ["content", "style"] and config["options"]["generator"]["width"] == 4
 
 
 def test_resume_continues_exactly_where_a_straight_run_goes(tmp_path, tiny_data):
@@ -178,7 +179,7 @@ def test_conditional_sample_and_transfer(tmp_path, tiny_data):
 def test_transfer_content_preprocessing_makes_an_mnist_style_digit(tmp_path):
     from PIL import Image, ImageDraw
 
-    from gankit.generate import prepare_content
+    from gankit.eval.sampling import prepare_content
 
     drawing = Image.new("RGB", (400, 300), "white")
     ImageDraw.Draw(drawing).rectangle([300, 40, 330, 260], fill="black")  # off-centre, dark on light
@@ -241,9 +242,9 @@ def test_training_crosses_epoch_boundaries(tmp_path, tiny_data):
 
 
 def test_sample_uses_the_latest_checkpoint_when_the_export_is_older(tmp_path, tiny_data, monkeypatch):
-    from gankit.generate import load_generator
-    from gankit.plugins import load_plugins
-    from gankit.rundir import RunDir
+    from gankit.plugin.loader import load_plugins
+    from gankit.run.models import load_generator
+    from gankit.run.rundir import RunDir
 
     out = tmp_path / "R"
     train(out, "--steps", "3")
@@ -269,9 +270,9 @@ def test_mixed_precision_paths_train_on_cpu(tmp_path, tiny_data, precision):
 
 
 def test_bfloat16_training_takes_the_matrix_product_convolutions(tmp_path, tiny_data, monkeypatch):
-    """Wide enough layers (>= 16 channels) take gankit.layers' fast path inside the
+    """Wide enough layers (>= 16 channels) take gankit.nn.layers' fast path inside the
     trainer's replica step, where the batch dimension is unknown when traced."""
-    from gankit import layers
+    from gankit.nn import layers
 
     calls = []
     original = layers.patches

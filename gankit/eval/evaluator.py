@@ -1,0 +1,224 @@
+"""Evaluating a generator with metric components, and recording the protocol.
+
+A metric component (hook ``register_metrics``) computes one number from an
+:class:`EvalContext`: ``n`` real images of a dataset split, ``n`` generated images
+(for a conditional run, generated from the conditions of those same real examples),
+and shared, cached feature extractors. :class:`Evaluator` builds the context for a
+generator; ``gankit evaluate`` and the trainer's ``--eval-every`` both use it, so a
+number from either is computed the same way. Each result carries its full protocol
+(metric and options, extractor, split, n, step, seed), appended to ``evals.jsonl``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gankit.errors import ConfigError, GankitError, UsageError
+from gankit.eval.features import make_extractor
+from gankit.io.files import append_jsonl
+from gankit.plugin.building import build_dataset, resolve_metrics, take_examples
+from gankit.plugin.registry import Registry
+from gankit.run.models import load_generator
+from gankit.run.rundir import RunDir
+from gankit.types import DataContext, EvalContext
+
+__all__ = ["Evaluator", "SelectedMetric", "select_metrics", "evaluate_run", "DEFAULT_METRICS"]
+
+DEFAULT_METRICS = ("fid",)
+GENERATE_BATCH = 250
+
+
+@dataclass(frozen=True)
+class SelectedMetric:
+    name: str
+    metric: Any
+    options: dict[str, Any]
+    plugin: str
+
+    @property
+    def higher_is_better(self) -> bool:
+        return bool(getattr(self.metric, "higher_is_better", False))
+
+
+def select_metrics(
+    registry: Registry, names: Sequence[str], options: Mapping[str, Any] | None = None
+) -> list[SelectedMetric]:
+    """Build the named metrics; ``options`` are distributed as in
+    :func:`gankit.plugin.building.resolve_metrics`."""
+    return [
+        SelectedMetric(component.name, component.factory(**resolved), resolved, component.plugin)
+        for component, resolved in resolve_metrics(registry, names, options)
+    ]
+
+
+class Evaluator:
+    """Evaluates generators of one run on a fixed set of real examples and noise.
+
+    The real examples, the noise, the extractors and the real images' features are
+    computed once, so evaluating every N training steps costs one pass of the
+    generator and of the extractors over the fake images.
+    """
+
+    def __init__(
+        self,
+        metrics: Sequence[SelectedMetric],
+        dataset: Any,
+        *,
+        dataset_key: Mapping[str, Any],
+        conditions: Sequence[str],
+        latent_dim: int,
+        split: str = "test",
+        n: int = 1000,
+        seed: int = 0,
+        context: DataContext | None = None,
+        cache_dir: Any = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.metrics = list(metrics)
+        self.cache_dir = cache_dir
+        self.dataset = dataset
+        self.dataset_key = dict(dataset_key)
+        self.conditions = list(conditions)
+        self.latent_dim = latent_dim
+        self.split, self.n, self.seed = split, n, seed
+        self.context = context or DataContext.from_env()
+        self.log = log
+        for m in self.metrics:
+            missing = [r for r in getattr(m.metric, "requires", ()) if r != "label" and r not in self.conditions]
+            if missing:
+                raise ConfigError(
+                    f"metric '{m.name}' needs a run conditioned on {', '.join(missing)} "
+                    f"(this run's conditions: {', '.join(self.conditions) or 'none'})"
+                )
+        if split not in dataset.splits:
+            raise UsageError(f"dataset has no split '{split}' (splits: {', '.join(dataset.splits)})")
+        if n > dataset.splits[split]:
+            raise UsageError(f"-n {n} is more than the {dataset.splits[split]} examples of split '{split}'")
+        if n < 2:
+            raise UsageError("-n must be at least 2")
+        self._examples: dict[str, np.ndarray] | None = None
+        self._extractors: dict[tuple[str, str | None], Any] = {}
+        self._real_features: dict[tuple[str, str | None], np.ndarray] = {}
+
+    # === Shared, cached pieces ===
+
+    def examples(self) -> dict[str, np.ndarray]:
+        if self._examples is None:
+            self._examples = take_examples(self.dataset, self.split, self.n, shuffle_seed=self.seed)
+            if "label" not in self._examples and any(
+                "label" in getattr(m.metric, "requires", ()) for m in self.metrics
+            ):
+                raise GankitError("a selected metric needs labels, and this dataset has none")
+        return self._examples
+
+    def extractor(self, name: str, *, weights: str | None = None) -> Any:
+        key = (name, weights or None)
+        if key not in self._extractors:
+            self._extractors[key] = make_extractor(
+                name, dataset=self.dataset, dataset_key=self.dataset_key, context=self.context,
+                seed=self.seed, weights=weights, log=self.log, cache_dir=self.cache_dir,
+            )
+        return self._extractors[key]
+
+    def features(self, ctx: EvalContext, name: str, which: str, *, weights: str | None = None) -> np.ndarray:
+        if which not in ("real", "fake"):
+            raise ValueError(f"which must be 'real' or 'fake', got {which!r}")
+        extractor = self.extractor(name, weights=weights)
+        key = (name, weights or None)
+        if which == "fake":  # per evaluation: the fakes change every time
+            if key not in ctx.fake_features:
+                ctx.fake_features[key] = extractor.features(ctx.fake)
+            return ctx.fake_features[key]
+        if key not in self._real_features:
+            self._real_features[key] = extractor.features(ctx.real)
+        return self._real_features[key]
+
+    def prepare(self) -> None:
+        """Load the real examples and every extractor the metrics name, now: a missing
+        weights file or a dataset without labels fails before training, not at the
+        first evaluation."""
+        self.examples()
+        for m in self.metrics:
+            name = dict(getattr(m.metric, "protocol", {}) or {}).get("extractor")
+            if name:
+                self.extractor(name, weights=m.options.get("weights") or None)
+
+    # === Evaluating ===
+
+    def generate(self, generator: Any) -> np.ndarray:
+        examples = self.examples()
+        rng = np.random.default_rng(self.seed)
+        z = rng.standard_normal((self.n, self.latent_dim)).astype(np.float32)
+        parts = []
+        for i in range(0, self.n, GENERATE_BATCH):
+            inputs = {"z": z[i : i + GENERATE_BATCH]}
+            inputs.update({c: examples[c][i : i + GENERATE_BATCH] for c in self.conditions})
+            parts.append(np.asarray(generator(inputs, training=False), np.float32))
+        return np.concatenate(parts)
+
+    def evaluate(self, generator: Any, step: int | None, extra_protocol: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """One record per metric: ``metric``, ``value``, any extra values, ``protocol``."""
+        examples = self.examples()
+        ctx = EvalContext(
+            real=examples["image"], fake=self.generate(generator),
+            conditions={c: examples[c] for c in self.conditions},
+            labels=examples.get("label"), split=self.split, seed=self.seed, source=self,
+        )
+        records = []
+        for m in self.metrics:
+            started = time.perf_counter()
+            result = m.metric.compute(ctx)
+            extra = dict(result) if isinstance(result, Mapping) else {"value": result}
+            value = float(extra.pop("value"))
+            protocol = {
+                "metric": m.name, "plugin": m.plugin, "options": m.options,
+                **dict(getattr(m.metric, "protocol", {}) or {}),
+                "split": self.split, "n": self.n, "step": step, "seed": self.seed,
+                "dataset": self.dataset_key,
+                "higher_is_better": m.higher_is_better,
+                **dict(extra_protocol or {}),
+            }
+            records.append({
+                "metric": m.name, "value": value, **extra, "protocol": protocol,
+                "seconds": round(time.perf_counter() - started, 3),
+                "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            })
+        return records
+
+
+def evaluate_run(
+    run: RunDir,
+    registry: Registry,
+    names: Sequence[str],
+    *,
+    options: Mapping[str, Any] | None = None,
+    n: int = 1000,
+    split: str = "test",
+    seed: int = 0,
+    data_dir: str | None = None,
+    best: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate a run directory's newest (or best) generator; append to ``evals.jsonl``."""
+    config = run.read_config()
+    metrics = select_metrics(registry, names, options)
+    dataset = build_dataset(registry, config.dataset, config.options.get("dataset"), data_dir)
+    evaluator = Evaluator(
+        metrics, dataset,
+        dataset_key=config.dataset_key(),
+        conditions=config.condition or [], latent_dim=config.latent_dim,
+        split=split, n=n, seed=seed, context=DataContext.from_env(data_dir), log=log,
+    )
+    generator, checkpoint_step = load_generator(run, registry, best=best)
+    step = checkpoint_step if checkpoint_step is not None else run.read_run_info().get("exported_step")
+    source = "best checkpoint" if best else "checkpoint" if checkpoint_step is not None else "generator.keras"
+    records = evaluator.evaluate(generator, step, {"weights": source})
+    for record in records:
+        append_jsonl(run.evals_file, record)
+    return records

@@ -1,0 +1,69 @@
+"""Turning names and options into components: the one place the CLI, the trainer and
+the evaluator go through, so validation is identical everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gankit.errors import DataError, OptionError
+from gankit.plugin.registry import Component, Registry
+from gankit.types import DataContext
+
+__all__ = ["resolve", "resolve_metrics", "build_dataset", "take_examples"]
+
+
+def resolve(
+    registry: Registry, family: str, name: str, options: Mapping[str, Any] | None = None
+) -> tuple[Component, dict[str, Any]]:
+    """The component and its validated, complete options (raises ``UsageError`` kinds)."""
+    component = registry.get(family, name)
+    return component, component.validate_options(dict(options or {}))
+
+
+def resolve_metrics(
+    registry: Registry, names: Sequence[str], options: Mapping[str, Any] | None = None
+) -> list[tuple[Component, dict[str, Any]]]:
+    """The named metrics with their validated options. Each ``-o metric.K=V`` goes to
+    every selected metric that has option K; an option none of them has is an error."""
+    options = dict(options or {})
+    used: set[str] = set()
+    selected = []
+    for name in dict.fromkeys(names):  # keep order, drop repeats
+        component = registry.get("metrics", name)
+        own = {k: v for k, v in options.items() if k in {o.name for o in component.options}}
+        used.update(own)
+        selected.append((component, component.validate_options(own)))
+    unused = sorted(set(options) - used)
+    if unused:
+        raise OptionError(
+            f"no selected metric has option {', '.join(repr(u) for u in unused)} "
+            f"(metrics: {', '.join(names)}; see gankit list-plugins --family metrics)"
+        )
+    return selected
+
+
+def build_dataset(
+    registry: Registry,
+    name: str,
+    options: Mapping[str, Any] | None = None,
+    data_dir: str | Path | None = None,
+) -> Any:
+    """Build dataset ``name`` with ``options``, reading files from ``data_dir``/env."""
+    component, resolved = resolve(registry, "datasets", name, options)
+    return component.factory(DataContext.from_env(data_dir), **resolved)
+
+
+def take_examples(dataset: Any, split: str, n: int, shuffle_seed: int | None = None) -> dict[str, np.ndarray]:
+    """The first ``n`` examples of ``split`` (optionally shuffled) as stacked numpy arrays."""
+    ds = dataset.load(split, epoch=0)
+    if shuffle_seed is not None:
+        ds = ds.shuffle(4096, seed=shuffle_seed, reshuffle_each_iteration=False)
+    batch = next(iter(ds.batch(n).take(1).as_numpy_iterator()), None)
+    if batch is None:
+        raise DataError(f"split '{split}' is empty")
+    return {k: np.asarray(v) for k, v in batch.items()}

@@ -1,0 +1,130 @@
+"""gankit's hook specifications: the contract between gankit and its plugins.
+
+A plugin is a module with functions decorated by :data:`gankit.hookimpl` whose names
+are hook names below. Each hook receives a ``register`` callback::
+
+    register(name, factory, *, summary=None)
+
+``name`` is what users type (``--generator NAME``); ``factory`` builds the component;
+``summary`` is one line for ``gankit list-plugins`` (the factory docstring's first
+line when omitted). The factory's **keyword-only** parameters are the component's
+options: their names, defaults and annotations are what ``list-plugins`` shows and
+what ``-o family.option=value`` and config files are validated against.
+
+Plugins import TensorFlow lazily, inside factories, so that registration is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from gankit.plugin.registry import RegisterFn
+
+PROJECT_NAME = "gankit"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_generators(register: RegisterFn) -> None:
+    """Register generator factories.
+
+    :param register: ``register(name, factory, *, summary=None)``.
+
+    Contract of a generator factory::
+
+        factory(spec: gankit.ModelSpec, *, <options>) -> keras.Model
+
+    The model takes a dict ``{"z": (B, spec.latent_dim), <condition>: (B, *shape)}``
+    with one entry per name in ``spec.conditions`` and returns images of shape
+    ``(B, *spec.image_shape)`` in [-1, 1], as float32. It must save and load as a
+    ``.keras`` file with ``safe_mode=True`` (no ``Lambda`` layers).
+    """
+
+
+@hookspec
+def register_discriminators(register: RegisterFn) -> None:
+    """Register discriminator factories.
+
+    :param register: ``register(name, factory, *, summary=None)``.
+
+    Contract of a discriminator factory::
+
+        factory(spec: gankit.ModelSpec, *, <options>) -> keras.Model
+
+    The model takes a dict ``{"image": (B, *spec.image_shape), <condition>: ...}``
+    and returns float32 logits of shape ``(B, 1)`` (or a patch map ``(B, h, w, 1)``).
+    Logits, not probabilities: losses apply the sigmoid in a numerically stable way.
+    """
+
+
+@hookspec
+def register_losses(register: RegisterFn) -> None:
+    """Register GAN loss factories.
+
+    :param register: ``register(name, factory, *, summary=None)``.
+
+    Contract of a loss factory::
+
+        factory(*, <options>) -> loss
+
+    ``loss`` has ``discriminator_loss(ctx)`` and ``generator_loss(ctx)``, each
+    returning a scalar: the mean over the examples of ``ctx`` (the trainer scales it
+    for the number of replicas). ``ctx`` is a :class:`gankit.LossContext` with the
+    real and fake images, their logits, the conditions, the discriminator and whether
+    the real images are paired targets of the conditions (``ctx.paired``), so gradient
+    penalties and reconstruction terms fit the same shape. Both methods are
+    traced inside ``tf.function``: use ``keras.ops`` / TensorFlow ops only.
+    """
+
+
+@hookspec
+def register_datasets(register: RegisterFn) -> None:
+    """Register dataset factories.
+
+    :param register: ``register(name, factory, *, summary=None)``.
+
+    Contract of a dataset factory::
+
+        factory(context: gankit.DataContext, *, <options>) -> dataset
+
+    ``dataset`` has the attributes ``image_shape`` (H, W, C), ``conditions``
+    (``{name: shape}`` of the condition images it can provide),
+    ``default_conditions`` (the tuple a run uses unless told otherwise) and
+    ``splits`` (``{split: number of examples}``), optionally ``paired`` (True when
+    ``image`` is the ground-truth rendering of its conditions), and a method
+    ``load(split, *, epoch=0) -> tf.data.Dataset`` giving one epoch of unbatched
+    dicts with ``"image"`` in [-1, 1] (float32), every condition, and optionally
+    ``"label"``. The result is deterministic for given options, split and epoch.
+    The trainer owns batching, shuffling, prefetching and sharding. Data files are
+    located through ``context`` (``gankit.data`` has the helpers).
+    """
+
+
+@hookspec
+def register_metrics(register: RegisterFn) -> None:
+    """Register evaluation metric factories.
+
+    :param register: ``register(name, factory, *, summary=None)``.
+
+    Contract of a metric factory::
+
+        factory(*, <options>) -> metric
+
+    ``metric`` has ``higher_is_better`` (bool: which way is better, used to keep the
+    best checkpoint), optionally ``requires`` (a tuple of condition names the run
+    must be conditioned on, plus ``"label"`` if it needs the dataset's labels) and
+    ``protocol`` (a dict recorded with every result, e.g. ``{"extractor": ...}``),
+    and a method ``compute(ctx) -> float`` (or a dict with ``"value"`` and extra
+    numbers). ``ctx`` is a :class:`gankit.EvalContext`: ``n`` real images of a
+    split, ``n`` generated images (from the same examples' conditions when the run is
+    conditional), their conditions and labels, and cached feature extractors
+    (``ctx.features("inception" | "classifier", "real" | "fake")``,
+    ``ctx.classifier()``). ``compute`` runs eagerly, outside the training step;
+    NumPy is fine.
+    """
+

@@ -1,0 +1,78 @@
+"""A run's models: built from its config by the registered factories, or loaded back
+from its export or a checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gankit.errors import GankitError, UsageError
+from gankit.nn.precision import dtype_policy
+from gankit.plugin.registry import Registry
+from gankit.run.checkpoints import CheckpointStore
+from gankit.run.config import RunConfig
+from gankit.run.resolve import resolve_components
+from gankit.run.rundir import RunDir
+from gankit.types import ModelSpec
+
+__all__ = ["Models", "model_spec", "build_models", "load_generator"]
+
+
+@dataclass
+class Models:
+    spec: ModelSpec
+    generator: Any
+    discriminator: Any
+    loss: Any
+
+
+def model_spec(config: RunConfig, dataset: Any) -> ModelSpec:
+    conditions = {name: tuple(dataset.conditions[name]) for name in config.condition or []}
+    return ModelSpec(tuple(dataset.image_shape), config.latent_dim, conditions)
+
+
+def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
+    """Build G, D and the loss from a resolved config (call inside the strategy scope)."""
+    spec = model_spec(config, dataset)
+    opts = config.options
+    generator = registry.get("generators", config.generator).factory(spec, **opts["generator"])
+    discriminator = registry.get("discriminators", config.discriminator).factory(
+        spec, **opts["discriminator"]
+    )
+    loss = registry.get("losses", config.loss).factory(**opts["loss"])
+    return Models(spec, generator, discriminator, loss)
+
+
+def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tuple[Any, int | None]:
+    """The exported ``generator.keras``, else the generator of the latest checkpoint.
+
+    A run resumed past its export (training further after it finished) has checkpoints
+    newer than ``generator.keras``; then the latest checkpoint wins. ``best=True``
+    takes ``checkpoints/best.npz`` (kept by ``--eval-every``) instead. Returns the
+    model and the checkpoint step it came from (None for the export).
+    """
+    import keras
+
+    if not run.exists():
+        raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
+    latest = run.latest_checkpoint()
+    if best:
+        found = run.read_best()
+        if found is None:
+            raise UsageError(f"{run.path} has no best checkpoint (train with --eval-every N to keep one)")
+        latest = (int(found["step"]), run.best_checkpoint)
+    exported_step = run.read_run_info().get("exported_step", -1)
+    export_is_current = not best and (latest is None or exported_step >= latest[0])
+    if run.generator_file.is_file() and export_is_current:
+        try:
+            return keras.models.load_model(run.generator_file, safe_mode=True, compile=False), None
+        except Exception as exc:  # a corrupt zip, a missing custom object, ...
+            raise GankitError(f"cannot load {run.generator_file}: {exc}") from None
+    if latest is None:
+        raise GankitError(f"{run.path} has neither generator.keras nor a checkpoint yet")
+    config = run.read_config()
+    dataset = resolve_components(config, registry)
+    with dtype_policy(run.read_run_info().get("precision", "float32")):
+        models = build_models(config, registry, dataset)
+    CheckpointStore.load(latest[1], {"generator/weights": list(models.generator.weights)})
+    return models.generator, latest[0]

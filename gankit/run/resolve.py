@@ -1,0 +1,130 @@
+"""From a requested config to a resolved one: every name and option validated, every
+default filled in, and the decision to start, resume or refuse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gankit.errors import ConfigError, GankitError
+from gankit.plugin.building import build_dataset, resolve_metrics
+from gankit.plugin.registry import Registry
+from gankit.run.config import DEFAULT_STEPS, RunConfig
+from gankit.run.rundir import RunDir
+
+__all__ = ["DEFAULT_DISCRIMINATOR", "resolve_components", "prepare_run", "check_resumable"]
+
+DEFAULT_DISCRIMINATOR = "dcgan"  # when the generator has no discriminator of its name
+
+
+def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Path | None = None) -> Any:
+    """Validate every name and option; fill in defaults. Returns the built dataset.
+
+    After this, ``config.discriminator`` and ``config.condition`` are concrete and
+    ``config.options`` holds every option of every component with its value.
+    """
+    config.discriminator = _discriminator_for(config, registry)
+    resolved = {}
+    for single, family, name in (
+        ("generator", "generators", config.generator),
+        ("discriminator", "discriminators", config.discriminator),
+        ("loss", "losses", config.loss),
+        ("dataset", "datasets", config.dataset),
+    ):
+        component = registry.get(family, name)
+        try:
+            resolved[single] = component.validate_options(config.options.get(single, {}))
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise type(exc)(f"{single} '{component.name}': {exc}") from None
+    metric = None
+    if config.eval_every or config.options.get("metric"):
+        metric, resolved["metric"] = resolve_metrics(registry, [config.eval_metric], config.options.get("metric", {}))[0]
+    config.options = resolved
+    dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
+    _resolve_conditions(config, dataset)
+    if config.steps is None:
+        config.steps = DEFAULT_STEPS[bool(config.condition)]
+    if config.eval_every and metric is not None:
+        requires = getattr(metric.factory(**resolved["metric"]), "requires", ())
+        missing = [r for r in requires if r != "label" and r not in config.condition]
+        if missing:
+            raise ConfigError(f"--eval-metric {config.eval_metric} needs a run conditioned on {', '.join(missing)}")
+    return dataset
+
+
+def _discriminator_for(config: RunConfig, registry: Registry) -> str:
+    """The named discriminator, else the generator's namesake, else the default DCGAN one:
+    a plugin that adds only a generator trains without naming a discriminator."""
+    registry.get("generators", config.generator)
+    if config.discriminator is not None:
+        return config.discriminator
+    for candidate in (config.generator, DEFAULT_DISCRIMINATOR):
+        if ("discriminators", candidate) in registry:
+            return candidate
+    raise ConfigError(
+        f"no discriminator named '{config.generator}'; choose one with --discriminator "
+        f"(available: {', '.join(registry.names('discriminators')) or 'none'})"
+    )
+
+
+def _resolve_conditions(config: RunConfig, dataset: Any) -> None:
+    if config.condition is None:
+        config.condition = list(dataset.default_conditions)
+    unknown = [c for c in config.condition if c not in dataset.conditions]
+    if unknown:
+        available = ", ".join(dataset.conditions) or "none"
+        raise ConfigError(
+            f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} "
+            f"(available: {available}, or 'none')"
+        )
+
+
+def prepare_run(
+    run: RunDir,
+    requested: RunConfig,
+    registry: Registry,
+    *,
+    data_dir: str | None = None,
+    force: bool = False,
+) -> tuple[RunConfig, Any, int]:
+    """Validate the config, then decide: new run, resume, or refuse.
+
+    Returns the config to train with (fully resolved), the dataset, and the step
+    of the checkpoint to resume from (0 for a new run). Builds no model and writes
+    nothing (the trainer's chief creates the folders), so every worker of a
+    multi-worker job can call it.
+    """
+    dataset = resolve_components(requested, registry, data_dir)
+    if run.path.exists() and not run.exists() and not run.is_unused():
+        raise GankitError(f"{run.path} exists and is not a gankit run directory; choose another --out")
+    if not run.exists():
+        return requested, dataset, 0
+    check_resumable(run.read_config(), requested, force)
+    latest = run.latest_checkpoint()
+    step = latest[0] if latest else 0
+    if step >= requested.steps:
+        status = run.read_run_info().get("status", "unknown")
+        raise GankitError(
+            f"{run.path} already trained to step {step} (status: {status}); pass --steps "
+            f"greater than {step} to continue, or choose another --out"
+        )
+    return requested, dataset, step
+
+
+def check_resumable(saved: RunConfig, requested: RunConfig, force: bool) -> None:
+    """A resumed run must train the same thing; only RESUMABLE_KEYS may differ."""
+    old, new = saved.to_dict(), requested.to_dict()
+    conflicts = [
+        f"{key}: {old[key]!r} -> {new[key]!r}"
+        for key in old
+        if key not in RunConfig.RESUMABLE_KEYS and old[key] != new[key]
+    ]
+    if conflicts and not force:
+        raise ConfigError(
+            "the run directory was made with another config ("
+            + "; ".join(conflicts)
+            + "); pass --force to resume with the new one, or choose another --out"
+        )

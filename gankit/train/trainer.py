@@ -1,0 +1,395 @@
+"""The trainer: builds the registered components a run's config names and trains them.
+
+One ``tf.function`` (:func:`gankit.train.loop.make_train_chunk`) runs every step between
+two host events under the run's ``tf.distribute`` strategy; what a step does is the
+update rule (:mod:`gankit.train.update`); when the host logs, writes samples,
+checkpoints and evaluates is the :class:`~gankit.train.schedule.Schedule`.
+``--batch-size`` is the global batch: each replica gets an equal slice. Data order is
+keyed by (seed, epoch) and noise by (seed, step): a resumed run continues exactly where
+its checkpoint left off, and a run on N replicas sees the same noise and data as on one.
+
+In a multi-worker run only the chief (see :func:`gankit.train.distribute.is_chief`)
+writes the run directory; every worker reads the checkpoint it resumes from.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import platform
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gankit._version import __version__
+from gankit.errors import TrainingError, TrainingInterrupted
+from gankit.io.files import atomic_write_text
+from gankit.io.images import paired_grid, save_png
+from gankit.nn.precision import dtype_policy, resolve_jit, resolve_precision
+from gankit.plugin.building import take_examples
+from gankit.plugin.registry import Registry
+from gankit.run.checkpoints import CheckpointStore, model_variables
+from gankit.run.config import RunConfig
+from gankit.run.models import build_models
+from gankit.run.rundir import RunDir
+from gankit.train.distribute import is_chief, worker_lost_errors
+from gankit.train.evaluation import PeriodicEvaluation
+from gankit.train.export import export_generator
+from gankit.train.loop import first_set, input_pipeline, make_train_chunk
+from gankit.train.metrics_log import MetricsLog
+from gankit.train.progress import Progress, Stopwatch
+from gankit.train.schedule import Due, Schedule
+from gankit.train.update import UpdateStep
+
+__all__ = ["Trainer", "TrainResult", "SAMPLE_COUNT", "plugin_versions_for"]
+
+SAMPLE_COUNT = {False: 64, True: 32}  # grid size: unconditional, conditional
+
+
+@dataclass
+class TrainResult:
+    run: RunDir
+    start_step: int
+    end_step: int
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Window:
+    """Losses summed on the device since the last logging step."""
+
+    steps: int = 0
+    d_sum: Any = 0.0
+    g_sum: Any = 0.0
+    first_bad: Any = None
+
+    def add(self, count: int, d_sum: Any, g_sum: Any, first_bad: Any) -> None:
+        self.steps += count
+        self.d_sum, self.g_sum = self.d_sum + d_sum, self.g_sum + g_sum
+        self.first_bad = first_bad if self.first_bad is None else first_set(self.first_bad, first_bad)
+
+    def read(self) -> tuple[float, float, int]:
+        """Mean d/g losses and the first non-finite step (-1: none); waits for the device."""
+        return float(self.d_sum) / self.steps, float(self.g_sum) / self.steps, int(self.first_bad)
+
+
+@dataclass
+class _Loop:
+    """The host-side state of one ``Trainer.run``."""
+
+    step: int
+    last_good: int
+    result: TrainResult
+    progress: Progress
+    metrics: MetricsLog | None
+    evaluator: PeriodicEvaluation | None
+    elapsed_before: float
+    window: _Window = field(default_factory=_Window)
+    watch: Stopwatch = field(default_factory=Stopwatch)
+    wall_start: float = field(default_factory=time.perf_counter)
+
+
+class Trainer:
+    """Trains one run; see the module docstring. Use :meth:`run` once."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        registry: Registry,
+        dataset: Any,
+        run: RunDir,
+        *,
+        plugin_versions: dict[str, str | None] | None = None,
+        strategy: Any = None,
+        live_progress: bool | None = None,
+    ) -> None:
+        import tensorflow as tf
+
+        self.config = config
+        self.registry = registry
+        self.dataset = dataset
+        self.rundir = run
+        self.plugin_versions = plugin_versions or {}
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.live_progress = live_progress
+        self.chief = is_chief(self.strategy)
+        self.conditions = list(config.condition or [])
+        self._stop_signal: int | None = None
+
+    # === Setup ===
+
+    def _build(self) -> None:
+        import keras
+        import tensorflow as tf
+
+        from gankit.nn.optimizers import Adam
+
+        c = self.config
+        device_type = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+        self.precision = resolve_precision(c.precision, device_type)
+        self.jit_compile = resolve_jit(c.jit_compile, device_type)
+        keras.utils.set_random_seed(c.seed)
+        with self.strategy.scope(), dtype_policy(self.precision):
+            self.models = build_models(c, self.registry, self.dataset)
+            if c.sync_batch_norm:
+                _synchronise_batch_norm(self.models.generator, self.models.discriminator)
+            self.g_opt = Adam(c.lr_g, beta_1=c.beta1, beta_2=c.beta2)
+            self.d_opt = Adam(c.lr_d, beta_1=c.beta1, beta_2=c.beta2)
+            if self.precision == "mixed_float16":
+                self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
+                self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)
+            self.g_opt.build(self.models.generator.trainable_variables)
+            self.d_opt.build(self.models.discriminator.trainable_variables)
+            self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="gankit_step")
+        self._checkpoint_groups = model_variables(
+            {"generator": self.models.generator, "discriminator": self.models.discriminator},
+            {"generator": self.g_opt, "discriminator": self.d_opt},
+        )
+        replica_step = UpdateStep(
+            self.models, self.g_opt, self.d_opt,
+            conditions=self.conditions, latent_dim=c.latent_dim, seed=c.seed, d_steps=c.d_steps,
+            update=c.update, paired=bool(self.conditions) and bool(getattr(self.dataset, "paired", False)),
+            replicas=int(self.strategy.num_replicas_in_sync),
+            loss_scaling=self.precision == "mixed_float16", step_var=self.step_var,
+        )
+        self._train_chunk = make_train_chunk(
+            self.strategy, replica_step, self.step_var, jit_compile=self.jit_compile
+        )
+
+    def input_pipeline(self, epoch: int, skip_batches: int = 0) -> Any:
+        """One epoch of global batches: shuffled by (seed, epoch), first batches skipped."""
+        c = self.config
+        return input_pipeline(
+            self.dataset, ["image", *self.conditions], batch_size=c.batch_size, seed=c.seed,
+            epoch=epoch, skip_batches=skip_batches,
+        )
+
+    def _iterator(self, epoch: int, skip_batches: int) -> Any:
+        return iter(self.strategy.experimental_distribute_dataset(self.input_pipeline(epoch, skip_batches)))
+
+    def _steps_per_epoch(self) -> int:
+        c, replicas = self.config, int(self.strategy.num_replicas_in_sync)
+        if c.batch_size % replicas:
+            raise TrainingError(f"--batch-size {c.batch_size} does not split evenly over {replicas} replicas")
+        steps = self.dataset.splits["train"] // c.batch_size
+        if steps < 1:
+            raise TrainingError(f"--batch-size {c.batch_size} is larger than the training split")
+        return steps
+
+    # === Samples and run info ===
+
+    def _fixed_sample_inputs(self) -> dict[str, np.ndarray]:
+        n = SAMPLE_COUNT[bool(self.conditions)]
+        rng = np.random.default_rng(self.config.seed)
+        inputs = {"z": rng.standard_normal((n, self.config.latent_dim)).astype(np.float32)}
+        if self.conditions:
+            examples = take_examples(self.dataset, "test", n)
+            inputs.update({c: examples[c] for c in self.conditions})
+        return inputs
+
+    def _write_samples(self, step: int, metrics: MetricsLog) -> None:
+        images = np.asarray(self.models.generator(self._sample_inputs, training=False))
+        parts = [self._sample_inputs[c] for c in self.conditions] + [images]
+        grid = paired_grid(parts)
+        save_png(grid, self.rundir.sample_path(step), scale=2)
+        metrics.image("samples", grid, step)
+
+    def _run_info(self, status: str, step: int) -> dict[str, Any]:
+        import keras
+        import tensorflow as tf
+
+        info = self.rundir.read_run_info()
+        info.update({
+            "gankit": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "python": platform.python_version(), "plugins": self.plugin_versions,
+            "seed": self.config.seed, "devices": [d.name for d in tf.config.list_logical_devices()],
+            "strategy": type(self.strategy).__name__,
+            "replicas": int(self.strategy.num_replicas_in_sync),
+            "precision": self.precision, "jit_compile": self.jit_compile,
+            "generator_params": _count(self.models.generator.trainable_variables),
+            "discriminator_params": _count(self.models.discriminator.trainable_variables),
+            "status": status, "step": step,
+            "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        })
+        info.setdefault("created_at", info["updated_at"])
+        return info
+
+    # === Training ===
+
+    def run(self, start_step: int = 0) -> TrainResult:
+        """Train from ``start_step`` (a checkpoint in the run directory) to ``config.steps``."""
+        run, chief = self.rundir, self.chief
+        steps_per_epoch = self._steps_per_epoch()
+        if chief:
+            run.prepare()
+        evaluator = (
+            PeriodicEvaluation(self.config, self.registry, self.dataset, run)
+            if chief and self.config.eval_every else None
+        )
+        self._build()
+        elapsed_before = self._restore(start_step)
+        metrics = MetricsLog(run) if chief else None
+        loop = _Loop(
+            step=start_step, last_good=start_step, result=TrainResult(run, start_step, start_step),
+            progress=Progress(self.config.steps, start_step, live=self.live_progress),
+            metrics=metrics, evaluator=evaluator, elapsed_before=elapsed_before,
+        )
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._train(loop, steps_per_epoch)
+            if chief:
+                export_generator(run, self.models.generator)
+                info = self._run_info("finished", loop.step)
+                info["exported_step"] = loop.step
+                run.write_run_info(info)
+        except TrainingError:
+            if chief:
+                run.write_run_info(self._run_info("failed", loop.last_good))
+            raise
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            if metrics is not None:
+                metrics.close()
+        return loop.result
+
+    def _restore(self, start_step: int) -> float:
+        """Restore a resumed run's checkpoint, write config.toml and run.json; return the
+        training time the run had already spent."""
+        run, elapsed_before = self.rundir, 0.0
+        if start_step:
+            self.step_var.assign(CheckpointStore.load(run.checkpoint_path(start_step), self._checkpoint_groups))
+            if self.chief:
+                elapsed_before = run.truncate_metrics(start_step)
+        elif self.chief:
+            atomic_write_text(run.metrics_file, "")
+        if self.chief:
+            atomic_write_text(run.config_file, self.config.to_toml())
+            run.write_run_info(self._run_info("running", start_step))
+            self._sample_inputs = self._fixed_sample_inputs()
+        return elapsed_before
+
+    def _train(self, loop: _Loop, steps_per_epoch: int) -> None:
+        import tensorflow as tf
+
+        c = self.config
+        schedule = Schedule(c.steps, c.log_every, c.sample_every, c.checkpoint_every, c.eval_every)
+        store = CheckpointStore(self.rundir, c.keep_checkpoints)
+        iterator_epoch = loop.step // steps_per_epoch
+        iterator = self._iterator(iterator_epoch, loop.step % steps_per_epoch)
+        # Trace before the clock starts: images_per_sec covers training steps only.
+        self._train_chunk.get_concrete_function(iterator, tf.constant(1, tf.int64))
+        loop.wall_start = time.perf_counter()
+        with loop.progress:
+            while loop.step < c.steps:
+                epoch, offset = divmod(loop.step, steps_per_epoch)
+                if epoch != iterator_epoch:
+                    iterator, iterator_epoch = self._iterator(epoch, offset), epoch
+                count = schedule.chunk(loop.step, steps_per_epoch)
+                with loop.watch:
+                    loop.window.add(count, *self._run_chunk(iterator, count, loop.last_good))
+                loop.step += count
+                # Read once (a signal may land mid-iteration); at the last step just finish.
+                stopping = None if loop.step == c.steps else self._stop_signal
+                self._after_chunk(loop, schedule.due(loop.step, stopping=stopping is not None), store)
+                if stopping is not None:
+                    self._interrupted(loop.step, stopping)
+
+    def _after_chunk(self, loop: _Loop, due: Due, store: CheckpointStore) -> None:
+        """Log, write samples, checkpoint: whatever ``due`` says, in that order."""
+        if due.log or due.checkpoint:
+            with loop.watch:
+                d_mean, g_mean, bad = loop.window.read()
+            if bad >= 0 or not (math.isfinite(d_mean) and math.isfinite(g_mean)):
+                raise TrainingError(
+                    f"non-finite loss at step {bad if bad >= 0 else loop.step} (d_loss={d_mean}, "
+                    f"g_loss={g_mean}); stopped; the last good checkpoint is step {loop.last_good}"
+                )
+        if due.log:
+            self._log(loop, due, d_mean, g_mean)
+        else:
+            loop.progress.update(loop.step)
+        if loop.metrics is not None and due.samples:
+            self._write_samples(loop.step, loop.metrics)
+        if due.checkpoint:
+            if self.chief:
+                store.save(loop.step, self._checkpoint_groups)
+                self.rundir.write_run_info(self._run_info("running", loop.step))
+            loop.last_good = loop.step
+        loop.result.end_step = loop.step
+
+    def _log(self, loop: _Loop, due: Due, d_mean: float, g_mean: float) -> None:
+        c, seconds = self.config, loop.watch.lap()
+        record: dict[str, Any] = {
+            "step": loop.step,
+            "d_loss": round(d_mean, 6),
+            "g_loss": round(g_mean, 6),
+            "images_per_sec": round(loop.window.steps * c.batch_size / max(seconds, 1e-9), 2),
+        }
+        if due.evaluate and loop.evaluator is not None:
+            record[c.eval_metric] = loop.evaluator(
+                self.models.generator, loop.step, self._checkpoint_groups, log=loop.progress.message
+            )
+        record["elapsed_s"] = round(loop.elapsed_before + time.perf_counter() - loop.wall_start, 3)
+        if loop.metrics is not None:
+            loop.metrics.write(record)
+        loop.result.records.append(record)
+        loop.progress.update(loop.step, {**record, "batch_size": c.batch_size})
+        loop.window = _Window()
+
+    def _interrupted(self, step: int, signum: int) -> None:
+        if self.chief:
+            self.rundir.write_run_info(self._run_info("interrupted", step))
+        raise TrainingInterrupted(
+            f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint "
+            f"saved; resume with: gankit train --out {self.rundir.path}",
+            128 + signum,
+        )
+
+    def _run_chunk(self, iterator: Any, count: int, last_good: int) -> tuple[Any, Any, Any]:
+        """``count`` steps; a lost peer worker becomes a one-line TrainingError."""
+        import tensorflow as tf
+
+        try:
+            return self._train_chunk(iterator, tf.constant(count, tf.int64))
+        except worker_lost_errors() as exc:
+            raise TrainingError(
+                f"lost contact with another worker ({type(exc).__name__}); "
+                f"restart every worker with the same command to resume from step {last_good}"
+            ) from None
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self._stop_signal is not None:  # a second signal: stop now, keep the last checkpoint
+            raise TrainingInterrupted(f"stopped by {signal.Signals(signum).name}", 128 + signum)
+        self._stop_signal = signum
+
+
+def _synchronise_batch_norm(*models: Any) -> None:
+    """BatchNormalization layers compute statistics over the global batch (all replicas)."""
+    import keras
+
+    pending = list(models)
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True  # read when the layer is traced, so setting it now works
+        pending.extend(getattr(layer, "layers", []))
+
+
+def _count(variables: list[Any]) -> int:
+    return int(sum(np.prod(v.shape) for v in variables))
+
+
+def plugin_versions_for(config: RunConfig, registry: Registry, versions: dict[str, str | None]) -> dict[str, str | None]:
+    """``{plugin: version}`` of the plugins providing the config's components."""
+    used = {}
+    for family, name in (
+        ("generators", config.generator), ("discriminators", config.discriminator),
+        ("losses", config.loss), ("datasets", config.dataset),
+    ):
+        plugin = registry.get(family, name).plugin
+        used[plugin] = versions.get(plugin)
+    return used

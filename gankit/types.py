@@ -1,0 +1,193 @@
+"""The objects gankit hands to plugins' factories, losses and metrics.
+
+Plain types: no TensorFlow import, so plugins can be registered and listed cheaply.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = ["ModelSpec", "LossContext", "DataContext", "EvalContext", "FeatureSource"]
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a generator or discriminator factory must build for.
+
+    Attributes:
+        image_shape: ``(H, W, C)`` of the images, H and W powers of two >= 8.
+        latent_dim: length of the noise vector ``z`` the generator takes.
+        conditions: ``{name: shape}`` of the condition images the models see, in the
+            order the run lists them; empty for an unconditional GAN.
+    """
+
+    image_shape: Shape
+    latent_dim: int = 100
+    conditions: Mapping[str, Shape] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.image_shape) != 3:
+            raise ValueError(f"`image_shape` must be (H, W, C), received `{self.image_shape}`.")
+        if self.latent_dim < 1:
+            raise ValueError(f"`latent_dim` must be positive, received `{self.latent_dim}`.")
+
+
+class LossContext:
+    """Everything a loss may use for one update (tensors are per-replica batches).
+
+    Attributes:
+        real_images, fake_images: ``(B, H, W, C)`` in [-1, 1], float32.
+        real_logits, fake_logits: the discriminator's float32 outputs on them, from the
+            discriminator as it is at this update (see the update rules in
+            ``docs/losses.md``). The trainer computes a logit only when the loss reads
+            it: a generator loss that never reads ``real_logits`` costs no forward pass.
+        conditions: ``{name: (B, ...)}`` condition tensors (empty if unconditional).
+        discriminator: the discriminator model, for gradient penalties: call it as
+            ``discriminator({"image": x, **conditions}, training=True)``.
+        paired: True when ``real_images`` is the ground truth the generator should
+            produce for these ``conditions`` (a conditional run on a dataset whose
+            ``paired`` attribute is true, such as mnist-cifar), so reconstruction
+            terms (pix2pix's L1) apply. The real and fake batches then line up
+            example by example.
+        training: whether this is a training step.
+    """
+
+    def __init__(
+        self,
+        real_images: Any,
+        fake_images: Any,
+        real_logits: Any,
+        fake_logits: Any,
+        conditions: Mapping[str, Any] | None = None,
+        discriminator: Any = None,
+        paired: bool = False,
+        training: bool = True,
+    ) -> None:
+        self.real_images = real_images
+        self.fake_images = fake_images
+        self._real_logits = real_logits
+        self._fake_logits = fake_logits
+        self.conditions = dict(conditions or {})
+        self.discriminator = discriminator
+        self.paired = paired
+        self.training = training
+
+    @classmethod
+    def lazy(
+        cls,
+        real_images: Any,
+        fake_images: Any,
+        real_logits: Callable[[], Any],
+        fake_logits: Callable[[], Any],
+        **kwargs: Any,
+    ) -> LossContext:
+        """A context whose logits are computed by the given functions on first read."""
+        return cls(real_images, fake_images, _Lazy(real_logits), _Lazy(fake_logits), **kwargs)
+
+    @property
+    def real_logits(self) -> Any:
+        if isinstance(self._real_logits, _Lazy):
+            self._real_logits = self._real_logits.make()
+        return self._real_logits
+
+    @property
+    def fake_logits(self) -> Any:
+        if isinstance(self._fake_logits, _Lazy):
+            self._fake_logits = self._fake_logits.make()
+        return self._fake_logits
+
+    def __repr__(self) -> str:
+        return f"LossContext(conditions={list(self.conditions)}, paired={self.paired})"
+
+
+class _Lazy:
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+@dataclass(frozen=True)
+class DataContext:
+    """Where a dataset factory looks for its files.
+
+    Attributes:
+        data_dir: the directory from ``--data-dir`` or ``GANKIT_DATA_DIR``, if any.
+        cache_dir: the download cache (Keras's ``~/.keras/datasets`` by default).
+        allow_download: whether a missing file may be downloaded.
+    """
+
+    data_dir: Path | None = None
+    cache_dir: Path = field(default_factory=lambda: _keras_cache_dir())
+    allow_download: bool = True
+
+    @classmethod
+    def from_env(cls, data_dir: str | Path | None = None) -> DataContext:
+        """``data_dir`` if given, else ``GANKIT_DATA_DIR``; downloads unless ``GANKIT_OFFLINE=1``."""
+        chosen = data_dir or os.environ.get("GANKIT_DATA_DIR") or None
+        offline = os.environ.get("GANKIT_OFFLINE", "") not in ("", "0")
+        return cls(Path(chosen).expanduser() if chosen else None, allow_download=not offline)
+
+
+def _keras_cache_dir() -> Path:
+    base = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(base) / "datasets"
+
+
+class FeatureSource(Protocol):
+    """What computes and caches features for an :class:`EvalContext` (the evaluator)."""
+
+    def extractor(self, name: str, *, weights: str | None = None) -> Any: ...
+
+    def features(self, ctx: EvalContext, name: str, which: str, *, weights: str | None = None) -> Any: ...
+
+
+@dataclass
+class EvalContext:
+    """What a metric's ``compute(ctx)`` sees.
+
+    Feature extractors are shared and cached across the metrics of one evaluation:
+    ``ctx.features(name, which)`` gives ``(n, d)`` float64 features of the ``"real"``
+    or ``"fake"`` images by extractor ``"inception"`` or ``"classifier"``;
+    ``ctx.classifier()`` gives the dataset classifier itself (``probabilities``,
+    ``features``, ``style_maps``).
+
+    Attributes:
+        real: ``(n, H, W, C)`` real images of ``split``, in [-1, 1].
+        fake: ``(n, H, W, C)`` generated images, in [-1, 1].
+        conditions: ``{name: (n, ...)}`` the conditions ``fake`` was generated from —
+            those of the real examples, in the same order (empty if unconditional).
+        labels: ``(n,)`` the real examples' ``"label"`` (the content's class for
+            mnist-cifar), or None when the dataset has none.
+        split, seed: where the real images come from and the seed of the sampling.
+    """
+
+    real: Any
+    fake: Any
+    conditions: Mapping[str, Any]
+    labels: Any
+    split: str
+    seed: int
+    source: FeatureSource | None = field(repr=False, default=None)
+    fake_features: dict[tuple[str, str | None], Any] = field(repr=False, default_factory=dict)
+
+    def extractor(self, name: str, *, weights: str | None = None) -> Any:
+        """A feature extractor (``inception`` or ``classifier``), built once per evaluator."""
+        return self._source().extractor(name, weights=weights)
+
+    def features(self, name: str, which: str, *, weights: str | None = None) -> Any:
+        """``(n, d)`` features of ``which`` ("real" or "fake") by extractor ``name``, cached."""
+        return self._source().features(self, name, which, weights=weights)
+
+    def classifier(self) -> Any:
+        """The dataset classifier (``probabilities``, ``features``, ``style_maps``)."""
+        return self.extractor("classifier")
+
+    def _source(self) -> FeatureSource:
+        if self.source is None:
+            raise RuntimeError("this EvalContext has no feature source (make it with an evaluator)")
+        return self.source
