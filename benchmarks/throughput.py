@@ -165,7 +165,7 @@ def pipeline_throughput(registry: Any, dataset: Any, batch: int, batches: int = 
         config = merge_config({"condition": "none", "batch_size": batch})
         resolve_components(config, registry)
         trainer = Trainer(config, registry, dataset, RunDir(Path(tmp)), live_progress=False)
-        ds = trainer.input_pipeline(epoch=0, skip_batches=0)
+        ds = trainer.input_pipeline(epoch=0, skip_steps=0)
         it = iter(ds)
         for _ in range(20):
             next(it)

@@ -1,8 +1,8 @@
 """gankit: a plugin-based GAN toolkit on TensorFlow / Keras 3.
 
 This module is the public API for plugin authors: the hook marker, the types passed
-to components, the errors, building a registered component by name, and the contract
-kit's checks. Besides it, plugins may use ``gankit.data`` (dataset files),
+to components, the errors, building a registered component by name (:func:`create`,
+:func:`registered`), and the contract kit's checks. Besides it, plugins may use ``gankit.data`` (dataset files),
 ``gankit.nn.layers`` (fast drop-in Keras layers), ``gankit.eval.metrics`` (metric
 numerics) and ``gankit.testing`` (the contract kit); see ``docs/api.md``.
 
@@ -17,23 +17,27 @@ from typing import Any
 from gankit import _moved
 from gankit._version import __version__
 from gankit.errors import (
+    ComponentError,
     ConfigError,
     DataError,
     DuplicateComponentError,
     GankitError,
     OptionError,
+    PluginCodeError,
     PluginError,
     TrainingError,
     UnknownComponentError,
     UsageError,
 )
 from gankit.plugin.hookspecs import hookimpl
-from gankit.types import DataContext, EvalContext, LossContext, ModelSpec
+from gankit.types import DataContext, EvalContext, LossContext, ModelSpec, TrainingDefaults
 
 _moved.install()
 
 # Names loaded on first use (they import TensorFlow or the plugin loader).
 _LAZY = {
+    "create": "gankit.plugin.session",
+    "registered": "gankit.plugin.session",
     "check_generator": "gankit.testing",
     "check_discriminator": "gankit.testing",
     "check_loss": "gankit.testing",
@@ -48,6 +52,7 @@ __all__ = [
     "LossContext",
     "DataContext",
     "EvalContext",
+    "TrainingDefaults",
     "GankitError",
     "UsageError",
     "ConfigError",
@@ -55,6 +60,8 @@ __all__ = [
     "OptionError",
     "PluginError",
     "DuplicateComponentError",
+    "ComponentError",
+    "PluginCodeError",
     "DataError",
     "TrainingError",
     *_LAZY,

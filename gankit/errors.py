@@ -15,9 +15,12 @@ __all__ = [
     "OptionError",
     "PluginError",
     "DuplicateComponentError",
+    "ComponentError",
+    "PluginCodeError",
     "DataError",
     "TrainingError",
     "TrainingInterrupted",
+    "describe",
 ]
 
 
@@ -47,6 +50,35 @@ class PluginError(GankitError):
 
 class DuplicateComponentError(PluginError):
     """Two plugins registered the same name in one family."""
+
+
+class ComponentError(GankitError):
+    """A registered component broke its contract while gankit used it (exit 1).
+
+    The message names the component and the plugin that registered it:
+    ``<family> '<name>' from plugin '<plugin>': <problem>``.
+    """
+
+    def __init__(self, family: str, name: str, plugin: str, problem: str) -> None:
+        super().__init__(f"{family} '{name}' from plugin '{plugin}': {problem}")
+        self.family, self.name, self.plugin = family, name, plugin
+
+
+class PluginCodeError(ComponentError):
+    """Code of a plugin (a factory, a loss, a metric, a dataset) raised an exception.
+
+    ``__cause__`` is the original exception; ``--debug`` shows its traceback.
+    """
+
+    def __init__(self, family: str, name: str, plugin: str, what: str, error: BaseException) -> None:
+        super().__init__(family, name, plugin, f"{what} raised {describe(error)}")
+        self.what, self.error = what, error
+
+
+def describe(error: BaseException) -> str:
+    """``Type: first line of the message`` (just ``Type`` when the message is empty)."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
 
 
 class DataError(GankitError):

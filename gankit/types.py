@@ -11,9 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["ModelSpec", "LossContext", "DataContext", "EvalContext", "FeatureSource"]
+__all__ = [
+    "ModelSpec",
+    "LossContext",
+    "DataContext",
+    "EvalContext",
+    "FeatureSource",
+    "TrainingDefaults",
+    "UPDATE_RULES",
+]
 
 Shape = tuple[int, ...]
+UPDATE_RULES = ("alternating", "simultaneous")  # see gankit.train.update
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,48 @@ class ModelSpec:
             raise ValueError(f"`image_shape` must be (H, W, C), received `{self.image_shape}`.")
         if self.latent_dim < 1:
             raise ValueError(f"`latent_dim` must be positive, received `{self.latent_dim}`.")
+
+
+@dataclass(frozen=True)
+class TrainingDefaults:
+    """Training settings a component declares, e.g. WGAN-GP's ``lr_g=1e-4, lr_d=1e-4,
+    beta1=0.0, beta2=0.9, d_steps=5``. ``None`` leaves a setting to others.
+
+    A run takes each setting from, in order: the command line, the config file, the
+    components' declarations (the loss's over the discriminator's over the generator's),
+    gankit's defaults. ``config.toml`` records the value and where it came from.
+
+    Attributes:
+        lr_g, lr_d: Adam learning rates of the generator and the discriminator.
+        beta1, beta2: Adam's betas, for both optimizers.
+        d_steps: discriminator updates per generator update.
+        update: the update rule, ``"alternating"`` or ``"simultaneous"``.
+    """
+
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    d_steps: int | None = None
+    update: str | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("lr_g", "lr_d"):
+            value = getattr(self, key)
+            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(f"`{key}` must be a positive number, received `{value!r}`.")
+        for key in ("beta1", "beta2"):
+            value = getattr(self, key)
+            if value is not None and not (isinstance(value, (int, float)) and 0 <= value < 1):
+                raise ValueError(f"`{key}` must be in [0, 1), received `{value!r}`.")
+        if self.d_steps is not None and not (isinstance(self.d_steps, int) and self.d_steps >= 1):
+            raise ValueError(f"`d_steps` must be a positive integer, received `{self.d_steps!r}`.")
+        if self.update is not None and self.update not in UPDATE_RULES:
+            raise ValueError(f"`update` must be one of {', '.join(UPDATE_RULES)}, received `{self.update!r}`.")
+
+    def declared(self) -> dict[str, Any]:
+        """The settings given (not None), by name."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 class LossContext:

@@ -29,7 +29,8 @@ def test_list_plugins_json_has_exactly_the_documented_keys():
         assert set(row["components"]) == {"generators", "discriminators", "losses", "datasets", "metrics"}
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert dcgan["components"]["generators"] == [
-        {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)", "options": {"width": 64, "skips": True}}
+        {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)", "options": {"width": 64, "skips": True},
+         "training": {}}
     ]
     assert dcgan["components"]["discriminators"][0]["options"] == {"width": 64, "spectral_norm": False, "batch_norm": True}
     data = next(r for r in rows if r["name"] == "mnist-cifar")["components"]["datasets"]

@@ -128,7 +128,8 @@ def test_entry_point_plugin_is_found_with_its_version(example_plugin_site):
     assert row["version"] == "0.3.1"
     assert row["status"] == "ok"
     assert row["components"]["generators"] == [
-        {"name": "example-mlp", "summary": "A two-layer MLP generator (test plugin).", "options": {"hidden": 32}}
+        {"name": "example-mlp", "summary": "A two-layer MLP generator (test plugin).", "options": {"hidden": 32},
+         "training": {}}
     ]
 
 

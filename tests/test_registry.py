@@ -4,8 +4,14 @@ from typing import Literal
 
 import pytest
 
-from gankit.errors import DuplicateComponentError, OptionError, UnknownComponentError
-from gankit.plugin.registry import Registry
+from gankit.errors import (
+    DuplicateComponentError,
+    OptionError,
+    PluginCodeError,
+    PluginError,
+    UnknownComponentError,
+)
+from gankit.plugin.registry import SINGULAR, Registry
 
 
 def factory(spec, *, width: int = 64, rate: float = 0.5, sn: bool = False,
@@ -48,11 +54,15 @@ def test_bad_options_name_the_option(given, message):
     assert message in str(info.value)
 
 
+def loss_factory(*, weight: float = 1.0):
+    return weight
+
+
 def test_duplicate_name_names_both_plugins():
     reg = Registry()
-    reg.register("losses", "minimax", factory, plugin="first")
+    reg.register("losses", "minimax", loss_factory, plugin="first")
     with pytest.raises(DuplicateComponentError, match="loss 'minimax' is registered by both plugin 'first' and plugin 'second'"):
-        reg.register("losses", "minimax", factory, plugin="second")
+        reg.register("losses", "minimax", loss_factory, plugin="second")
     # the same name in another family is fine
     reg.register("generators", "minimax", factory, plugin="second")
 
@@ -68,11 +78,65 @@ def test_unknown_name_lists_available_and_suggests_a_close_match():
         reg.get("generators", "zzz")
 
 
-def test_required_option_must_be_given():
-    def needs(*, size: int):
-        return size
+def required(*, size: int):
+    return size
 
-    component = Registry().register("losses", "needs", needs)
-    with pytest.raises(OptionError, match="needs option `size`"):
-        component.validate_options({})
-    assert component.build(size="3") == 3
+
+def positional_option(spec, width):
+    return width
+
+
+def star_args(spec, *args, width: int = 3):
+    return width
+
+
+def two_positional_for_a_loss(a, *, weight: float = 1.0):
+    return weight
+
+
+@pytest.mark.parametrize(
+    "family, factory, message",
+    [
+        ("losses", required, "option `size` needs a default"),
+        ("generators", positional_option, "parameter `width` must be keyword-only with a default"),
+        ("generators", star_args, "`*args` is not allowed"),
+        ("losses", two_positional_for_a_loss, "parameter `a` must be keyword-only"),
+        ("datasets", lambda: None, "the hook spec passes 1"),
+    ],
+)
+def test_registration_rules_name_the_component_and_the_problem(family, factory, message):
+    with pytest.raises(PluginError) as info:
+        Registry().register(family, "x", factory, plugin="p")
+    assert str(info.value).startswith(f"{SINGULAR[family]} 'x': factory ") and message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "training, message",
+    [
+        ({"lr": 1e-4}, "unknown training setting `lr`"),
+        ({"beta1": 1.5}, "`beta1` must be in [0, 1)"),
+        ({"d_steps": 0}, "`d_steps` must be a positive integer"),
+        ({"update": "sometimes"}, "`update` must be one of alternating, simultaneous"),
+    ],
+)
+def test_declared_training_settings_are_checked_when_registering(training, message):
+    with pytest.raises(PluginError) as info:
+        Registry().register("losses", "x", loss_factory, training=training)
+    assert message in str(info.value)
+
+
+def test_declared_training_settings_are_kept():
+    component = Registry().register("losses", "x", loss_factory, training={"lr_g": 1e-4, "d_steps": 5})
+    assert component.training.declared() == {"lr_g": 1e-4, "d_steps": 5}
+    assert component.create(weight="2") == 2.0
+
+
+def test_a_factory_that_raises_is_named_with_its_plugin():
+    def broken(*, size: int = 1):
+        raise ValueError("size must be even")
+
+    component = Registry().register("losses", "broken", broken, plugin="mine")
+    with pytest.raises(PluginCodeError) as info:
+        component.create()
+    assert str(info.value) == "loss 'broken' from plugin 'mine': factory raised ValueError: size must be even"
+    assert isinstance(info.value.__cause__, ValueError)

@@ -7,10 +7,12 @@ and a traceback only with ``--debug`` or ``GANKIT_DEBUG=1``.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from gankit._version import __version__
-from gankit.cli.common import CONTEXT_SETTINGS, GankitGroup
+from gankit.cli.common import CONTEXT_SETTINGS, GankitGroup, get_host
 from gankit.cli.data import dataset_preview, info
 from gankit.cli.plugins import list_plugins, new_plugin_cmd
 from gankit.cli.runs import evaluate_cmd, sample_cmd, transfer_cmd
@@ -65,7 +67,8 @@ def cli(
         load_options=LoadOptions(plugins=plugins, registries=registries, disabled=disabled),
         debug=debug,
     )
-
+    if plugins or registries or os.environ.get("GANKIT_PLUGINS", "").strip():
+        get_host(ctx)  # plugins the user named: every command warns if they fail to load
 
 
 for command in (list_plugins, dataset_preview, train, sample_cmd, transfer_cmd, evaluate_cmd, new_plugin_cmd, info):

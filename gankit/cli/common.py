@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from gankit.errors import GankitError, TrainingInterrupted, UsageError
+from gankit.errors import GankitError, TrainingInterrupted, UsageError, describe
 from gankit.plugin.loader import PluginHost, load_plugins
+from gankit.plugin.session import use_host
 
 __all__ = ["CONTEXT_SETTINGS", "GankitGroup", "get_host", "data_dir_option"]
 
@@ -21,6 +22,8 @@ class GankitGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
         except GankitError as exc:
             if _debug(ctx):
                 raise
@@ -28,6 +31,11 @@ class GankitGroup(click.Group):
             if isinstance(exc, TrainingInterrupted):
                 ctx.exit(exc.exit_code)
             ctx.exit(2 if isinstance(exc, UsageError) else 1)
+        except Exception as exc:  # a bug: still one line, the traceback with --debug
+            if _debug(ctx):
+                raise
+            click.echo(f"Error: {describe(exc)} (gankit --debug ... shows the traceback)", err=True)
+            ctx.exit(1)
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -36,10 +44,14 @@ def _debug(ctx: click.Context) -> bool:
 
 
 def get_host(ctx: click.Context) -> PluginHost:
-    """The plugin host for this invocation, loaded once on first use."""
+    """The plugin host for this invocation, loaded once on first use; plugins the user
+    named that failed to load are warned about on stderr, one line each."""
     obj = ctx.find_object(dict)
     if "host" not in obj:
-        obj["host"] = load_plugins(obj["load_options"])
+        obj["host"] = host = load_plugins(obj["load_options"])
+        use_host(host)  # gankit.create() in a plugin sees what this command loaded
+        for warning in host.warnings():
+            click.echo(f"Warning: {warning}", err=True)
     return obj["host"]
 
 

@@ -12,7 +12,13 @@ import click
 from gankit._tf import import_tensorflow
 from gankit.cli.common import CONTEXT_SETTINGS, data_dir_option, get_host
 from gankit.nn.precision import JIT_CHOICES, PRECISIONS
-from gankit.run.config import STRATEGIES, UPDATES, RunConfig
+from gankit.run.config import (
+    GANKIT_TRAINING_DEFAULTS,
+    STRATEGIES,
+    TRAINING_SETTINGS,
+    UPDATES,
+    RunConfig,
+)
 
 _DEFAULTS = RunConfig()
 
@@ -20,9 +26,15 @@ _DEFAULTS = RunConfig()
 def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A `train` option whose default lives in RunConfig (None here = not given)."""
     key = flag.lstrip("-").replace("-", "_")
-    default = getattr(_DEFAULTS, key)
-    shown = ",".join(default) if isinstance(default, list) else default
-    suffix = f" [default: {shown}]" if shown is not None else ""
+    if key in TRAINING_SETTINGS:
+        suffix = (
+            f" [default: {getattr(GANKIT_TRAINING_DEFAULTS, key)}, unless the loss, "
+            "discriminator or generator declares another (list-plugins shows it)]"
+        )
+    else:
+        default = getattr(_DEFAULTS, key)
+        shown = ",".join(default) if isinstance(default, list) else default
+        suffix = f" [default: {shown}]" if shown is not None else ""
     return click.option(flag, key, type=type_, default=None, show_default=False, help=help_ + suffix)
 
 
@@ -47,14 +59,19 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 @_run_option("--lr-g", click.FloatRange(0, min_open=True), "Generator learning rate (Adam).")
 @_run_option("--lr-d", click.FloatRange(0, min_open=True), "Discriminator learning rate (Adam).")
 @_run_option("--beta1", click.FloatRange(0, 1, max_open=True), "Adam beta_1 of both optimizers.")
+@_run_option("--beta2", click.FloatRange(0, 1, max_open=True), "Adam beta_2 of both optimizers.")
 @_run_option("--latent-dim", click.IntRange(1), "Length of the noise vector z.")
-@_run_option("--d-steps", click.IntRange(1), "Discriminator updates per generator update.")
+@_run_option(
+    "--d-steps",
+    click.IntRange(1),
+    "Discriminator updates per generator update, each on a fresh real batch and fresh noise.",
+)
 @_run_option(
     "--update",
     click.Choice(UPDATES),
-    "alternating: update D on the step's fakes, then G on the same fakes against the "
-    "updated D (the DCGAN reference loop); simultaneous: both from one forward pass "
-    "(TensorFlow's DCGAN tutorial; one D pass fewer, faster).",
+    "alternating: update D, then G on the same fakes against the updated D (the DCGAN "
+    "reference loop); simultaneous: both from one forward pass (TensorFlow's DCGAN "
+    "tutorial; one D pass fewer, faster). docs/losses.md says what each loss sees.",
 )
 @_run_option("--seed", int, "Seed of weights, noise, data order and sample grids.")
 @_run_option("--sample-every", click.IntRange(1), "Write a sample grid every N steps.")
@@ -113,29 +130,20 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
       gankit train --out runs/uncond --steps 4000      # resume to 4000
       gankit train -o generator.width=32 -o loss.label_smoothing=0.1
     """
-    from gankit.run.config import merge_config, parse_condition, parse_overrides, read_config_file
     from gankit.run.resolve import prepare_run
     from gankit.run.rundir import RunDir
-    from gankit.train.distribute import is_chief, make_strategy
-    from gankit.train.trainer import Trainer, plugin_versions_for
 
     host = get_host(ctx)
-    explicit = {k: v for k, v in flags.items() if v is not None}
-    if "condition" in explicit:
-        explicit["condition"] = parse_condition(explicit["condition"])
-    if overrides:
-        explicit["options"] = parse_overrides(overrides)
-    from_file = read_config_file(config_file) if config_file else {}
     run = RunDir(Path(out)) if out else None
-    base: dict[str, Any] = {}
-    if run is not None and run.exists():
-        base = run.read_config().to_dict()
-    config = merge_config(base, from_file, explicit)
+    config = _requested_config(flags, overrides, config_file, run)
     if run is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run = RunDir(Path("runs") / f"{config.dataset}-{config.generator}-{config.loss}-{stamp}")
     config, dataset, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
     import_tensorflow()
+    from gankit.train.distribute import is_chief, make_strategy
+    from gankit.train.trainer import Trainer, plugin_versions_for
+
     strategy = make_strategy(config.strategy, cpu_devices=cpu_devices)
     versions = {r.name: r.version for r in host.records}
     trainer = Trainer(config, host.registry, dataset, run,
@@ -155,3 +163,27 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
         click.echo(f"done: step {result.end_step}")
 
 
+
+
+def _requested_config(
+    flags: dict[str, Any], overrides: tuple[str, ...], config_file: str | None, run: Any
+) -> RunConfig:
+    """The layers the user gave — the run directory's config when resuming, the config
+    file, the command line — merged (components' declarations come later)."""
+    from gankit.run.config import (
+        RUN_DIRECTORY,
+        merge_config,
+        parse_condition,
+        parse_overrides,
+        read_config_file,
+    )
+
+    explicit = {k: v for k, v in flags.items() if v is not None}
+    if "condition" in explicit:
+        explicit["condition"] = parse_condition(explicit["condition"])
+    if overrides:
+        explicit["options"] = parse_overrides(overrides)
+    from_file = read_config_file(config_file) if config_file else {}
+    from_file.pop("sources", None)  # a copied config.toml: its values now come from this file
+    base = run.read_config().to_dict() if run is not None and run.exists() else {}
+    return merge_config((RUN_DIRECTORY, base), (f"config file {config_file}", from_file), ("command line", explicit))

@@ -23,7 +23,7 @@ from gankit.errors import ConfigError, GankitError, UsageError
 from gankit.eval.features import make_extractor
 from gankit.io.files import append_jsonl
 from gankit.plugin.building import build_dataset, resolve_metrics, take_examples
-from gankit.plugin.registry import Registry
+from gankit.plugin.registry import Component, Registry
 from gankit.run.models import load_generator
 from gankit.run.rundir import RunDir
 from gankit.types import DataContext, EvalContext
@@ -36,10 +36,23 @@ GENERATE_BATCH = 250
 
 @dataclass(frozen=True)
 class SelectedMetric:
+    """A built metric, its options and its registry entry (``None`` for one made by
+    hand, as the contract kit does)."""
+
     name: str
     metric: Any
     options: dict[str, Any]
-    plugin: str
+    component: Component | None = None
+
+    @property
+    def plugin(self) -> str:
+        return self.component.plugin if self.component is not None else "-"
+
+    def compute(self, ctx: EvalContext) -> Any:
+        if self.component is None:
+            return self.metric.compute(ctx)
+        with self.component.calling("compute"):
+            return self.metric.compute(ctx)
 
     @property
     def higher_is_better(self) -> bool:
@@ -52,7 +65,7 @@ def select_metrics(
     """Build the named metrics; ``options`` are distributed as in
     :func:`gankit.plugin.building.resolve_metrics`."""
     return [
-        SelectedMetric(component.name, component.factory(**resolved), resolved, component.plugin)
+        SelectedMetric(component.name, component.create(**resolved), resolved, component)
         for component, resolved in resolve_metrics(registry, names, options)
     ]
 
@@ -173,7 +186,7 @@ class Evaluator:
         records = []
         for m in self.metrics:
             started = time.perf_counter()
-            result = m.metric.compute(ctx)
+            result = m.compute(ctx)
             extra = dict(result) if isinstance(result, Mapping) else {"value": result}
             value = float(extra.pop("value"))
             protocol = {

@@ -30,7 +30,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import keras
 import numpy as np
 
 from gankit._tf import import_tensorflow
@@ -44,7 +43,8 @@ __all__ = [
     "to_keras",
 ]
 
-tf = import_tensorflow()
+tf = import_tensorflow()  # first: quietly, before keras imports it
+import keras  # noqa: E402
 
 
 @functools.lru_cache(maxsize=64)

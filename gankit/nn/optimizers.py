@@ -21,13 +21,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-
 from gankit._tf import import_tensorflow
 
 __all__ = ["Adam"]
 
-tf = import_tensorflow()
+tf = import_tensorflow()  # first: quietly, before keras imports it
+import keras  # noqa: E402
 
 _FUSED_DTYPES = ("float16", "bfloat16", "float32", "float64")
 

@@ -14,7 +14,7 @@ from gankit.errors import DataError, OptionError
 from gankit.plugin.registry import Component, Registry
 from gankit.types import DataContext
 
-__all__ = ["resolve", "resolve_metrics", "build_dataset", "take_examples"]
+__all__ = ["resolve", "resolve_metrics", "build_dataset", "take_examples", "GuardedDataset"]
 
 
 def resolve(
@@ -54,8 +54,8 @@ def build_dataset(
     data_dir: str | Path | None = None,
 ) -> Any:
     """Build dataset ``name`` with ``options``, reading files from ``data_dir``/env."""
-    component, resolved = resolve(registry, "datasets", name, options)
-    return component.factory(DataContext.from_env(data_dir), **resolved)
+    component = registry.get("datasets", name)
+    return GuardedDataset(component.create(DataContext.from_env(data_dir), **dict(options or {})), component)
 
 
 def take_examples(dataset: Any, split: str, n: int, shuffle_seed: int | None = None) -> dict[str, np.ndarray]:
@@ -67,3 +67,24 @@ def take_examples(dataset: Any, split: str, n: int, shuffle_seed: int | None = N
     if batch is None:
         raise DataError(f"split '{split}' is empty")
     return {k: np.asarray(v) for k, v in batch.items()}
+
+
+class GuardedDataset:
+    """A dataset component whose methods and attributes run under
+    :meth:`Component.calling`: an exception in the plugin's code names the dataset and
+    its plugin. Everything else is the dataset itself."""
+
+    def __init__(self, dataset: Any, component: Component) -> None:
+        self._dataset, self._component = dataset, component
+
+    def __getattr__(self, name: str) -> Any:
+        with self._component.calling(f"`{name}`"):
+            value = getattr(self._dataset, name)
+        if name != "load":
+            return value
+
+        def load(*args: Any, **kwargs: Any) -> Any:
+            with self._component.calling("load()"):
+                return value(*args, **kwargs)
+
+        return load

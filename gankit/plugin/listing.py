@@ -19,8 +19,8 @@ def plugin_rows(host: PluginHost, family: str | None = None) -> list[dict[str, A
         components = {
             f: [_component_row(c) for c in record.components if c.family == f] for f in families
         }
-        if family is not None and not components[family]:
-            continue
+        if family is not None and not components[family] and record.status == "ok":
+            continue  # a broken plugin shows under every filter: it may be the one you look for
         rows.append(
             {
                 "name": record.name,
@@ -39,6 +39,7 @@ def _component_row(component: Component) -> dict[str, Any]:
         "name": component.name,
         "summary": component.summary,
         "options": {name: _jsonable(v) for name, v in component.option_defaults().items()},
+        "training": component.training.declared(),
     }
 
 
@@ -74,11 +75,12 @@ def print_plugin_table(rows: list[dict[str, Any]], family: str | None = None) ->
 
 
 def _with_options(component: dict[str, Any]) -> str:
-    options = component["options"]
-    if not options:
-        return escape(component["name"])
-    inner = ", ".join(f"{k}={v!r}" for k, v in options.items())
-    return escape(f"{component['name']} ({inner})")
+    text = component["name"]
+    if component["options"]:
+        text += " (" + ", ".join(f"{k}={v!r}" for k, v in component["options"].items()) + ")"
+    if component.get("training"):
+        text += " [trains with " + ", ".join(f"{k}={v}" for k, v in component["training"].items()) + "]"
+    return escape(text)
 
 
 def escape(text: str) -> str:

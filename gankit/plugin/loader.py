@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import pluggy
 
-from gankit.errors import ConfigError, DuplicateComponentError, PluginError
+from gankit.errors import ConfigError, DuplicateComponentError, PluginError, describe
 from gankit.io.toml import read_toml_file
 from gankit.plugin import hookspecs
 from gankit.plugin.registry import FAMILIES, SINGULAR, Component, Registry
@@ -88,6 +88,15 @@ class PluginHost:
                 return rec
         raise KeyError(name)
 
+    def warnings(self) -> list[str]:
+        """One line per plugin the user named (``--plugin``, ``GANKIT_PLUGINS``, a registry
+        file) that failed to load or was refused: every command prints them."""
+        return [
+            f"plugin '{r.name}' was not loaded: {r.error}"
+            for r in self.records
+            if r.source == "local" and r.status == "error"
+        ]
+
 
 def builtin_registry_path() -> Path:
     """``registry.toml``: inside the installed package, or at the source checkout's root."""
@@ -131,6 +140,8 @@ def load_plugins(options: LoadOptions | None = None) -> PluginHost:
             continue
         host.records.append(record)
         _load_one(host, record, load)
+        if record.status == "error":
+            host.registry.failed_plugins[record.name] = record.error or "failed"
     return host
 
 
@@ -180,7 +191,7 @@ def _load_one(host: PluginHost, record: PluginRecord, load: Callable[[], Any]) -
     except BaseException as exc:  # an import can raise anything, SystemExit included
         if isinstance(exc, KeyboardInterrupt):
             raise
-        record.fail(f'Error importing plugin "{record.name}": {_describe(exc)}')
+        record.fail(f'Error importing plugin "{record.name}": {describe(exc)}')
         record.traceback = traceback.format_exc()
         return
     if record.version is None:
@@ -188,7 +199,7 @@ def _load_one(host: PluginHost, record: PluginRecord, load: Callable[[], Any]) -
     try:
         host.pm.register(plugin, name=record.name)
     except Exception as exc:
-        record.fail(f'Plugin "{record.name}" is invalid: {_describe(exc)}')
+        record.fail(f'Plugin "{record.name}" is invalid: {describe(exc)}')
         return
     try:
         _check_hooks(host.pm, plugin)
@@ -207,6 +218,7 @@ def _load_one(host: PluginHost, record: PluginRecord, load: Callable[[], Any]) -
                 component.factory,
                 summary=component.summary,
                 plugin=record.name,
+                training=component.training,
             )
         record.components = staged
     except Exception as exc:
@@ -214,7 +226,7 @@ def _load_one(host: PluginHost, record: PluginRecord, load: Callable[[], Any]) -
         if isinstance(exc, PluginError):
             record.fail(str(exc))
         else:
-            record.fail(f'Plugin "{record.name}" failed: {_describe(exc)}')
+            record.fail(f'Plugin "{record.name}" failed: {describe(exc)}')
 
 
 def _check_hooks(pm: pluggy.PluginManager, plugin: object) -> None:
@@ -239,8 +251,10 @@ def _collect_components(pm: pluggy.PluginManager, plugin: object, name: str) -> 
     for family in FAMILIES:
         caller = pm.subset_hook_caller(f"register_{family}", remove_plugins=others)
 
-        def register(component_name: str, factory: Any, *, summary: str | None = None, _f=family) -> None:
-            scratch.register(_f, component_name, factory, summary=summary, plugin=name)
+        def register(
+            component_name: str, factory: Any, *, summary: str | None = None, training: Any = None, _f=family
+        ) -> None:
+            scratch.register(_f, component_name, factory, summary=summary, plugin=name, training=training)
 
         caller(register=register)
     return scratch.components()
@@ -259,7 +273,9 @@ def _import_file(path: Path, name: str) -> ModuleType:
     if not path.is_file():
         raise FileNotFoundError(f"no such plugin file: {path}")
     module_name = "gankit_local_" + "".join(c if c.isalnum() else "_" for c in name)
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    # a package's __init__.py loads as the package, so its relative imports work
+    package_dir = [str(path.parent)] if path.name == "__init__.py" else None
+    spec = importlib.util.spec_from_file_location(module_name, path, submodule_search_locations=package_dir)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
@@ -273,8 +289,11 @@ def _import_file(path: Path, name: str) -> ModuleType:
 
 
 def _local_name(target: str) -> str:
+    """A local plugin's name: the file's stem, or the package folder's name for a
+    package's ``__init__.py``, or the module path."""
     if target.endswith(".py"):
-        return Path(target).stem
+        path = Path(target)
+        return path.resolve().parent.name if path.stem == "__init__" else path.stem
     return target
 
 
@@ -283,11 +302,6 @@ def _raiser(exc: Exception) -> Callable[[], Any]:
         raise exc
 
     return load
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _trace_before(hook_name: str, hook_impls: list, kwargs: dict) -> None:

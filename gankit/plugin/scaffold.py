@@ -119,7 +119,8 @@ packages = ["$module"]
 _README = '''\
 # gankit-$name
 
-A [gankit](https://github.com/) plugin. It registers:
+A plugin for gankit, the plugin-based GAN toolkit on TensorFlow / Keras 3. It
+registers:
 
 $component_list
 
@@ -135,9 +136,12 @@ gankit train $train_flags --steps 5 --batch-size 8 --out runs/try-$name
 
 Each component is a factory in `$module/__init__.py`; its keyword-only parameters are
 its options (`gankit list-plugins` shows them; `-o generator.width=32` sets one). The
-`register_*` hooks at the bottom make them known to gankit. The contracts each family
-must meet are in gankit's hook reference (docs/hooks.md), and
-`tests/test_contract.py` checks them.
+`register_*` hooks at the bottom make them known to gankit; `register(...,
+training={"lr_g": 1e-4, ...})` declares the training settings a component needs. The
+contracts each family must meet are in gankit's documentation, pages "Hook reference",
+"Losses" and "Writing a plugin" (`docs/hooks.md`, `docs/losses.md` and
+`docs/writing-plugins.md` in gankit's source); `tests/test_contract.py` runs gankit's
+contract kit, `gankit.testing`, on every component.
 
 Publish with `python -m build` and `twine upload dist/*`; users then
 `pip install gankit-$name` and the components appear in `gankit list-plugins`.
@@ -299,16 +303,15 @@ def register_{family}(register: Any) -> None:
 _TEST_FILE = '''\
 """gankit's contract checks for every component of this plugin, plus its registration."""
 
-from gankit.plugin.loader import load_plugins
+import gankit
 from gankit.testing import $test_imports
 
 import $module
 
 
 def test_the_plugin_is_found_through_its_entry_point():
-    host = load_plugins()
-    record = next(r for r in host.records if r.name == "$name")
-    assert record.status == "ok", record.error
+    mine = [c for c in gankit.registered() if c.plugin == "$name"]
+    assert mine, "plugin '$name' registered nothing: `gankit list-plugins` shows why"
 
 
 $tests

@@ -1,4 +1,9 @@
-"""Run configuration: defaults < TOML file < command-line flags, then validation.
+"""Run configuration: each setting from the highest of its layers, then validation.
+
+The layers, lowest first: gankit's defaults; the training settings the run's
+components declare (:class:`gankit.TrainingDefaults`); the run directory's own
+``config.toml`` when resuming; a ``--config`` file; the command line. ``config.toml``
+records every value and, in its ``[sources]`` table, the layer it came from.
 
 A config file uses the flag names (``batch_size`` or ``batch-size``) at the top level
 and one table per component family for options::
@@ -16,7 +21,7 @@ are errors, never ignored.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,7 @@ from typing import Any
 from gankit.errors import ConfigError
 from gankit.io.toml import dumps_toml, read_toml_file
 from gankit.plugin.registry import SINGULAR
+from gankit.types import UPDATE_RULES, TrainingDefaults
 
 __all__ = [
     "OPTION_FAMILIES",
@@ -34,6 +40,8 @@ __all__ = [
     "merge_config",
     "STRATEGIES",
     "UPDATES",
+    "TRAINING_SETTINGS",
+    "GANKIT_TRAINING_DEFAULTS",
 ]
 
 # Default training length: about 16 minutes each on the 2-core AMX CPU this project is
@@ -42,8 +50,16 @@ __all__ = [
 # covered the digit classes with an entropy of 0.92 of ln 10, at 6000 with 0.98.
 DEFAULT_STEPS = {True: 3000, False: 6000}  # conditional, unconditional
 
-UPDATES = ("alternating", "simultaneous")  # how a step updates D and G (gankit.train.update)
+UPDATES = UPDATE_RULES  # how a step updates D and G (gankit.train.update)
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.train.distribute
+
+# The settings a component may declare (None in a RunConfig: not given yet), and the
+# values they take when neither the user nor a component gives one.
+TRAINING_SETTINGS = tuple(TrainingDefaults.__dataclass_fields__)
+GANKIT_TRAINING_DEFAULTS = TrainingDefaults(
+    lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, update="alternating"
+)
+DEFAULT_SOURCE = "gankit default"
 
 # `-o family.option=value` prefixes, mapped to registry families.
 OPTION_FAMILIES: dict[str, str] = {single: family for family, single in SINGULAR.items()}
@@ -60,13 +76,14 @@ class RunConfig:
     condition: list[str] | None = None  # None: the dataset's default; []: unconditional
     steps: int | None = None  # None: DEFAULT_STEPS by conditioning (resolve_components)
     batch_size: int = 64
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    # training settings: None until resolved (see TRAINING_SETTINGS)
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
     latent_dim: int = 100
-    d_steps: int = 1
-    update: str = "alternating"  # or "simultaneous"; see gankit.train.trainer
+    d_steps: int | None = None
+    update: str | None = None  # "alternating" or "simultaneous"; see gankit.train.update
     seed: int = 0
     sample_every: int = 500
     checkpoint_every: int = 500
@@ -80,18 +97,20 @@ class RunConfig:
     strategy: str = "auto"  # see gankit.train.distribute
     sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # setting -> the layer it came from
 
     # Keys that change where or how long a run goes, not what it trains: they may
     # differ when resuming.
     RESUMABLE_KEYS = (
         "steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints",
         "precision", "jit_compile", "strategy", "sync_batch_norm",
-        "eval_every", "eval_metric", "eval_n",
+        "eval_every", "eval_metric", "eval_n", "sources",
     )
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["options"] = {k: dict(v) for k, v in sorted(self.options.items())}
+        data["sources"] = {k: self.sources[k] for k in _FIELD_ORDER if k in self.sources}
         return data
 
     def to_toml(self) -> str:
@@ -117,10 +136,10 @@ class RunConfig:
         if self.eval_n < 2:
             raise ConfigError(f"`eval-n` must be at least 2, got {self.eval_n}")
         for key in ("lr_g", "lr_d"):
-            if not getattr(self, key) > 0:
+            if getattr(self, key) is not None and not getattr(self, key) > 0:
                 raise ConfigError(f"`{key.replace('_', '-')}` must be positive, got {getattr(self, key)}")
         for key in ("beta1", "beta2"):
-            if not 0 <= getattr(self, key) < 1:
+            if getattr(self, key) is not None and not 0 <= getattr(self, key) < 1:
                 raise ConfigError(f"`{key}` must be in [0, 1), got {getattr(self, key)}")
         from gankit.nn.precision import JIT_CHOICES, PRECISIONS
 
@@ -128,13 +147,32 @@ class RunConfig:
             ("precision", PRECISIONS), ("jit_compile", JIT_CHOICES), ("strategy", STRATEGIES),
             ("update", UPDATES),
         ):
-            if getattr(self, key) not in choices:
+            if getattr(self, key) is not None and getattr(self, key) not in choices:
                 raise ConfigError(
                     f"`{key.replace('_', '-')}` must be one of {', '.join(choices)}, got {getattr(self, key)!r}"
                 )
 
 
+    def resolve_training(self, declared: Sequence[tuple[str, TrainingDefaults]]) -> None:
+        """Fill each training setting not given by a layer: from the first component in
+        ``declared`` (``(label, TrainingDefaults)``, most important first) that declares
+        it, else gankit's default; record where each came from."""
+        for key in TRAINING_SETTINGS:
+            if getattr(self, key) is not None:
+                continue
+            label, value = next(
+                ((label, d.declared()[key]) for label, d in declared if key in d.declared()),
+                (DEFAULT_SOURCE, getattr(GANKIT_TRAINING_DEFAULTS, key)),
+            )
+            setattr(self, key, value)
+            self.sources[key] = label
+        for key in _FIELD_ORDER:
+            self.sources.setdefault(key, DEFAULT_SOURCE)
+        self.validate_numbers()
+
+
 _FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+_FIELD_ORDER = [name for name in _FIELDS if name not in ("options", "sources")]
 
 
 def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -147,6 +185,10 @@ def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
             raise ConfigError(f"{source}: unknown key `{raw_key}` (valid keys: {valid})")
         if key == "options":
             out[key] = _normalise_options(value, source)
+        elif key == "sources":
+            if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+                raise ConfigError(f"{source}: `sources` must be a table of strings")
+            out[key] = dict(value)
         elif key == "condition":
             out[key] = parse_condition(value)
         else:
@@ -154,7 +196,8 @@ def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
-_NULLABLE_TYPES = {"steps": int}  # fields whose default None means "decided later"
+# fields whose default None means "decided later", and the type they take then
+_NULLABLE_TYPES = {"steps": int, "lr_g": float, "lr_d": float, "beta1": float, "beta2": float, "d_steps": int}
 
 
 def _check_type(key: str, value: Any, source: str) -> Any:
@@ -218,15 +261,28 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return _normalise(read_toml_file(path, "config file"), str(path))
 
 
-def merge_config(*layers: Mapping[str, Any]) -> RunConfig:
-    """Later layers win; ``options`` merge per family and option."""
+RUN_DIRECTORY = "run directory"  # the layer whose saved sources are kept
+
+
+def merge_config(*layers: Mapping[str, Any] | tuple[str, Mapping[str, Any]]) -> RunConfig:
+    """Later layers win; ``options`` merge per family and option.
+
+    A layer is a mapping or ``(name, mapping)``; ``config.sources`` records, for every
+    key a layer sets, that layer's name ("command line", "config file", ...). The
+    ``"run directory"`` layer keeps the sources saved in its ``config.toml``.
+    """
     merged: dict[str, Any] = {}
     options: dict[str, dict[str, Any]] = {}
+    sources: dict[str, str] = {}
     for layer in layers:
-        layer = _normalise(layer, "config")
-        for family, opts in layer.pop("options", {}).items():
+        name, data = layer if isinstance(layer, tuple) else ("config", layer)
+        data = _normalise(data, name)
+        saved_sources = data.pop("sources", {})
+        for family, opts in data.pop("options", {}).items():
             options.setdefault(family, {}).update(opts)
-        merged.update(layer)
-    config = RunConfig(**merged, options=options)
+        merged.update(data)
+        for key in data:
+            sources[key] = saved_sources.get(key, name) if name == RUN_DIRECTORY else name
+    config = RunConfig(**merged, options=options, sources=sources)
     config.validate_numbers()
     return config

@@ -8,7 +8,7 @@ from typing import Any
 
 from gankit.errors import GankitError, UsageError
 from gankit.nn.precision import dtype_policy
-from gankit.plugin.registry import Registry
+from gankit.plugin.registry import Component, Registry
 from gankit.run.checkpoints import CheckpointStore
 from gankit.run.config import RunConfig
 from gankit.run.resolve import resolve_components
@@ -20,10 +20,14 @@ __all__ = ["Models", "model_spec", "build_models", "load_generator"]
 
 @dataclass
 class Models:
+    """A run's built components; ``components`` are their registry entries by role
+    (``generator``, ``discriminator``, ``loss``), for messages that name them."""
+
     spec: ModelSpec
     generator: Any
     discriminator: Any
     loss: Any
+    components: dict[str, Component]
 
 
 def model_spec(config: RunConfig, dataset: Any) -> ModelSpec:
@@ -34,13 +38,16 @@ def model_spec(config: RunConfig, dataset: Any) -> ModelSpec:
 def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
     """Build G, D and the loss from a resolved config (call inside the strategy scope)."""
     spec = model_spec(config, dataset)
+    components = {
+        "generator": registry.get("generators", config.generator),
+        "discriminator": registry.get("discriminators", config.discriminator),
+        "loss": registry.get("losses", config.loss),
+    }
     opts = config.options
-    generator = registry.get("generators", config.generator).factory(spec, **opts["generator"])
-    discriminator = registry.get("discriminators", config.discriminator).factory(
-        spec, **opts["discriminator"]
-    )
-    loss = registry.get("losses", config.loss).factory(**opts["loss"])
-    return Models(spec, generator, discriminator, loss)
+    generator = components["generator"].create(spec, **opts["generator"])
+    discriminator = components["discriminator"].create(spec, **opts["discriminator"])
+    loss = components["loss"].create(**opts["loss"])
+    return Models(spec, generator, discriminator, loss, components)
 
 
 def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tuple[Any, int | None]:

@@ -25,14 +25,14 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
     ``config.options`` holds every option of every component with its value.
     """
     config.discriminator = _discriminator_for(config, registry)
-    resolved = {}
+    resolved, components = {}, {}
     for single, family, name in (
         ("generator", "generators", config.generator),
         ("discriminator", "discriminators", config.discriminator),
         ("loss", "losses", config.loss),
         ("dataset", "datasets", config.dataset),
     ):
-        component = registry.get(family, name)
+        component = components[single] = registry.get(family, name)
         try:
             resolved[single] = component.validate_options(config.options.get(single, {}))
         except ConfigError:
@@ -41,14 +41,19 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
             raise type(exc)(f"{single} '{component.name}': {exc}") from None
     metric = None
     if config.eval_every or config.options.get("metric"):
-        metric, resolved["metric"] = resolve_metrics(registry, [config.eval_metric], config.options.get("metric", {}))[0]
+        metric, resolved["metric"] = resolve_metrics(
+            registry, [config.eval_metric], config.options.get("metric", {})
+        )[0]
     config.options = resolved
+    config.resolve_training(
+        [(components[s].label, components[s].training) for s in ("loss", "discriminator", "generator")]
+    )
     dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
     _resolve_conditions(config, dataset)
     if config.steps is None:
         config.steps = DEFAULT_STEPS[bool(config.condition)]
     if config.eval_every and metric is not None:
-        requires = getattr(metric.factory(**resolved["metric"]), "requires", ())
+        requires = getattr(metric.create(**resolved["metric"]), "requires", ())
         missing = [r for r in requires if r != "label" and r not in config.condition]
         if missing:
             raise ConfigError(f"--eval-metric {config.eval_metric} needs a run conditioned on {', '.join(missing)}")
@@ -73,6 +78,7 @@ def _discriminator_for(config: RunConfig, registry: Registry) -> str:
 def _resolve_conditions(config: RunConfig, dataset: Any) -> None:
     if config.condition is None:
         config.condition = list(dataset.default_conditions)
+        config.sources["condition"] = f"dataset '{config.dataset}'"
     unknown = [c for c in config.condition if c not in dataset.conditions]
     if unknown:
         available = ", ".join(dataset.conditions) or "none"

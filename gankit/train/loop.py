@@ -18,19 +18,30 @@ def input_pipeline(
     batch_size: int,
     seed: int,
     epoch: int,
-    skip_batches: int = 0,
+    skip_steps: int = 0,
+    d_steps: int = 1,
+    replicas: int = 1,
 ) -> Any:
-    """One epoch of global batches of ``keys``: shuffled by (seed, epoch), the first
-    ``skip_batches`` skipped (a resumed run continues mid-epoch)."""
+    """One epoch of step batches of ``keys``: shuffled by (seed, epoch), the first
+    ``skip_steps`` skipped (a resumed run continues mid-epoch).
+
+    A step batch holds the ``d_steps`` global batches of one training step. It is laid
+    out so that ``tf.distribute``, which gives replica ``r`` the ``r``-th contiguous
+    slice, gives each replica its slice of every one of those batches, in order: the
+    replica step splits it into ``d_steps`` parts, and N replicas see the same batches
+    as one.
+    """
     import tensorflow as tf
 
     keys = list(keys)
     ds = dataset.load("train", epoch=epoch)
     ds = ds.map(lambda el: {k: el[k] for k in keys})  # dropped before shuffling: a smaller buffer
     ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed * 100_003 + epoch, reshuffle_each_iteration=False)
-    ds = ds.batch(batch_size, drop_remainder=True)
-    if skip_batches:
-        ds = ds.skip(skip_batches)
+    ds = ds.batch(batch_size * d_steps, drop_remainder=True)
+    if d_steps > 1 and replicas > 1:
+        ds = ds.map(lambda el: {k: _replica_major(v, d_steps, replicas) for k, v in el.items()})
+    if skip_steps:
+        ds = ds.skip(skip_steps)
     options = tf.data.Options()
     # Each input op single-threaded: the steps' kernels need the cores more.
     options.threading.max_intra_op_parallelism = 1
@@ -40,13 +51,24 @@ def input_pipeline(
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def make_train_chunk(
-    strategy: Any, replica_step: Callable[[Any], tuple[Any, Any]], step_var: Any, *, jit_compile: bool
-) -> Callable[[Any, Any], tuple[Any, Any, Any]]:
-    """``train_chunk(iterator, count)``: ``count`` steps of ``replica_step`` under
-    ``strategy``; returns the summed d/g losses and the first non-finite step (-1: none).
+def _replica_major(value: Any, d_steps: int, replicas: int) -> Any:
+    """``[d_steps * B, ...]`` (batch-major) → ``[replicas, d_steps, B / replicas, ...]``, flat."""
+    import tensorflow as tf
 
-    Losses stay on the device until the host reads them at a logging step.
+    rest = value.shape[1:]
+    value = tf.reshape(value, [d_steps, replicas, -1, *rest])
+    value = tf.transpose(value, [1, 0, 2, *range(3, 3 + len(rest))])
+    return tf.reshape(value, [-1, *rest])
+
+
+def make_train_chunk(
+    strategy: Any, replica_step: Callable[[Any], dict[str, Any]], step_var: Any, *, jit_compile: bool
+) -> Callable[[Any, Any], tuple[dict[str, Any], Any]]:
+    """``train_chunk(iterator, count)``: ``count`` steps of ``replica_step`` under
+    ``strategy``; returns the sums of its scalars over the steps (``d_loss``, ``g_loss``
+    and the losses' extras) and the first step whose losses were not finite (-1: none).
+
+    Scalars stay on the device until the host reads them at a logging step.
     """
     import tensorflow as tf
 
@@ -54,21 +76,29 @@ def make_train_chunk(
     # XLA compiles the step, not the loop around it (iterators cannot be compiled).
     step_fn = tf.function(step, jit_compile=True) if jit_compile else step
 
-    @tf.function
-    def train_chunk(iterator: Any, count: Any) -> tuple[Any, Any, Any]:
-        d_sum = tf.constant(0.0)
-        g_sum = tf.constant(0.0)
-        first_bad = tf.constant(-1, tf.int64)
-        for _ in tf.range(count):
-            d_loss, g_loss = strategy.run(step_fn, args=(next(iterator),))
-            d_loss = strategy.reduce("MEAN", d_loss, axis=None)
-            g_loss = strategy.reduce("MEAN", g_loss, axis=None)
-            finite = tf.math.is_finite(d_loss) & tf.math.is_finite(g_loss)
-            first_bad = tf.where((first_bad < 0) & ~finite, step_var + 1, first_bad)
-            d_sum += d_loss
-            g_sum += g_loss
-            step_var.assign_add(1)
-        return d_sum, g_sum, first_bad
+    def one_step(iterator: Any) -> tuple[dict[str, Any], Any]:
+        scalars = strategy.run(step_fn, args=(next(iterator),))
+        scalars = {k: strategy.reduce("MEAN", v, axis=None) for k, v in scalars.items()}
+        finite = tf.math.is_finite(scalars["d_loss"]) & tf.math.is_finite(scalars["g_loss"])
+        bad = tf.where(finite, tf.constant(-1, tf.int64), step_var + 1)
+        step_var.assign_add(1)
+        return scalars, bad
+
+    # No autograph: plugin code's exceptions while tracing reach the caller as they were
+    # raised (autograph would rewrap most of them as StagingError).
+    @tf.function(autograph=False)
+    def train_chunk(iterator: Any, count: Any) -> tuple[dict[str, Any], Any]:
+        # The first step runs before the loop: the losses' extra scalars, whose names
+        # the loop's state needs, are known only once the step is traced.
+        sums, first_bad = one_step(iterator)
+
+        def body(i: Any, sums: dict[str, Any], first_bad: Any) -> tuple[Any, dict[str, Any], Any]:
+            scalars, bad = one_step(iterator)
+            return i + 1, {k: sums[k] + scalars[k] for k in sums}, first_set(first_bad, bad)
+
+        start = tf.constant(1, tf.int64)
+        _, sums, first_bad = tf.while_loop(lambda i, *_: i < count, body, (start, sums, first_bad))
+        return sums, first_bad
 
     return train_chunk
 

@@ -25,11 +25,9 @@ from typing import Any
 import numpy as np
 
 from gankit._version import __version__
-from gankit.errors import TrainingError, TrainingInterrupted
+from gankit.errors import GankitError, TrainingError, TrainingInterrupted, describe
 from gankit.io.files import atomic_write_text
-from gankit.io.images import paired_grid, save_png
 from gankit.nn.precision import dtype_policy, resolve_jit, resolve_precision
-from gankit.plugin.building import take_examples
 from gankit.plugin.registry import Registry
 from gankit.run.checkpoints import CheckpointStore, model_variables
 from gankit.run.config import RunConfig
@@ -41,12 +39,11 @@ from gankit.train.export import export_generator
 from gankit.train.loop import first_set, input_pipeline, make_train_chunk
 from gankit.train.metrics_log import MetricsLog
 from gankit.train.progress import Progress, Stopwatch
+from gankit.train.samples import SampleGrid
 from gankit.train.schedule import Due, Schedule
 from gankit.train.update import UpdateStep
 
-__all__ = ["Trainer", "TrainResult", "SAMPLE_COUNT", "plugin_versions_for"]
-
-SAMPLE_COUNT = {False: 64, True: 32}  # grid size: unconditional, conditional
+__all__ = ["Trainer", "TrainResult", "plugin_versions_for"]
 
 
 @dataclass
@@ -59,21 +56,20 @@ class TrainResult:
 
 @dataclass
 class _Window:
-    """Losses summed on the device since the last logging step."""
+    """Scalars summed on the device since the last logging step."""
 
     steps: int = 0
-    d_sum: Any = 0.0
-    g_sum: Any = 0.0
+    sums: dict[str, Any] = field(default_factory=dict)
     first_bad: Any = None
 
-    def add(self, count: int, d_sum: Any, g_sum: Any, first_bad: Any) -> None:
+    def add(self, count: int, sums: dict[str, Any], first_bad: Any) -> None:
         self.steps += count
-        self.d_sum, self.g_sum = self.d_sum + d_sum, self.g_sum + g_sum
+        self.sums = {k: self.sums[k] + v if k in self.sums else v for k, v in sums.items()}
         self.first_bad = first_bad if self.first_bad is None else first_set(self.first_bad, first_bad)
 
-    def read(self) -> tuple[float, float, int]:
-        """Mean d/g losses and the first non-finite step (-1: none); waits for the device."""
-        return float(self.d_sum) / self.steps, float(self.g_sum) / self.steps, int(self.first_bad)
+    def read(self) -> tuple[dict[str, float], int]:
+        """Mean scalars and the first non-finite step (-1: none); waits for the device."""
+        return {k: float(v) / self.steps for k, v in self.sums.items()}, int(self.first_bad)
 
 
 @dataclass
@@ -81,7 +77,7 @@ class _Loop:
     """The host-side state of one ``Trainer.run``."""
 
     step: int
-    last_good: int
+    last_good: int | None  # the newest checkpoint's step (None: none written yet)
     result: TrainResult
     progress: Progress
     metrics: MetricsLog | None
@@ -118,6 +114,9 @@ class Trainer:
         self.chief = is_chief(self.strategy)
         self.conditions = list(config.condition or [])
         self._stop_signal: int | None = None
+        device_type = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+        self.precision = resolve_precision(config.precision, device_type)
+        self.jit_compile = resolve_jit(config.jit_compile, device_type)
 
     # === Setup ===
 
@@ -128,9 +127,6 @@ class Trainer:
         from gankit.nn.optimizers import Adam
 
         c = self.config
-        device_type = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
-        self.precision = resolve_precision(c.precision, device_type)
-        self.jit_compile = resolve_jit(c.jit_compile, device_type)
         keras.utils.set_random_seed(c.seed)
         with self.strategy.scope(), dtype_policy(self.precision):
             self.models = build_models(c, self.registry, self.dataset)
@@ -159,43 +155,31 @@ class Trainer:
             self.strategy, replica_step, self.step_var, jit_compile=self.jit_compile
         )
 
-    def input_pipeline(self, epoch: int, skip_batches: int = 0) -> Any:
-        """One epoch of global batches: shuffled by (seed, epoch), first batches skipped."""
+    def input_pipeline(self, epoch: int, skip_steps: int = 0) -> Any:
+        """One epoch of step batches (``d_steps`` global batches each), shuffled by (seed,
+        epoch), the first ``skip_steps`` skipped."""
         c = self.config
         return input_pipeline(
             self.dataset, ["image", *self.conditions], batch_size=c.batch_size, seed=c.seed,
-            epoch=epoch, skip_batches=skip_batches,
+            epoch=epoch, skip_steps=skip_steps, d_steps=c.d_steps,
+            replicas=int(self.strategy.num_replicas_in_sync),
         )
 
-    def _iterator(self, epoch: int, skip_batches: int) -> Any:
-        return iter(self.strategy.experimental_distribute_dataset(self.input_pipeline(epoch, skip_batches)))
+    def _iterator(self, epoch: int, skip_steps: int) -> Any:
+        return iter(self.strategy.experimental_distribute_dataset(self.input_pipeline(epoch, skip_steps)))
 
     def _steps_per_epoch(self) -> int:
         c, replicas = self.config, int(self.strategy.num_replicas_in_sync)
         if c.batch_size % replicas:
             raise TrainingError(f"--batch-size {c.batch_size} does not split evenly over {replicas} replicas")
-        steps = self.dataset.splits["train"] // c.batch_size
+        steps = self.dataset.splits["train"] // (c.batch_size * c.d_steps)
         if steps < 1:
-            raise TrainingError(f"--batch-size {c.batch_size} is larger than the training split")
+            raise TrainingError(
+                f"--batch-size {c.batch_size} x --d-steps {c.d_steps} is larger than the training split"
+            )
         return steps
 
-    # === Samples and run info ===
-
-    def _fixed_sample_inputs(self) -> dict[str, np.ndarray]:
-        n = SAMPLE_COUNT[bool(self.conditions)]
-        rng = np.random.default_rng(self.config.seed)
-        inputs = {"z": rng.standard_normal((n, self.config.latent_dim)).astype(np.float32)}
-        if self.conditions:
-            examples = take_examples(self.dataset, "test", n)
-            inputs.update({c: examples[c] for c in self.conditions})
-        return inputs
-
-    def _write_samples(self, step: int, metrics: MetricsLog) -> None:
-        images = np.asarray(self.models.generator(self._sample_inputs, training=False))
-        parts = [self._sample_inputs[c] for c in self.conditions] + [images]
-        grid = paired_grid(parts)
-        save_png(grid, self.rundir.sample_path(step), scale=2)
-        metrics.image("samples", grid, step)
+    # === Run info ===
 
     def _run_info(self, status: str, step: int) -> dict[str, Any]:
         import keras
@@ -209,56 +193,65 @@ class Trainer:
             "strategy": type(self.strategy).__name__,
             "replicas": int(self.strategy.num_replicas_in_sync),
             "precision": self.precision, "jit_compile": self.jit_compile,
-            "generator_params": _count(self.models.generator.trainable_variables),
-            "discriminator_params": _count(self.models.discriminator.trainable_variables),
             "status": status, "step": step,
             "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         })
         info.setdefault("created_at", info["updated_at"])
+        info.pop("error", None)
+        if hasattr(self, "models"):
+            info["generator_params"] = _count(self.models.generator.trainable_variables)
+            info["discriminator_params"] = _count(self.models.discriminator.trainable_variables)
         return info
 
     # === Training ===
 
     def run(self, start_step: int = 0) -> TrainResult:
-        """Train from ``start_step`` (a checkpoint in the run directory) to ``config.steps``."""
+        """Train from ``start_step`` (a checkpoint in the run directory) to ``config.steps``.
+
+        Once the run directory is written, any failure is recorded in ``run.json``
+        (``status: failed``, the step of the last checkpoint, the error) before it is
+        raised; nothing written before is removed.
+        """
         run, chief = self.rundir, self.chief
         steps_per_epoch = self._steps_per_epoch()
+        evaluator = None
         if chief:
             run.prepare()
-        evaluator = (
-            PeriodicEvaluation(self.config, self.registry, self.dataset, run)
-            if chief and self.config.eval_every else None
-        )
-        self._build()
-        elapsed_before = self._restore(start_step)
-        metrics = MetricsLog(run) if chief else None
+            if self.config.eval_every:  # before anything is written: a missing extractor fails cleanly
+                evaluator = PeriodicEvaluation(self.config, self.registry, self.dataset, run)
+            atomic_write_text(run.config_file, self.config.to_toml())
+            run.write_run_info(self._run_info("running", start_step))
         loop = _Loop(
-            step=start_step, last_good=start_step, result=TrainResult(run, start_step, start_step),
+            step=start_step, last_good=start_step or None, result=TrainResult(run, start_step, start_step),
             progress=Progress(self.config.steps, start_step, live=self.live_progress),
-            metrics=metrics, evaluator=evaluator, elapsed_before=elapsed_before,
+            metrics=None, evaluator=evaluator, elapsed_before=0.0,
         )
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
+            self._build()
+            loop.elapsed_before = self._restore(start_step)
+            loop.metrics = MetricsLog(run) if chief else None
             self._train(loop, steps_per_epoch)
             if chief:
                 export_generator(run, self.models.generator)
-                info = self._run_info("finished", loop.step)
-                info["exported_step"] = loop.step
-                run.write_run_info(info)
-        except TrainingError:
+                run.write_run_info({**self._run_info("finished", loop.step), "exported_step": loop.step})
+        except TrainingInterrupted:
+            raise
+        except Exception as exc:
             if chief:
-                run.write_run_info(self._run_info("failed", loop.last_good))
+                info = self._run_info("failed", loop.last_good or 0)
+                run.write_run_info({**info, "error": str(exc) if isinstance(exc, GankitError) else describe(exc)})
             raise
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            if metrics is not None:
-                metrics.close()
+            if loop.metrics is not None:
+                loop.metrics.close()
         return loop.result
 
     def _restore(self, start_step: int) -> float:
-        """Restore a resumed run's checkpoint, write config.toml and run.json; return the
-        training time the run had already spent."""
+        """Restore a resumed run's checkpoint; return the training time the run had
+        already spent."""
         run, elapsed_before = self.rundir, 0.0
         if start_step:
             self.step_var.assign(CheckpointStore.load(run.checkpoint_path(start_step), self._checkpoint_groups))
@@ -267,9 +260,8 @@ class Trainer:
         elif self.chief:
             atomic_write_text(run.metrics_file, "")
         if self.chief:
-            atomic_write_text(run.config_file, self.config.to_toml())
             run.write_run_info(self._run_info("running", start_step))
-            self._sample_inputs = self._fixed_sample_inputs()
+            self._samples = SampleGrid(self.config, self.dataset, self.rundir)
         return elapsed_before
 
     def _train(self, loop: _Loop, steps_per_epoch: int) -> None:
@@ -302,18 +294,23 @@ class Trainer:
         """Log, write samples, checkpoint: whatever ``due`` says, in that order."""
         if due.log or due.checkpoint:
             with loop.watch:
-                d_mean, g_mean, bad = loop.window.read()
+                means, bad = loop.window.read()
+            d_mean, g_mean = means["d_loss"], means["g_loss"]
             if bad >= 0 or not (math.isfinite(d_mean) and math.isfinite(g_mean)):
+                kept = (
+                    f"the last good checkpoint is step {loop.last_good}" if loop.last_good is not None
+                    else "no checkpoint had been written yet"
+                )
                 raise TrainingError(
                     f"non-finite loss at step {bad if bad >= 0 else loop.step} (d_loss={d_mean}, "
-                    f"g_loss={g_mean}); stopped; the last good checkpoint is step {loop.last_good}"
+                    f"g_loss={g_mean}); stopped; {kept}"
                 )
         if due.log:
-            self._log(loop, due, d_mean, g_mean)
+            self._log(loop, due, means)
         else:
             loop.progress.update(loop.step)
         if loop.metrics is not None and due.samples:
-            self._write_samples(loop.step, loop.metrics)
+            self._samples.write(self.models.generator, loop.step, loop.metrics)
         if due.checkpoint:
             if self.chief:
                 store.save(loop.step, self._checkpoint_groups)
@@ -321,14 +318,11 @@ class Trainer:
             loop.last_good = loop.step
         loop.result.end_step = loop.step
 
-    def _log(self, loop: _Loop, due: Due, d_mean: float, g_mean: float) -> None:
+    def _log(self, loop: _Loop, due: Due, means: dict[str, float]) -> None:
         c, seconds = self.config, loop.watch.lap()
-        record: dict[str, Any] = {
-            "step": loop.step,
-            "d_loss": round(d_mean, 6),
-            "g_loss": round(g_mean, 6),
-            "images_per_sec": round(loop.window.steps * c.batch_size / max(seconds, 1e-9), 2),
-        }
+        record: dict[str, Any] = {"step": loop.step, "d_loss": round(means["d_loss"], 6), "g_loss": round(means["g_loss"], 6)}
+        record.update({k: round(v, 6) for k, v in means.items() if k not in record})
+        record["images_per_sec"] = round(loop.window.steps * c.batch_size / max(seconds, 1e-9), 2)
         if due.evaluate and loop.evaluator is not None:
             record[c.eval_metric] = loop.evaluator(
                 self.models.generator, loop.step, self._checkpoint_groups, log=loop.progress.message
@@ -349,8 +343,9 @@ class Trainer:
             128 + signum,
         )
 
-    def _run_chunk(self, iterator: Any, count: int, last_good: int) -> tuple[Any, Any, Any]:
-        """``count`` steps; a lost peer worker becomes a one-line TrainingError."""
+    def _run_chunk(self, iterator: Any, count: int, last_good: int | None) -> tuple[Any, Any]:
+        """``count`` steps; a lost peer worker, or an op failing on the device, becomes a
+        one-line TrainingError."""
         import tensorflow as tf
 
         try:
@@ -358,8 +353,13 @@ class Trainer:
         except worker_lost_errors() as exc:
             raise TrainingError(
                 f"lost contact with another worker ({type(exc).__name__}); "
-                f"restart every worker with the same command to resume from step {last_good}"
+                f"restart every worker with the same command to resume from step {last_good or 0}"
             ) from None
+        except tf.errors.OpError as exc:
+            raise TrainingError(
+                f"training failed after step {int(self.step_var.numpy())}: {type(exc).__name__}: "
+                f"{exc.message.strip().splitlines()[0]}"
+            ) from exc
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self._stop_signal is not None:  # a second signal: stop now, keep the last checkpoint

@@ -1,46 +1,89 @@
 """The update rules: what one training step does to the discriminator and the generator.
 
-A step takes one global batch (each replica its slice) and runs ``d_steps``
-discriminator updates and one generator update. Every loss value is the mean over the
-replica's examples divided by the replica count, so the gradients the optimizer sums
-over replicas are those of the global-batch mean. Noise comes from stateless RNG keyed
-by (seed, step, stream) for the whole global batch, each replica taking its slice, so
-a run on N replicas sees the same noise as on one.
+A step takes ``d_steps`` global batches (each replica its slice of each) and runs
+``d_steps`` discriminator updates and one generator update:
 
-``alternating`` (the DCGAN reference loop):
+- discriminator update ``k`` (``k = 0 .. d_steps - 1``) sees real batch ``k`` and
+  fakes ``G(z_k)`` made from noise stream ``k`` and batch ``k``'s conditions; its loss
+  sees D's logits on both *before* that update;
+- ``alternating`` (the default; the DCGAN reference loop): after the last
+  discriminator update, the generator updates on the *same* fakes (its forward pass is
+  recorded once and serves both updates), and its loss sees the logits of the
+  *updated* discriminator on those fakes and on real batch ``d_steps - 1``. A logit is
+  computed only if the loss reads it: ``minimax``'s generator loss costs no D pass over
+  the reals, a relativistic loss gets them from the current D;
+- ``simultaneous`` (TensorFlow's DCGAN tutorial): the last discriminator update and the
+  generator update share one forward pass and step from the same position; both losses
+  see the same logits.
 
-1. ``d_steps - 1`` extra discriminator updates, each on the step's real batch and on
-   fakes from noise stream ``k``;
-2. fakes ``G(z)`` from stream 7; a discriminator update on the real batch and those
-   fakes (its loss sees D's logits on both before the update);
-3. a generator update whose loss sees D's logits on the same fakes after that update,
-   and the real logits of step 2. G's forward pass is recorded once and serves steps 2
-   and 3: the D update does not change G.
-
-``simultaneous`` (TensorFlow's DCGAN tutorial): after the extra updates of 1, one
-forward pass and two tapes: both losses see the same logits, and both players step
-from the same position.
+Losses return the mean over the replica's examples (see ``docs/losses.md``); here it is
+divided by the replica count, so the gradients the optimizer sums over replicas are
+those of the global-batch mean, and scaled under ``mixed_float16``. Noise comes from
+stateless RNG keyed by (seed, step, stream) for the whole global batch, each replica
+taking its slice: distinct for every step and stream, and the same on N replicas as on
+one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from gankit.errors import ComponentError
+from gankit.plugin.registry import Component
 from gankit.run.config import UPDATES
 from gankit.types import LossContext
 
-__all__ = ["UpdateStep"]
+__all__ = ["UpdateStep", "loss_terms", "split_loss_output"]
+
+Scalars = dict[str, Any]
+
+
+def split_loss_output(out: Any, method: str) -> Scalars:
+    """A loss method's result as ``{"loss": value, <extra scalars>}``, all float32 scalars.
+
+    A method returns the loss (a scalar) or a mapping with ``"loss"`` and extra named
+    scalars to log; anything else raises ``ValueError`` saying what is wrong.
+    """
+    import tensorflow as tf
+
+    if out is None:
+        raise ValueError(f"{method} returned None; return the loss, a scalar (the mean over the batch)")
+    terms = dict(out) if isinstance(out, Mapping) else {"loss": out}
+    if "loss" not in terms:
+        raise ValueError(f"{method} returned a mapping without `loss` (keys: {', '.join(map(str, terms))})")
+    result = {}
+    for name, value in terms.items():
+        value = tf.cast(value, tf.float32)
+        if value.shape.rank != 0:
+            what = "a value" if name == "loss" else f"`{name}`"
+            raise ValueError(
+                f"{method} returned {what} of shape {tuple(value.shape)}, not a scalar (the mean over the batch)"
+            )
+        result[str(name)] = value
+    return result
+
+
+def loss_terms(component: Component, method: str, compute: Callable[[LossContext], Any], ctx: LossContext) -> Scalars:
+    """Call a loss method under its component's guard; :func:`split_loss_output` of the
+    result, a contract violation being a ``ComponentError`` naming the loss."""
+    with component.calling(method):
+        out = compute(ctx)
+    try:
+        return split_loss_output(out, method)
+    except ValueError as exc:
+        raise ComponentError("loss", component.name, component.plugin, str(exc)) from None
 
 
 class UpdateStep:
     """The per-replica step function of one update rule (call it inside ``strategy.run``).
 
     Args:
-        models: the run's ``Models`` (generator, discriminator, loss).
+        models: the run's ``Models`` (generator, discriminator, loss, components).
         g_opt, d_opt: the optimizers (``LossScaleOptimizer`` under mixed_float16).
         conditions: the names of the condition inputs, taken from the batch.
         latent_dim, seed: the noise's size and seed.
-        d_steps: discriminator updates per step.
+        d_steps: discriminator updates per step (and batches per step).
         update: ``"alternating"`` or ``"simultaneous"``.
         paired: ``LossContext.paired`` for this run.
         replicas: the strategy's number of replicas in sync.
@@ -67,16 +110,30 @@ class UpdateStep:
         if update not in UPDATES:
             raise ValueError(f"`update` must be one of {', '.join(UPDATES)}, received `{update}`.")
         self.G, self.D, self.loss = models.generator, models.discriminator, models.loss
+        self.loss_component: Component = models.components["loss"]
         self.g_opt, self.d_opt = g_opt, d_opt
         self.conditions, self.latent_dim, self.seed = list(conditions), latent_dim, seed
         self.d_steps, self.update, self.paired = d_steps, update, paired
         self.replicas, self.loss_scaling, self.step_var = replicas, loss_scaling, step_var
 
-    def __call__(self, batch: dict[str, Any]) -> tuple[Any, Any]:
-        """One step on this replica's slice of ``batch``; returns (d_loss, g_loss)."""
+    def __call__(self, batch: dict[str, Any]) -> Scalars:
+        """One step on this replica's slices of the step's batches; returns the scalars
+        to log: ``d_loss`` (mean over the D updates), ``g_loss`` and each loss's extras
+        (``d_<name>``, ``g_<name>``)."""
+        import tensorflow as tf
+
+        parts = {key: tf.split(value, self.d_steps) for key, value in batch.items()}
+        batches = [{key: parts[key][k] for key in parts} for k in range(self.d_steps)]
+        step = self.step_var.read_value()
+        d_terms = [self.d_update(batches[k], step, k) for k in range(self.d_steps - 1)]
         if self.update == "simultaneous":
-            return self.simultaneous(batch)
-        return self.alternating(batch)
+            d_last, g_terms = self.simultaneous(batches[-1], step, self.d_steps - 1)
+        else:
+            d_last, g_terms = self.alternating(batches[-1], step, self.d_steps - 1)
+        d_terms.append(d_last)
+        scalars = {f"d_{k}": tf.add_n([t[k] for t in d_terms]) / len(d_terms) for k in d_last}
+        scalars.update({f"g_{k}": v for k, v in g_terms.items()})
+        return scalars
 
     # === Pieces ===
 
@@ -89,73 +146,90 @@ class UpdateStep:
         import tensorflow as tf
 
         replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int32)
-        key = tf.stack([tf.cast(self.seed, tf.int64) * 7919, step * 8 + stream])
+        key = tf.constant([self.seed, 0x6A6B], tf.int64)
+        key = tf.random.experimental.stateless_fold_in(key, step)
+        key = tf.random.experimental.stateless_fold_in(key, tf.constant(stream, tf.int64))
         z = tf.random.stateless_normal((batch * self.replicas, self.latent_dim), seed=key)
         return z[replica * batch : (replica + 1) * batch]
 
-    def generate(self, conds: dict[str, Any], size: Any, step: Any, stream: int) -> Any:
+    def generate(self, batch: dict[str, Any], step: Any, stream: int) -> Any:
+        import tensorflow as tf
+
+        size = tf.shape(batch["image"])[0]
+        conds = self.conditions_of(batch)
         return self.G({"z": self.noise(size, step, stream), **conds}, training=True)
 
-    def d_update(self, real: Any, conds: dict[str, Any], fake: Any) -> tuple[Any, Any]:
-        """One discriminator update on ``real`` and ``fake``; its loss and real logits."""
-        import tensorflow as tf
+    def conditions_of(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return {name: batch[name] for name in self.conditions}
 
+    def discriminator_context(self, real: Any, fake: Any, conds: dict[str, Any]) -> LossContext:
         D = self.D
+        real_logits = D({"image": real, **conds}, training=True)
+        fake_logits = D({"image": fake, **conds}, training=True)
+        return LossContext(real, fake, real_logits, fake_logits, conds, D, self.paired)
+
+    def gradients(self, tape: Any, scaled: Any, model: Any, method: str, network: str) -> list[Any]:
+        """The gradients of ``scaled`` for ``model``'s weights; a loss that reaches none
+        of them is a one-line error naming the loss."""
+        grads = tape.gradient(scaled, model.trainable_variables)
+        if all(g is None for g in grads):
+            c = self.loss_component
+            raise ComponentError(
+                "loss", c.name, c.plugin,
+                f"{method} carries no gradient to the {network}'s weights (does it use "
+                f"{'ctx.fake_logits' if network == 'generator' else 'the logits'}?)",
+            )
+        return grads
+
+    def d_update(self, batch: dict[str, Any], step: Any, stream: int, fake: Any = None) -> Scalars:
+        """One discriminator update on ``batch``'s reals and fakes from noise ``stream``."""
+        import tensorflow as tf
+
+        if fake is None:
+            fake = self.generate(batch, step, stream)
         with tf.GradientTape() as tape:
-            real_logits = D({"image": real, **conds}, training=True)
-            fake_logits = D({"image": fake, **conds}, training=True)
-            ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, self.paired)
-            d_loss = tf.cast(self.loss.discriminator_loss(ctx), tf.float32)
-            scaled = self.scale(self.d_opt, d_loss)
-        self.d_opt.apply(tape.gradient(scaled, D.trainable_variables), D.trainable_variables)
-        return d_loss, real_logits
+            ctx = self.discriminator_context(batch["image"], fake, self.conditions_of(batch))
+            terms = loss_terms(self.loss_component, "discriminator_loss", self.loss.discriminator_loss, ctx)
+            scaled = self.scale(self.d_opt, terms["loss"])
+        grads = self.gradients(tape, scaled, self.D, "discriminator_loss", "discriminator")
+        self.d_opt.apply(grads, self.D.trainable_variables)
+        return terms
 
-    def begin_step(self, batch: dict[str, Any]) -> tuple[Any, dict[str, Any], Any, Any]:
-        """The batch's images and conditions, its size and the step; runs the extra D
-        updates (d_steps > 1), each on fakes of its own noise."""
+    # === The rules' last updates ===
+
+    def alternating(self, batch: dict[str, Any], step: Any, stream: int) -> tuple[Scalars, Scalars]:
         import tensorflow as tf
 
-        real = batch["image"]
-        conds = {name: batch[name] for name in self.conditions}
-        size = tf.shape(real)[0]
-        step = self.step_var.read_value()
-        for k in range(self.d_steps - 1):
-            self.d_update(real, conds, self.generate(conds, size, step, k))
-        return real, conds, size, step
-
-    # === The rules ===
-
-    def alternating(self, batch: dict[str, Any]) -> tuple[Any, Any]:
-        import tensorflow as tf
-
-        real, conds, size, step = self.begin_step(batch)
         G, D = self.G, self.D
+        real, conds = batch["image"], self.conditions_of(batch)
         with tf.GradientTape() as tape:
-            fake = self.generate(conds, size, step, 7)
+            fake = self.generate(batch, step, stream)
             with tape.stop_recording():
-                d_loss, real_logits = self.d_update(real, conds, tf.stop_gradient(fake))
-            fake_logits = D({"image": fake, **conds}, training=True)
-            ctx = LossContext(real, fake, tf.stop_gradient(real_logits), fake_logits, conds, D, self.paired)
-            g_loss = tf.cast(self.loss.generator_loss(ctx), tf.float32)
-            scaled = self.scale(self.g_opt, g_loss)
-        self.g_opt.apply(tape.gradient(scaled, G.trainable_variables), G.trainable_variables)
-        return d_loss, g_loss
+                d_terms = self.d_update(batch, step, stream, fake=tf.stop_gradient(fake))
+            ctx = LossContext.lazy(
+                real, fake,
+                lambda: tf.stop_gradient(D({"image": real, **conds}, training=True)),
+                lambda: D({"image": fake, **conds}, training=True),
+                conditions=conds, discriminator=D, paired=self.paired,
+            )
+            g_terms = loss_terms(self.loss_component, "generator_loss", self.loss.generator_loss, ctx)
+            scaled = self.scale(self.g_opt, g_terms["loss"])
+        grads = self.gradients(tape, scaled, G, "generator_loss", "generator")
+        self.g_opt.apply(grads, G.trainable_variables)
+        return d_terms, g_terms
 
-    def simultaneous(self, batch: dict[str, Any]) -> tuple[Any, Any]:
+    def simultaneous(self, batch: dict[str, Any], step: Any, stream: int) -> tuple[Scalars, Scalars]:
         import tensorflow as tf
 
-        real, conds, size, step = self.begin_step(batch)
         G, D = self.G, self.D
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generate(conds, size, step, 7)
-            real_logits = D({"image": real, **conds}, training=True)
-            fake_logits = D({"image": fake, **conds}, training=True)
-            ctx = LossContext(real, fake, real_logits, fake_logits, conds, D, self.paired)
-            d_loss = tf.cast(self.loss.discriminator_loss(ctx), tf.float32)
-            g_loss = tf.cast(self.loss.generator_loss(ctx), tf.float32)
-            d_scaled, g_scaled = self.scale(self.d_opt, d_loss), self.scale(self.g_opt, g_loss)
-        d_grads = d_tape.gradient(d_scaled, D.trainable_variables)
-        g_grads = g_tape.gradient(g_scaled, G.trainable_variables)
+            fake = self.generate(batch, step, stream)
+            ctx = self.discriminator_context(batch["image"], fake, self.conditions_of(batch))
+            d_terms = loss_terms(self.loss_component, "discriminator_loss", self.loss.discriminator_loss, ctx)
+            g_terms = loss_terms(self.loss_component, "generator_loss", self.loss.generator_loss, ctx)
+            d_scaled, g_scaled = self.scale(self.d_opt, d_terms["loss"]), self.scale(self.g_opt, g_terms["loss"])
+        d_grads = self.gradients(d_tape, d_scaled, D, "discriminator_loss", "discriminator")
+        g_grads = self.gradients(g_tape, g_scaled, G, "generator_loss", "generator")
         self.d_opt.apply(d_grads, D.trainable_variables)
         self.g_opt.apply(g_grads, G.trainable_variables)
-        return d_loss, g_loss
+        return d_terms, g_terms

@@ -1,0 +1,52 @@
+"""What the contract checks share: failing with a message that ``python -O`` keeps, the
+precisions the trainer may pick, and building a component under one of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from gankit.types import ModelSpec
+
+__all__ = ["PRECISIONS", "DEFAULT_SPEC", "CONDITIONAL_SPEC", "require", "build_model", "condition_inputs"]
+
+# Every compute policy the trainer may build models under (gankit.nn.precision).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+DEFAULT_SPEC = ModelSpec(image_shape=(32, 32, 3), latent_dim=16)
+CONDITIONAL_SPEC = ModelSpec(
+    image_shape=(32, 32, 3), latent_dim=16, conditions={"content": (32, 32, 1), "style": (32, 32, 3)}
+)
+
+
+def require(condition: Any, message: str) -> None:
+    """Raise ``AssertionError(message)`` unless ``condition``; unlike ``assert``, this
+    still checks under ``python -O``."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def build_model(
+    factory: Callable[..., Any],
+    spec: ModelSpec,
+    options: Mapping[str, Any] | None,
+    seed: int,
+    precision: str = "float32",
+) -> Any:
+    """``factory(spec, **options)`` under Keras's seed ``seed`` and dtype policy ``precision``."""
+    import keras
+
+    from gankit.nn.precision import dtype_policy
+
+    keras.utils.set_random_seed(seed)
+    with dtype_policy(precision):
+        return factory(spec, **dict(options or {}))
+
+
+def condition_inputs(spec: ModelSpec, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {
+        name: rng.uniform(-1, 1, (batch, *shape)).astype(np.float32)
+        for name, shape in spec.conditions.items()
+    }

@@ -1,0 +1,189 @@
+"""Contract checks of loss factories: the values a loss gives on chosen logits, and a
+training step of small real models under every precision."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from gankit.testing.common import (
+    CONDITIONAL_SPEC,
+    DEFAULT_SPEC,
+    PRECISIONS,
+    build_model,
+    condition_inputs,
+    require,
+)
+from gankit.testing.models import reference_discriminator, reference_generator
+from gankit.types import LossContext, ModelSpec
+
+__all__ = ["check_loss", "ProbeDiscriminator", "loss_value"]
+
+# |d loss / d logit_i| may be at most this over the batch size B: a mean over the batch
+# of terms whose slope is O(1) in the logits. A summed or scaled loss is far above.
+SLOPE_LIMIT = 10.0
+PROBE_SHAPE = (8, 8, 3)
+
+
+def check_loss(
+    factory: Callable[..., Any],
+    *,
+    options: Mapping[str, Any] | None = None,
+    batch_size: int = 8,
+    seed: int = 0,
+    precisions: tuple[str, ...] = PRECISIONS,
+) -> None:
+    """Check a loss factory against the contract in ``register_losses``.
+
+    On chosen logits, with a linear probe discriminator present: the discriminator's
+    loss is lower when it separates real from fake than when it has them reversed, the
+    generator's loss lower when fakes are judged real (a flipped sign fails); each is
+    the *mean* over the batch (doubling the batch by repeating it leaves it unchanged;
+    a sum fails) and no example's logit moves it by more than ``10 / B`` per unit (a
+    loss scaled by 1000 fails); the discriminator's loss does not fall when the
+    discriminator's gradient norm grows while its logits stay the same (a gradient
+    penalty subtracted instead of added fails). Then, under every precision the trainer
+    may pick, for an unconditional and a paired conditional run, with small real
+    models: both losses are float32 scalars (a mapping with ``"loss"`` and extra
+    scalars is fine), finite, and carry a gradient to the discriminator's and the
+    generator's weights respectively.
+    """
+    loss = factory(**dict(options or {}))
+    for method in ("discriminator_loss", "generator_loss"):
+        require(callable(getattr(loss, method, None)), f"loss object has no {method}(ctx) method")
+    _check_values(loss, batch_size, seed)
+    for precision in precisions:
+        for spec, paired in ((DEFAULT_SPEC, False), (CONDITIONAL_SPEC, True)):
+            _check_training_step(loss, spec, paired, precision, batch_size, seed)
+
+
+def loss_value(loss: Any, method: str, ctx: LossContext) -> Any:
+    """``{"loss": ..., extras}`` of ``loss.<method>(ctx)``, or ``AssertionError`` saying
+    why the result breaks the contract."""
+    from gankit.train.update import split_loss_output
+
+    try:
+        return split_loss_output(getattr(loss, method)(ctx), method)
+    except ValueError as exc:
+        raise AssertionError(str(exc)) from None
+
+
+class ProbeDiscriminator:
+    """``D(x) = <w, x>``: its input gradient is ``w`` everywhere, so its gradient norm is
+    known; it ignores conditions. ``make(steep)`` gives one whose logits on images with
+    pixel 0 equal to zero are the same, with a larger gradient norm."""
+
+    def __init__(self, shape: tuple[int, ...], seed: int) -> None:
+        w = np.random.default_rng(seed).standard_normal(int(np.prod(shape)))
+        w[0] = 0.0
+        self.w = (2.0 * w / np.linalg.norm(w)).astype(np.float32)  # gradient norm 2
+
+    def make(self, steep: bool = False) -> Any:
+        import keras
+
+        w = self.w.copy()
+        if steep:
+            w[0] = 4.0  # norm sqrt(4 + 16): larger, and invisible on images whose pixel 0 is 0
+        weights = keras.ops.convert_to_tensor(w[:, None])
+
+        class Probe(keras.Model):
+            def call(self, inputs: Any, training: Any = None) -> Any:
+                x = keras.ops.cast(inputs["image"], "float32")
+                return keras.ops.matmul(keras.ops.reshape(x, (keras.ops.shape(x)[0], -1)), weights)
+
+        return Probe()
+
+
+def _check_values(loss: Any, batch: int, seed: int) -> None:
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    real = rng.uniform(-1, 1, (batch, *PROBE_SHAPE)).astype(np.float32)
+    fake = rng.uniform(-1, 1, (batch, *PROBE_SHAPE)).astype(np.float32)
+    real.reshape(batch, -1)[:, 0] = fake.reshape(batch, -1)[:, 0] = 0.0
+    high = rng.uniform(1.0, 3.0, (batch, 1)).astype(np.float32)
+    low = -rng.uniform(1.0, 3.0, (batch, 1)).astype(np.float32)
+    probe = ProbeDiscriminator(PROBE_SHAPE, seed)
+    flat, steep = probe.make(), probe.make(steep=True)
+
+    def ctx(real_logits: Any, fake_logits: Any, images: tuple[Any, Any] = (real, fake), d: Any = flat) -> LossContext:
+        r, f = (tf.constant(x) for x in images)
+        return LossContext(r, f, tf.convert_to_tensor(real_logits), tf.convert_to_tensor(fake_logits), {}, d)
+
+    def value(method: str, c: LossContext) -> float:
+        return float(loss_value(loss, method, c)["loss"])
+
+    d_good, d_bad = value("discriminator_loss", ctx(high, low)), value("discriminator_loss", ctx(low, high))
+    require(d_good < d_bad, f"discriminator_loss is not lower for a correct discriminator ({d_good:.4g} >= "
+                            f"{d_bad:.4g}): is its sign flipped? It is minimised by the discriminator")
+    g_fooled, g_caught = value("generator_loss", ctx(low, high)), value("generator_loss", ctx(high, low))
+    require(g_fooled < g_caught, f"generator_loss is not lower when fakes are judged real ({g_fooled:.4g} >= "
+                                 f"{g_caught:.4g}): is its sign flipped? It is minimised by the generator")
+    twice = ctx(np.tile(high, (2, 1)), np.tile(low, (2, 1)), (np.tile(real, (2, 1, 1, 1)), np.tile(fake, (2, 1, 1, 1))))
+    for method, once in (("discriminator_loss", d_good), ("generator_loss", value("generator_loss", ctx(high, low)))):
+        doubled = value(method, twice)
+        require(np.isclose(doubled, once, rtol=1e-4, atol=1e-5),
+                f"{method} changes from {once:.6g} to {doubled:.6g} when the batch is repeated twice: "
+                "return the mean over the batch, not the sum")
+        _check_slope(loss, method, high, low, ctx)
+    d_steep = value("discriminator_loss", ctx(high, low, d=steep))
+    require(d_steep >= d_good - 1e-4 * (1 + abs(d_good)),
+            f"discriminator_loss falls from {d_good:.6g} to {d_steep:.6g} when the discriminator's gradient "
+            "norm grows and its logits stay the same: is a gradient penalty subtracted instead of added?")
+
+
+def _check_slope(loss: Any, method: str, high: np.ndarray, low: np.ndarray, ctx: Callable[..., LossContext]) -> None:
+    import tensorflow as tf
+
+    real_logits, fake_logits = tf.Variable(high), tf.Variable(low)
+    with tf.GradientTape() as tape:
+        value = loss_value(loss, method, ctx(real_logits, fake_logits))["loss"]
+    grads = [g for g in tape.gradient(value, [real_logits, fake_logits]) if g is not None]
+    slope = max((float(np.max(np.abs(np.asarray(g)))) for g in grads), default=0.0) * len(high)
+    require(slope <= SLOPE_LIMIT,
+            f"{method} moves by {slope:.3g}/B per unit of one example's logit (at most {SLOPE_LIMIT:g}/B "
+            "for a mean over the batch B): is the loss summed or scaled? Scale the learning rate instead")
+
+
+def _check_training_step(loss: Any, spec: ModelSpec, paired: bool, precision: str, batch: int, seed: int) -> None:
+    import tensorflow as tf
+
+    G = build_model(reference_generator, spec, None, seed, precision)
+    D = build_model(reference_discriminator, spec, None, seed + 1, precision)
+    rng = np.random.default_rng(seed)
+    z = tf.constant(rng.standard_normal((batch, spec.latent_dim)).astype(np.float32))
+    conds = {k: tf.constant(v) for k, v in condition_inputs(spec, batch, rng).items()}
+    real = tf.constant(rng.uniform(-1, 1, (batch, *spec.image_shape)).astype(np.float32))
+    where = f"under {precision}{' on a paired conditional run' if paired else ''}"
+
+    with tf.GradientTape() as tape:
+        fake = tf.stop_gradient(G({"z": z, **conds}, training=True))
+        ctx = LossContext(real, fake, D({"image": real, **conds}, training=True),
+                          D({"image": fake, **conds}, training=True), conds, D, paired)
+        d_terms = loss_value(loss, "discriminator_loss", ctx)
+    _check_terms("discriminator_loss", d_terms, where)
+    _check_reaches(tape.gradient(d_terms["loss"], D.trainable_variables), "discriminator_loss", "discriminator",
+                   where, precision)
+    with tf.GradientTape() as tape:
+        fake = G({"z": z, **conds}, training=True)
+        ctx = LossContext(real, fake, tf.stop_gradient(D({"image": real, **conds}, training=True)),
+                          D({"image": fake, **conds}, training=True), conds, D, paired)
+        g_terms = loss_value(loss, "generator_loss", ctx)
+    _check_terms("generator_loss", g_terms, where)
+    _check_reaches(tape.gradient(g_terms["loss"], G.trainable_variables), "generator_loss", "generator",
+                   where, precision)
+
+
+def _check_terms(method: str, terms: Mapping[str, Any], where: str) -> None:
+    for name, value in terms.items():
+        require(np.isfinite(float(value)), f"{method}: `{name}` is {float(value)} {where}")
+
+
+def _check_reaches(grads: list[Any], method: str, network: str, where: str, precision: str) -> None:
+    present = [np.asarray(g) for g in grads if g is not None]
+    require(present, f"{method} carries no gradient to the {network}'s weights {where}")
+    require(all(np.all(np.isfinite(g)) for g in present), f"{method}: non-finite gradient {where}")
+    if precision == "float32":
+        require(any(np.any(g) for g in present), f"{method}: the {network}'s gradient is zero {where}")

@@ -1,0 +1,195 @@
+"""Contract checks of generator and discriminator factories, and the small reference
+models the loss checks train against."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gankit.testing.common import (
+    DEFAULT_SPEC,
+    PRECISIONS,
+    build_model,
+    condition_inputs,
+    require,
+)
+from gankit.types import ModelSpec
+
+__all__ = ["check_generator", "check_discriminator", "reference_generator", "reference_discriminator"]
+
+
+def check_generator(
+    factory: Callable[..., Any],
+    *,
+    spec: ModelSpec = DEFAULT_SPEC,
+    options: Mapping[str, Any] | None = None,
+    batch_size: int = 3,
+    seed: int = 0,
+    precisions: tuple[str, ...] = PRECISIONS,
+) -> None:
+    """Check a generator factory against the contract in ``register_generators``.
+
+    Under every precision the trainer may pick: output shape (B, H, W, C), float32,
+    finite, in [-1, 1], and a gradient reaching every trainable weight. In float32
+    also: the ``.keras`` round trip (``safe_mode=True``) gives identical outputs, and
+    building twice under the same seed gives identical outputs.
+    """
+    rng = np.random.default_rng(seed)
+    inputs = {"z": rng.standard_normal((batch_size, spec.latent_dim)).astype(np.float32)}
+    inputs.update(condition_inputs(spec, batch_size, rng))
+    for precision in precisions:
+        images = _check_model(factory, spec, options, seed, inputs, "generator", precision)
+        expected = (batch_size, *spec.image_shape)
+        require(images.shape == expected, f"generator output shape {images.shape} != {expected}")
+        require(
+            images.min() >= -1.0 and images.max() <= 1.0,
+            f"generator output range [{images.min():.3f}, {images.max():.3f}] exceeds [-1, 1] "
+            f"under {precision} (end with tanh)",
+        )
+
+
+def check_discriminator(
+    factory: Callable[..., Any],
+    *,
+    spec: ModelSpec = DEFAULT_SPEC,
+    options: Mapping[str, Any] | None = None,
+    batch_size: int = 3,
+    seed: int = 0,
+    precisions: tuple[str, ...] = PRECISIONS,
+) -> None:
+    """Check a discriminator factory against the contract in ``register_discriminators``.
+
+    Under every precision: logits (B, 1) or a patch map (B, h, w, 1), float32 and
+    finite; a gradient reaches every trainable weight and the input image (gradient
+    penalties need it). In float32 also the ``.keras`` round trip and seeded builds.
+    """
+    rng = np.random.default_rng(seed)
+    inputs = {"image": rng.uniform(-1, 1, (batch_size, *spec.image_shape)).astype(np.float32)}
+    inputs.update(condition_inputs(spec, batch_size, rng))
+    for precision in precisions:
+        logits = _check_model(factory, spec, options, seed, inputs, "discriminator", precision, wrt_input="image")
+        require(
+            logits.shape[0] == batch_size and logits.shape[-1] == 1 and logits.ndim in (2, 4),
+            f"discriminator output shape {logits.shape} is neither (B, 1) nor (B, h, w, 1)",
+        )
+
+
+def _check_model(
+    factory: Callable[..., Any],
+    spec: ModelSpec,
+    options: Mapping[str, Any] | None,
+    seed: int,
+    inputs: dict[str, np.ndarray],
+    what: str,
+    precision: str,
+    wrt_input: str | None = None,
+) -> np.ndarray:
+    """The checks both model families share; returns the inference output."""
+    model = build_model(factory, spec, options, seed, precision)
+    _check_input_names(model, list(inputs), what)
+    out = np.asarray(model(inputs, training=False))
+    require(
+        out.dtype == np.float32,
+        f"{what} output dtype is {out.dtype} under {precision}, not float32: give the output "
+        f"layer dtype=\"float32\" (the trainer builds models under mixed precision policies)",
+    )
+    require(np.all(np.isfinite(out)), f"{what} output has non-finite values under {precision}")
+    _check_gradients(model, inputs, what, precision, wrt_input)
+    if precision == "float32":
+        _check_round_trip(model, inputs, what)
+        again = build_model(factory, spec, options, seed, precision)
+        require(
+            np.array_equal(out, np.asarray(again(inputs, training=False))),
+            f"{what}: two builds under the same seed differ (build from keras.utils.set_random_seed)",
+        )
+    return out
+
+
+def _check_input_names(model: Any, expected: list[str], what: str) -> None:
+    inputs = model.inputs if hasattr(model, "inputs") else []
+    flat = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+    names = sorted(getattr(t, "name", "").split(":")[0] for t in flat)
+    require(sorted(expected) == names, f"{what} inputs are {names}, expected {sorted(expected)}")
+
+
+def _check_gradients(
+    model: Any, inputs: Mapping[str, np.ndarray], what: str, precision: str, wrt_input: str | None
+) -> None:
+    import tensorflow as tf
+
+    tensors = {k: tf.constant(v) for k, v in inputs.items()}
+    with tf.GradientTape() as tape:
+        if wrt_input:
+            tape.watch(tensors[wrt_input])
+        out = model(tensors, training=True)
+        weights = tf.constant(np.random.default_rng(1).standard_normal(out.shape).astype(np.float32))
+        objective = tf.reduce_sum(tf.cast(out, tf.float32) * weights)
+    targets = list(model.trainable_variables)
+    extra = [tensors[wrt_input]] if wrt_input else []
+    grads = tape.gradient(objective, targets + extra)
+    # Under a 16-bit policy a tiny gradient may round to zero; missing is always wrong.
+    dead = [
+        getattr(v, "path", None) or v.name
+        for v, g in zip(targets, grads)
+        if g is None or (precision == "float32" and not np.any(np.asarray(g)))
+    ]
+    require(not dead, f"{what}: no gradient reaches {', '.join(dead[:5])} under {precision}")
+    if wrt_input:
+        require(grads[-1] is not None, f"{what}: no gradient reaches the input `{wrt_input}`")
+
+
+def _check_round_trip(model: Any, inputs: Mapping[str, np.ndarray], what: str) -> None:
+    import keras
+
+    import gankit.nn.layers  # noqa: F401  (registers gankit's layers for load_model)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path, safe_mode=True, compile=False)
+    a = np.asarray(model(dict(inputs), training=False))
+    b = np.asarray(loaded(dict(inputs), training=False))
+    require(
+        np.allclose(a, b, rtol=0, atol=1e-6),
+        f"{what}: .keras save/load changes the outputs (max difference {np.max(np.abs(a - b)):.3g})",
+    )
+
+
+# === Reference models for the loss checks ===
+
+
+def reference_generator(spec: ModelSpec, *, width: int = 8) -> Any:
+    """A small DCGAN-style generator: (z, conditions) → images in [-1, 1], float32 out."""
+    import keras
+    from keras import layers
+
+    h, w, channels = spec.image_shape
+    inputs = {"z": keras.Input((spec.latent_dim,), name="z")}
+    parts = [inputs["z"]]
+    for name, shape in spec.conditions.items():
+        inputs[name] = keras.Input(shape, name=name)
+        parts.append(layers.Flatten()(layers.AveragePooling2D(4)(inputs[name])))
+    x = layers.Concatenate()(parts) if len(parts) > 1 else parts[0]
+    x = layers.Reshape((h // 4, w // 4, width))(layers.Dense((h // 4) * (w // 4) * width)(x))
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(x)
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(layers.ReLU()(x))
+    return keras.Model(inputs, layers.Activation("tanh", dtype="float32")(x))
+
+
+def reference_discriminator(spec: ModelSpec, *, width: int = 8) -> Any:
+    """A small DCGAN-style discriminator: image (+ conditions on channels) → float32 logits."""
+    import keras
+    from keras import layers
+
+    inputs = {"image": keras.Input(spec.image_shape, name="image")}
+    for name, shape in spec.conditions.items():
+        inputs[name] = keras.Input(shape, name=name)
+    x = layers.Concatenate()(list(inputs.values())) if len(inputs) > 1 else inputs["image"]
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(x))
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(width * 2, 4, strides=2, padding="same")(x))
+    return keras.Model(inputs, layers.Dense(1, dtype="float32")(layers.Flatten()(x)))
