@@ -41,6 +41,7 @@ _LAZY = {
     "check_generator": "gankit.testing",
     "check_discriminator": "gankit.testing",
     "check_loss": "gankit.testing",
+    "check_penalty": "gankit.testing",
     "check_dataset": "gankit.testing",
     "check_metric": "gankit.testing",
 }

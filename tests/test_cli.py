@@ -23,10 +23,10 @@ def invoke(*args: str, ok: bool = True):
 
 def test_list_plugins_json_has_exactly_the_documented_keys():
     rows = json.loads(invoke("list-plugins", "--json").stdout)
-    assert {r["name"] for r in rows} == {"dcgan", "minimax", "mnist-cifar", "metrics"}
+    assert {r["name"] for r in rows} == {"dcgan", "minimax", "losses", "penalties", "mnist-cifar", "metrics"}
     for row in rows:
         assert set(row) == {"name", "version", "source", "status", "error", "components"}
-        assert set(row["components"]) == {"generators", "discriminators", "losses", "datasets", "metrics"}
+        assert set(row["components"]) == {"generators", "discriminators", "losses", "penalties", "datasets", "metrics"}
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert dcgan["components"]["generators"] == [
         {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)", "options": {"width": 64, "skips": True},
@@ -40,8 +40,11 @@ def test_list_plugins_json_has_exactly_the_documented_keys():
 
 def test_list_plugins_family_filter():
     rows = json.loads(invoke("list-plugins", "--json", "--family", "losses").stdout)
-    assert [r["name"] for r in rows] == ["minimax"]
+    assert [r["name"] for r in rows] == ["minimax", "losses"]
     assert set(rows[0]["components"]) == {"losses"}
+    wgan = next(c for c in rows[1]["components"]["losses"] if c["name"] == "wgan-gp")
+    assert wgan["training"] == {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5}
+    assert wgan["options"] == {"gp_weight": 10.0}
 
 
 def test_list_plugins_table_shows_errors_and_exits_zero(monkeypatch):
@@ -70,7 +73,7 @@ def test_plugin_option_adds_a_local_plugin():
     "args, code, message",
     [
         (["train", "--generator", "nosuch"], 2, "Error: unknown generator 'nosuch'; available: dcgan\n"),
-        (["train", "--loss", "minmax"], 2, "Error: unknown loss 'minmax' (did you mean 'minimax'?); available: minimax\n"),
+        (["train", "--loss", "minmax"], 2, "Error: unknown loss 'minmax' (did you mean 'minimax'?); available: hinge, lsgan, minimax, ragan, wgan-gp\n"),
         (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: skips, width)\n"),
         (["train", "-o", "generator.width=big"], 2, "Error: generator 'dcgan': option `width` expects int, got 'big' (invalid literal for int() with base 10: 'big')\n"),
         (["train", "-o", "width=3"], 2, "Error: bad override `width=3`: expected family.option=value, e.g. generator.width=128\n"),

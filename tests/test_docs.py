@@ -29,7 +29,7 @@ def test_generated_reference_pages_are_current(page, render):
 def test_every_hook_spec_is_in_the_hook_reference():
     text = (DOCS / "hooks.md").read_text()
     hooks = [n for n in dir(hookspecs) if n.startswith("register_")]
-    assert len(hooks) == 5
+    assert len(hooks) == 6
     for name in hooks:
         assert f"## `{name}`" in text and f"def {name}(register" in text, f"{name} missing from docs/hooks.md"
 
@@ -82,4 +82,5 @@ def test_the_plugin_tutorial_code_works(tmp_path, monkeypatch):
     host = load_plugins(LoadOptions(plugins=(str(package / "__init__.py"),)))
     record = next(r for r in host.records if r.source == "local")
     assert record.status == "ok", record.error
-    assert ("generators", "resize") in host.registry and ("losses", "lsgan") in host.registry
+    assert ("generators", "resize") in host.registry and ("losses", "ls-symmetric") in host.registry
+    assert ("discriminators", "noisy-dcgan") in host.registry

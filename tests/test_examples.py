@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from gankit.io.toml import loads_toml
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gankit-sngan"
 
 
@@ -30,7 +32,8 @@ def test_sngan_is_listed_from_its_entry_point(sngan_site):
     rows = json.loads(run(sngan_site, "-m", "gankit", "list-plugins", "--json").stdout)
     row = next(r for r in rows if r["name"] == "sngan")
     assert row["source"] == "entry-point" and row["status"] == "ok" and row["version"] == "0.1.0"
-    assert [c["name"] for c in row["components"]["losses"]] == ["hinge"]
+    assert [c["name"] for c in row["components"]["losses"]] == ["sngan"]
+    assert row["components"]["losses"][0]["training"]["d_steps"] == 5
 
 
 def test_sngan_own_tests_pass(sngan_site):
@@ -39,12 +42,14 @@ def test_sngan_own_tests_pass(sngan_site):
 
 
 @pytest.mark.parametrize("condition", ["none", "content,style"])
-def test_sngan_trains_with_the_hinge_loss(sngan_site, tmp_path, tiny_data, condition):
+def test_sngan_trains_with_its_recipe_on_the_builtin_hinge_loss(sngan_site, tmp_path, tiny_data, condition):
     out = tmp_path / "R"
-    result = run(sngan_site, "-m", "gankit", "train", "--generator", "sngan", "--loss", "hinge",
+    result = run(sngan_site, "-m", "gankit", "train", "--generator", "sngan", "--loss", "sngan",
                  "--condition", condition, "--steps", "4", "--batch-size", "8", "--out", str(out),
                  "-o", "generator.width=8", "-o", "discriminator.width=8")
     assert result.returncode == 0, result.stderr
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "finished" and "sngan" in info["plugins"]
     assert (out / "generator.keras").is_file()
+    config = loads_toml((out / "config.toml").read_text())
+    assert (config["d_steps"], config["sources"]["d_steps"]) == (5, "loss 'sngan'")

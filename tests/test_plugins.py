@@ -12,7 +12,7 @@ from gankit.plugin.loader import LoadOptions, load_plugins
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLUGINS = FIXTURES / "plugins"
-BUILTINS = {"dcgan", "minimax", "mnist-cifar", "metrics"}
+BUILTINS = {"dcgan", "minimax", "losses", "penalties", "mnist-cifar", "metrics"}
 
 
 def names(host, family):
@@ -25,7 +25,8 @@ def test_builtins_load_and_register_their_components(host):
         assert (record.status, record.source, record.error) == ("ok", "builtin", None)
     assert names(host, "generators") == ["dcgan"]
     assert names(host, "discriminators") == ["dcgan"]
-    assert names(host, "losses") == ["minimax"]
+    assert names(host, "losses") == ["hinge", "lsgan", "minimax", "ragan", "wgan-gp"]
+    assert names(host, "penalties") == ["r1"]
     assert names(host, "datasets") == ["cifar10", "mnist", "mnist-cifar"]
 
 
@@ -66,7 +67,7 @@ def test_duplicate_component_name_fails_the_later_plugin_naming_both():
 def test_disable_plugin_removes_it():
     host = load_plugins(LoadOptions(disabled=["minimax"]))
     assert [r.name for r in host.records if r.name == "minimax"] == []
-    assert names(host, "losses") == []
+    assert "minimax" not in names(host, "losses") and "hinge" in names(host, "losses")
 
 
 def test_registry_file_loads_local_plugins_relative_to_it(tmp_path):

@@ -41,7 +41,8 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 @click.command("train", context_settings=CONTEXT_SETTINGS)
 @_run_option("--generator", str, "Generator name (see list-plugins).")
 @_run_option("--discriminator", str, "Discriminator name [default: the generator's name if there is one, else dcgan].")
-@_run_option("--loss", str, "Loss name.")
+@_run_option("--loss", str, "Loss name (see list-plugins).")
+@_run_option("--penalty", str, "Discriminator penalty added to any loss, e.g. r1 (see list-plugins), or none.")
 @_run_option("--dataset", str, "Dataset name.")
 @click.option(
     "--condition",
@@ -101,6 +102,18 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     help="BatchNorm statistics over the global batch instead of each replica's slice "
     "[default: per replica].",
 )
+@_run_option(
+    "--ema-decay",
+    click.FloatRange(0, 1, max_open=True),
+    "Keep a moving average of the generator's weights with this decay (e.g. 0.999) for "
+    "sample grids, evaluation and generator.keras; 0 turns it off.",
+)
+@_run_option(
+    "--augment",
+    str,
+    "DiffAugment before the discriminator, on real and fake alike: a comma-separated "
+    "subset of translation,color,cutout, or none.",
+)
 @click.option(
     "--cpu-devices",
     type=click.IntRange(1, 64),
@@ -141,8 +154,9 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
         run = RunDir(Path("runs") / f"{config.dataset}-{config.generator}-{config.loss}-{stamp}")
     config, dataset, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
     import_tensorflow()
+    from gankit.run.models import plugin_versions_for
     from gankit.train.distribute import is_chief, make_strategy
-    from gankit.train.trainer import Trainer, plugin_versions_for
+    from gankit.train.trainer import Trainer
 
     strategy = make_strategy(config.strategy, cpu_devices=cpu_devices)
     versions = {r.name: r.version for r in host.records}

@@ -3,15 +3,27 @@
 A plugin is a module with functions decorated by :data:`gankit.hookimpl` whose names
 are hook names below. Each hook receives a ``register`` callback::
 
-    register(name, factory, *, summary=None)
+    register(name, factory, *, summary=None, training=None)
 
 ``name`` is what users type (``--generator NAME``); ``factory`` builds the component;
 ``summary`` is one line for ``gankit list-plugins`` (the factory docstring's first
-line when omitted). The factory's **keyword-only** parameters are the component's
-options: their names, defaults and annotations are what ``list-plugins`` shows and
-what ``-o family.option=value`` and config files are validated against.
+line when omitted); ``training`` declares the training settings the component needs
+(a :class:`gankit.TrainingDefaults` or a dict with its keys: ``lr_g``, ``lr_d``,
+``beta1``, ``beta2``, ``d_steps``, ``update``), which a run uses unless the user sets
+them.
+
+The factory's positional parameters are exactly those its hook's contract names
+(``spec`` for models, ``context`` for datasets, none for losses, penalties and
+metrics); every other parameter is an **option**: keyword-only, with a default. Their
+names, defaults and annotations are what ``list-plugins`` shows and what ``-o
+family.option=value`` and config files are validated against. A factory that breaks
+these rules is refused when the plugin registers, with a message naming it.
 
 Plugins import TensorFlow lazily, inside factories, so that registration is cheap.
+Exceptions raised by a plugin's code (a factory, a loss, a metric, a dataset) end the
+command with one line naming the component and the plugin; raise
+``gankit.DataError`` or ``gankit.UsageError`` for failures whose message is meant
+for the user as it is.
 """
 
 from __future__ import annotations
@@ -33,7 +45,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def register_generators(register: RegisterFn) -> None:
     """Register generator factories.
 
-    :param register: ``register(name, factory, *, summary=None)``.
+    :param register: ``register(name, factory, *, summary=None, training=None)``.
 
     Contract of a generator factory::
 
@@ -50,7 +62,7 @@ def register_generators(register: RegisterFn) -> None:
 def register_discriminators(register: RegisterFn) -> None:
     """Register discriminator factories.
 
-    :param register: ``register(name, factory, *, summary=None)``.
+    :param register: ``register(name, factory, *, summary=None, training=None)``.
 
     Contract of a discriminator factory::
 
@@ -66,19 +78,44 @@ def register_discriminators(register: RegisterFn) -> None:
 def register_losses(register: RegisterFn) -> None:
     """Register GAN loss factories.
 
-    :param register: ``register(name, factory, *, summary=None)``.
+    :param register: ``register(name, factory, *, summary=None, training=None)``.
 
     Contract of a loss factory::
 
         factory(*, <options>) -> loss
 
-    ``loss`` has ``discriminator_loss(ctx)`` and ``generator_loss(ctx)``, each
-    returning a scalar: the mean over the examples of ``ctx`` (the trainer scales it
-    for the number of replicas). ``ctx`` is a :class:`gankit.LossContext` with the
-    real and fake images, their logits, the conditions, the discriminator and whether
-    the real images are paired targets of the conditions (``ctx.paired``), so gradient
-    penalties and reconstruction terms fit the same shape. Both methods are
-    traced inside ``tf.function``: use ``keras.ops`` / TensorFlow ops only.
+    ``loss`` has ``discriminator_loss(ctx)`` and ``generator_loss(ctx)``. Each returns
+    a float scalar, the mean over the examples of ``ctx`` (the trainer divides it by
+    the number of replicas and, under ``mixed_float16``, scales it), or a mapping with
+    that scalar as ``"loss"`` and other named scalars to log (``metrics.jsonl`` gets
+    them as ``d_<name>`` / ``g_<name>``). ``ctx`` is a :class:`gankit.LossContext`:
+    real and fake images, the discriminator's logits on them (from the discriminator as
+    it is at that update), the conditions, the discriminator itself (for gradient
+    penalties) and whether the real images are paired targets of the conditions
+    (``ctx.paired``, for reconstruction terms). Both methods are traced inside
+    ``tf.function``: use ``keras.ops`` / TensorFlow ops. The full contract, with the
+    update rules and a worked WGAN-GP example, is ``docs/losses.md``;
+    ``gankit.testing.check_loss`` checks it.
+    """
+
+
+@hookspec
+def register_penalties(register: RegisterFn) -> None:
+    """Register discriminator penalty factories (``--penalty NAME``).
+
+    :param register: ``register(name, factory, *, summary=None, training=None)``.
+
+    Contract of a penalty factory::
+
+        factory(*, <options>) -> penalty
+
+    ``penalty`` has ``penalty(ctx)`` returning a float scalar (the mean over the
+    examples of ``ctx``, weighted: what is added to the discriminator's loss) or a
+    mapping with it as ``"loss"`` and extra scalars to log. ``ctx`` is the
+    :class:`gankit.LossContext` of the discriminator update. It composes with any loss.
+    An optional integer attribute ``every`` (default 1) makes it lazy, as in StyleGAN2:
+    the trainer adds it on every ``every``-th step only, multiplied by ``every``.
+    ``gankit.testing.check_penalty`` checks the contract.
     """
 
 
@@ -86,7 +123,7 @@ def register_losses(register: RegisterFn) -> None:
 def register_datasets(register: RegisterFn) -> None:
     """Register dataset factories.
 
-    :param register: ``register(name, factory, *, summary=None)``.
+    :param register: ``register(name, factory, *, summary=None, training=None)``.
 
     Contract of a dataset factory::
 
@@ -109,7 +146,7 @@ def register_datasets(register: RegisterFn) -> None:
 def register_metrics(register: RegisterFn) -> None:
     """Register evaluation metric factories.
 
-    :param register: ``register(name, factory, *, summary=None)``.
+    :param register: ``register(name, factory, *, summary=None, training=None)``.
 
     Contract of a metric factory::
 

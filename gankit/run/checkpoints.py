@@ -15,7 +15,9 @@ from gankit.errors import GankitError
 from gankit.io.files import atomic_write_bytes
 from gankit.run.rundir import RunDir
 
-__all__ = ["CheckpointStore", "model_variables"]
+__all__ = ["CheckpointStore", "model_variables", "EMA_GROUP"]
+
+EMA_GROUP = "generator/ema"  # the moving average of G's trainable weights (--ema-decay)
 
 
 def model_variables(models: Mapping[str, Any], optimizers: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -56,6 +58,15 @@ class CheckpointStore:
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return atomic_write_bytes(path, buffer.getvalue())
+
+    @staticmethod
+    def groups(path: Path) -> list[str]:
+        """The groups a checkpoint file holds."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return list(json.loads(str(data["__meta__"])))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise GankitError(f"checkpoint {path} is corrupt or truncated ({exc})") from None
 
     @staticmethod
     def load(path: Path, groups: Mapping[str, Sequence[Any]]) -> int:

@@ -31,6 +31,22 @@ from gankit.io.toml import dumps_toml, read_toml_file
 from gankit.plugin.registry import SINGULAR
 from gankit.types import UPDATE_RULES, TrainingDefaults
 
+AUGMENTATIONS = ("translation", "color", "cutout")  # DiffAugment's transforms (gankit.train.augment)
+
+
+def parse_augment(value: str) -> tuple[str, ...]:
+    """``"translation,color"`` → ``("translation", "color")``; ``"none"`` or ``""`` → ``()``.
+
+    Raises ``ValueError`` naming an unknown transform.
+    """
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if names in ([], ["none"]):
+        return ()
+    unknown = [n for n in names if n not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(f"unknown augmentation {unknown[0]!r} (choose from {', '.join(AUGMENTATIONS)}, or none)")
+    return tuple(dict.fromkeys(names))
+
 __all__ = [
     "OPTION_FAMILIES",
     "RunConfig",
@@ -42,6 +58,8 @@ __all__ = [
     "UPDATES",
     "TRAINING_SETTINGS",
     "GANKIT_TRAINING_DEFAULTS",
+    "AUGMENTATIONS",
+    "parse_augment",
 ]
 
 # Default training length: about 16 minutes each on the 2-core AMX CPU this project is
@@ -72,6 +90,7 @@ class RunConfig:
     generator: str = "dcgan"
     discriminator: str | None = None  # None: the generator's name when such a D exists
     loss: str = "minimax"
+    penalty: str = "none"  # a discriminator penalty added to the loss (none: no penalty)
     dataset: str = "mnist-cifar"
     condition: list[str] | None = None  # None: the dataset's default; []: unconditional
     steps: int | None = None  # None: DEFAULT_STEPS by conditioning (resolve_components)
@@ -96,6 +115,8 @@ class RunConfig:
     eval_n: int = 1000
     strategy: str = "auto"  # see gankit.train.distribute
     sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
+    ema_decay: float = 0.0  # moving average of G's weights for samples and export (0: off)
+    augment: str = "none"  # DiffAugment transforms before D: translation,color,cutout
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # setting -> the layer it came from
 
@@ -133,6 +154,12 @@ class RunConfig:
                 raise ConfigError(f"`{key.replace('_', '-')}` must be at least 1, got {getattr(self, key)}")
         if self.eval_every < 0:
             raise ConfigError(f"`eval-every` must be 0 (off) or positive, got {self.eval_every}")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"`ema-decay` must be in [0, 1) (0 turns it off), got {self.ema_decay}")
+        try:
+            parse_augment(self.augment)
+        except ValueError as exc:
+            raise ConfigError(f"`augment`: {exc}") from None
         if self.eval_n < 2:
             raise ConfigError(f"`eval-n` must be at least 2, got {self.eval_n}")
         for key in ("lr_g", "lr_d"):

@@ -9,13 +9,13 @@ from typing import Any
 from gankit.errors import GankitError, UsageError
 from gankit.nn.precision import dtype_policy
 from gankit.plugin.registry import Component, Registry
-from gankit.run.checkpoints import CheckpointStore
+from gankit.run.checkpoints import EMA_GROUP, CheckpointStore
 from gankit.run.config import RunConfig
-from gankit.run.resolve import resolve_components
+from gankit.run.resolve import NO_PENALTY, resolve_components
 from gankit.run.rundir import RunDir
 from gankit.types import ModelSpec
 
-__all__ = ["Models", "model_spec", "build_models", "load_generator"]
+__all__ = ["Models", "model_spec", "build_models", "load_generator", "plugin_versions_for"]
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Models:
     discriminator: Any
     loss: Any
     components: dict[str, Component]
+    penalty: Any = None  # None: --penalty none
 
 
 def model_spec(config: RunConfig, dataset: Any) -> ModelSpec:
@@ -47,7 +48,11 @@ def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
     generator = components["generator"].create(spec, **opts["generator"])
     discriminator = components["discriminator"].create(spec, **opts["discriminator"])
     loss = components["loss"].create(**opts["loss"])
-    return Models(spec, generator, discriminator, loss, components)
+    penalty = None
+    if config.penalty != NO_PENALTY:
+        components["penalty"] = registry.get("penalties", config.penalty)
+        penalty = components["penalty"].create(**opts["penalty"])
+    return Models(spec, generator, discriminator, loss, components, penalty)
 
 
 def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tuple[Any, int | None]:
@@ -81,5 +86,23 @@ def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tu
     dataset = resolve_components(config, registry)
     with dtype_policy(run.read_run_info().get("precision", "float32")):
         models = build_models(config, registry, dataset)
-    CheckpointStore.load(latest[1], {"generator/weights": list(models.generator.weights)})
-    return models.generator, latest[0]
+    generator = models.generator
+    groups = {"generator/weights": list(generator.weights)}
+    if EMA_GROUP in CheckpointStore.groups(latest[1]):  # --ema-decay: sample the average
+        groups[EMA_GROUP] = list(generator.trainable_variables)
+    CheckpointStore.load(latest[1], groups)
+    return generator, latest[0]
+
+
+def plugin_versions_for(config: RunConfig, registry: Registry, versions: dict[str, str | None]) -> dict[str, str | None]:
+    """``{plugin: version}`` of the plugins providing the config's components."""
+    used = {}
+    for family, name in (
+        ("generators", config.generator), ("discriminators", config.discriminator),
+        ("losses", config.loss), ("penalties", config.penalty), ("datasets", config.dataset),
+    ):
+        if family == "penalties" and name == NO_PENALTY:
+            continue
+        plugin = registry.get(family, name).plugin
+        used[plugin] = versions.get(plugin)
+    return used

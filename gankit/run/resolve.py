@@ -13,9 +13,10 @@ from gankit.plugin.registry import Registry
 from gankit.run.config import DEFAULT_STEPS, RunConfig
 from gankit.run.rundir import RunDir
 
-__all__ = ["DEFAULT_DISCRIMINATOR", "resolve_components", "prepare_run", "check_resumable"]
+__all__ = ["DEFAULT_DISCRIMINATOR", "NO_PENALTY", "resolve_components", "prepare_run", "check_resumable"]
 
 DEFAULT_DISCRIMINATOR = "dcgan"  # when the generator has no discriminator of its name
+NO_PENALTY = "none"
 
 
 def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Path | None = None) -> Any:
@@ -30,8 +31,13 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
         ("generator", "generators", config.generator),
         ("discriminator", "discriminators", config.discriminator),
         ("loss", "losses", config.loss),
+        ("penalty", "penalties", config.penalty),
         ("dataset", "datasets", config.dataset),
     ):
+        if single == "penalty" and name == NO_PENALTY:
+            if config.options.get("penalty"):
+                raise ConfigError("-o penalty.* options need a --penalty (it is `none`)")
+            continue
         component = components[single] = registry.get(family, name)
         try:
             resolved[single] = component.validate_options(config.options.get(single, {}))
@@ -46,7 +52,8 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
         )[0]
     config.options = resolved
     config.resolve_training(
-        [(components[s].label, components[s].training) for s in ("loss", "discriminator", "generator")]
+        [(components[s].label, components[s].training) for s in ("loss", "penalty", "discriminator", "generator")
+         if s in components]
     )
     dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
     _resolve_conditions(config, dataset)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from gankit.testing.common import CONDITIONAL_SPEC, DEFAULT_SPEC, PRECISIONS
 from gankit.testing.data import TinyLabelledDataset, check_dataset
-from gankit.testing.losses import ProbeDiscriminator, check_loss
+from gankit.testing.losses import ProbeDiscriminator, check_loss, check_penalty
 from gankit.testing.metrics import check_metric
 from gankit.testing.models import (
     check_discriminator,
@@ -34,6 +34,7 @@ __all__ = [
     "check_generator",
     "check_discriminator",
     "check_loss",
+    "check_penalty",
     "check_dataset",
     "check_metric",
     "TinyLabelledDataset",

@@ -19,7 +19,7 @@ from gankit.testing.common import (
 from gankit.testing.models import reference_discriminator, reference_generator
 from gankit.types import LossContext, ModelSpec
 
-__all__ = ["check_loss", "ProbeDiscriminator", "loss_value"]
+__all__ = ["check_loss", "check_penalty", "ProbeDiscriminator", "loss_value"]
 
 # |d loss / d logit_i| may be at most this over the batch size B: a mean over the batch
 # of terms whose slope is O(1) in the logits. A summed or scaled loss is far above.
@@ -59,13 +59,68 @@ def check_loss(
             _check_training_step(loss, spec, paired, precision, batch_size, seed)
 
 
+def check_penalty(
+    factory: Callable[..., Any],
+    *,
+    options: Mapping[str, Any] | None = None,
+    batch_size: int = 8,
+    seed: int = 0,
+    precisions: tuple[str, ...] = PRECISIONS,
+) -> None:
+    """Check a penalty factory against the contract in ``register_penalties``.
+
+    ``penalty(ctx)`` is a finite float32 scalar (or a mapping with ``"loss"``), the mean
+    over the batch (repeating the batch leaves it unchanged), that does not fall when
+    the discriminator's gradient norm grows while its logits stay the same (a penalty
+    with the wrong sign fails); ``every``, if present, is a positive integer; under
+    every precision, with a small real discriminator, it is finite and carries no
+    non-finite gradient to the discriminator's weights.
+    """
+    import tensorflow as tf
+
+    penalty = factory(**dict(options or {}))
+    require(callable(getattr(penalty, "penalty", None)), "penalty object has no penalty(ctx) method")
+    every = getattr(penalty, "every", 1)
+    require(isinstance(every, int) and every >= 1, f"`every` must be a positive integer, not {every!r}")
+    rng = np.random.default_rng(seed)
+    real = rng.uniform(-1, 1, (batch_size, *PROBE_SHAPE)).astype(np.float32)
+    real.reshape(batch_size, -1)[:, 0] = 0.0
+    fake = -real
+    logits = rng.uniform(-2, 2, (batch_size, 1)).astype(np.float32)
+    probe = ProbeDiscriminator(PROBE_SHAPE, seed)
+
+    def value(d: Any, times: int = 1) -> float:
+        r, f, l_ = (tf.constant(np.concatenate([x] * times)) for x in (real, fake, logits))
+        return float(loss_value(penalty, "penalty", LossContext(r, f, l_, -l_, {}, d))["loss"])
+
+    flat, steep = value(probe.make()), value(probe.make(steep=True))
+    require(steep >= flat - 1e-4 * (1 + abs(flat)),
+            f"the penalty falls from {flat:.6g} to {steep:.6g} when the discriminator's gradient norm grows "
+            "and its logits stay the same: is its sign wrong? It is added to the discriminator's loss")
+    doubled = value(probe.make(), times=2)
+    require(np.isclose(doubled, flat, rtol=1e-4, atol=1e-5),
+            f"the penalty changes from {flat:.6g} to {doubled:.6g} when the batch is repeated twice: "
+            "return the mean over the batch, not the sum")
+    for precision in precisions:
+        D = build_model(reference_discriminator, DEFAULT_SPEC, None, seed, precision)
+        images = tf.constant(rng.uniform(-1, 1, (batch_size, *DEFAULT_SPEC.image_shape)).astype(np.float32))
+        with tf.GradientTape() as tape:
+            ctx = LossContext(images, -images, D({"image": images}, training=True),
+                              D({"image": -images}, training=True), {}, D)
+            terms = loss_value(penalty, "penalty", ctx)
+        _check_terms("penalty", terms, f"under {precision}")
+        grads = [np.asarray(g) for g in tape.gradient(terms["loss"], D.trainable_variables) if g is not None]
+        require(all(np.all(np.isfinite(g)) for g in grads), f"penalty: non-finite gradient under {precision}")
+
+
 def loss_value(loss: Any, method: str, ctx: LossContext) -> Any:
     """``{"loss": ..., extras}`` of ``loss.<method>(ctx)``, or ``AssertionError`` saying
     why the result breaks the contract."""
     from gankit.train.update import split_loss_output
 
+    out = getattr(loss, method)(ctx)  # an exception here is the loss's own: it propagates
     try:
-        return split_loss_output(getattr(loss, method)(ctx), method)
+        return split_loss_output(out, method)
     except ValueError as exc:
         raise AssertionError(str(exc)) from None
 

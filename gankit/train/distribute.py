@@ -30,6 +30,7 @@ __all__ = [
     "is_chief",
     "read_tf_config",
     "worker_lost_errors",
+    "synchronise_batch_norm",
 ]
 
 
@@ -122,3 +123,14 @@ def worker_lost_errors() -> tuple[type[BaseException], ...]:
         tf.errors.AbortedError,
     )
 
+
+def synchronise_batch_norm(*models: Any) -> None:
+    """BatchNormalization layers compute statistics over the global batch (all replicas)."""
+    import keras
+
+    pending = list(models)
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True  # read when the layer is traced, so setting it now works
+        pending.extend(getattr(layer, "layers", []))

@@ -29,11 +29,12 @@ from gankit.errors import GankitError, TrainingError, TrainingInterrupted, descr
 from gankit.io.files import atomic_write_text
 from gankit.nn.precision import dtype_policy, resolve_jit, resolve_precision
 from gankit.plugin.registry import Registry
-from gankit.run.checkpoints import CheckpointStore, model_variables
-from gankit.run.config import RunConfig
+from gankit.run.checkpoints import EMA_GROUP, CheckpointStore, model_variables
+from gankit.run.config import RunConfig, parse_augment
 from gankit.run.models import build_models
 from gankit.run.rundir import RunDir
-from gankit.train.distribute import is_chief, worker_lost_errors
+from gankit.train.distribute import is_chief, synchronise_batch_norm, worker_lost_errors
+from gankit.train.ema import AveragedGenerator
 from gankit.train.evaluation import PeriodicEvaluation
 from gankit.train.export import export_generator
 from gankit.train.loop import first_set, input_pipeline, make_train_chunk
@@ -43,7 +44,7 @@ from gankit.train.samples import SampleGrid
 from gankit.train.schedule import Due, Schedule
 from gankit.train.update import UpdateStep
 
-__all__ = ["Trainer", "TrainResult", "plugin_versions_for"]
+__all__ = ["Trainer", "TrainResult"]
 
 
 @dataclass
@@ -131,8 +132,9 @@ class Trainer:
         with self.strategy.scope(), dtype_policy(self.precision):
             self.models = build_models(c, self.registry, self.dataset)
             if c.sync_batch_norm:
-                _synchronise_batch_norm(self.models.generator, self.models.discriminator)
-            self.g_opt = Adam(c.lr_g, beta_1=c.beta1, beta_2=c.beta2)
+                synchronise_batch_norm(self.models.generator, self.models.discriminator)
+            ema = c.ema_decay > 0
+            self.g_opt = Adam(c.lr_g, beta_1=c.beta1, beta_2=c.beta2, use_ema=ema, ema_momentum=c.ema_decay or 0.99)
             self.d_opt = Adam(c.lr_d, beta_1=c.beta1, beta_2=c.beta2)
             if self.precision == "mixed_float16":
                 self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
@@ -140,20 +142,32 @@ class Trainer:
             self.g_opt.build(self.models.generator.trainable_variables)
             self.d_opt.build(self.models.discriminator.trainable_variables)
             self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="gankit_step")
+            self.averaged = None
+            if ema:
+                copy = self.models.components["generator"].create(self.models.spec, **c.options["generator"])
+                self.averaged = AveragedGenerator(self.models.generator, copy, self.g_opt)
         self._checkpoint_groups = model_variables(
             {"generator": self.models.generator, "discriminator": self.models.discriminator},
             {"generator": self.g_opt, "discriminator": self.d_opt},
         )
+        if self.averaged is not None:
+            self._checkpoint_groups[EMA_GROUP] = list(self.averaged.averages)
         replica_step = UpdateStep(
             self.models, self.g_opt, self.d_opt,
             conditions=self.conditions, latent_dim=c.latent_dim, seed=c.seed, d_steps=c.d_steps,
             update=c.update, paired=bool(self.conditions) and bool(getattr(self.dataset, "paired", False)),
             replicas=int(self.strategy.num_replicas_in_sync),
             loss_scaling=self.precision == "mixed_float16", step_var=self.step_var,
+            augment=parse_augment(c.augment),
         )
         self._train_chunk = make_train_chunk(
             self.strategy, replica_step, self.step_var, jit_compile=self.jit_compile
         )
+
+    def _generator(self) -> Any:
+        """The generator to sample, evaluate and export: the weights' moving average
+        with ``--ema-decay``, else the trained generator."""
+        return self.averaged.model() if self.averaged is not None else self.models.generator
 
     def input_pipeline(self, epoch: int, skip_steps: int = 0) -> Any:
         """One epoch of step batches (``d_steps`` global batches each), shuffled by (seed,
@@ -233,7 +247,7 @@ class Trainer:
             loop.metrics = MetricsLog(run) if chief else None
             self._train(loop, steps_per_epoch)
             if chief:
-                export_generator(run, self.models.generator)
+                export_generator(run, self._generator())
                 run.write_run_info({**self._run_info("finished", loop.step), "exported_step": loop.step})
         except TrainingInterrupted:
             raise
@@ -310,7 +324,7 @@ class Trainer:
         else:
             loop.progress.update(loop.step)
         if loop.metrics is not None and due.samples:
-            self._samples.write(self.models.generator, loop.step, loop.metrics)
+            self._samples.write(self._generator(), loop.step, loop.metrics)
         if due.checkpoint:
             if self.chief:
                 store.save(loop.step, self._checkpoint_groups)
@@ -325,7 +339,7 @@ class Trainer:
         record["images_per_sec"] = round(loop.window.steps * c.batch_size / max(seconds, 1e-9), 2)
         if due.evaluate and loop.evaluator is not None:
             record[c.eval_metric] = loop.evaluator(
-                self.models.generator, loop.step, self._checkpoint_groups, log=loop.progress.message
+                self._generator(), loop.step, self._checkpoint_groups, log=loop.progress.message
             )
         record["elapsed_s"] = round(loop.elapsed_before + time.perf_counter() - loop.wall_start, 3)
         if loop.metrics is not None:
@@ -367,29 +381,5 @@ class Trainer:
         self._stop_signal = signum
 
 
-def _synchronise_batch_norm(*models: Any) -> None:
-    """BatchNormalization layers compute statistics over the global batch (all replicas)."""
-    import keras
-
-    pending = list(models)
-    while pending:
-        layer = pending.pop()
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True  # read when the layer is traced, so setting it now works
-        pending.extend(getattr(layer, "layers", []))
-
-
 def _count(variables: list[Any]) -> int:
     return int(sum(np.prod(v.shape) for v in variables))
-
-
-def plugin_versions_for(config: RunConfig, registry: Registry, versions: dict[str, str | None]) -> dict[str, str | None]:
-    """``{plugin: version}`` of the plugins providing the config's components."""
-    used = {}
-    for family, name in (
-        ("generators", config.generator), ("discriminators", config.discriminator),
-        ("losses", config.loss), ("datasets", config.dataset),
-    ):
-        plugin = registry.get(family, name).plugin
-        used[plugin] = versions.get(plugin)
-    return used

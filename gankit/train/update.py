@@ -26,12 +26,13 @@ one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from gankit.errors import ComponentError
-from gankit.plugin.registry import Component
+from gankit.plugin.registry import SINGULAR, Component
 from gankit.run.config import UPDATES
+from gankit.train.augment import AugmentedDiscriminator
 from gankit.types import LossContext
 
 __all__ = ["UpdateStep", "loss_terms", "split_loss_output"]
@@ -65,14 +66,14 @@ def split_loss_output(out: Any, method: str) -> Scalars:
 
 
 def loss_terms(component: Component, method: str, compute: Callable[[LossContext], Any], ctx: LossContext) -> Scalars:
-    """Call a loss method under its component's guard; :func:`split_loss_output` of the
-    result, a contract violation being a ``ComponentError`` naming the loss."""
+    """Call a loss (or penalty) method under its component's guard; :func:`split_loss_output`
+    of the result, a contract violation being a ``ComponentError`` naming the component."""
     with component.calling(method):
         out = compute(ctx)
     try:
         return split_loss_output(out, method)
     except ValueError as exc:
-        raise ComponentError("loss", component.name, component.plugin, str(exc)) from None
+        raise ComponentError(SINGULAR[component.family], component.name, component.plugin, str(exc)) from None
 
 
 class UpdateStep:
@@ -89,6 +90,7 @@ class UpdateStep:
         replicas: the strategy's number of replicas in sync.
         loss_scaling: whether the optimizers scale losses (mixed_float16).
         step_var: the global step variable (read for the noise key).
+        augment: DiffAugment transforms in front of every discriminator call.
     """
 
     def __init__(
@@ -106,11 +108,16 @@ class UpdateStep:
         replicas: int,
         loss_scaling: bool,
         step_var: Any,
+        augment: Sequence[str] = (),
     ) -> None:
         if update not in UPDATES:
             raise ValueError(f"`update` must be one of {', '.join(UPDATES)}, received `{update}`.")
         self.G, self.D, self.loss = models.generator, models.discriminator, models.loss
+        # Forward passes (and the losses' ctx.discriminator) go through the augmentation;
+        # gradients are taken for the model's own variables.
+        self.D_call = AugmentedDiscriminator(self.D, augment) if augment else self.D
         self.loss_component: Component = models.components["loss"]
+        self.penalty, self.penalty_component = models.penalty, models.components.get("penalty")
         self.g_opt, self.d_opt = g_opt, d_opt
         self.conditions, self.latent_dim, self.seed = list(conditions), latent_dim, seed
         self.d_steps, self.update, self.paired = d_steps, update, paired
@@ -163,7 +170,7 @@ class UpdateStep:
         return {name: batch[name] for name in self.conditions}
 
     def discriminator_context(self, real: Any, fake: Any, conds: dict[str, Any]) -> LossContext:
-        D = self.D
+        D = self.D_call
         real_logits = D({"image": real, **conds}, training=True)
         fake_logits = D({"image": fake, **conds}, training=True)
         return LossContext(real, fake, real_logits, fake_logits, conds, D, self.paired)
@@ -189,10 +196,34 @@ class UpdateStep:
             fake = self.generate(batch, step, stream)
         with tf.GradientTape() as tape:
             ctx = self.discriminator_context(batch["image"], fake, self.conditions_of(batch))
-            terms = loss_terms(self.loss_component, "discriminator_loss", self.loss.discriminator_loss, ctx)
+            terms = self.discriminator_terms(ctx, step)
             scaled = self.scale(self.d_opt, terms["loss"])
         grads = self.gradients(tape, scaled, self.D, "discriminator_loss", "discriminator")
         self.d_opt.apply(grads, self.D.trainable_variables)
+        return terms
+
+    def discriminator_terms(self, ctx: LossContext, step: Any) -> Scalars:
+        """The loss's discriminator terms, plus the penalty (``--penalty``) when there is
+        one: added to ``loss`` and logged under its name."""
+        terms = loss_terms(self.loss_component, "discriminator_loss", self.loss.discriminator_loss, ctx)
+        if self.penalty is None:
+            return terms
+        key = self.penalty_component.name.replace("-", "_")
+        every = int(getattr(self.penalty, "every", 1) or 1)
+        if every <= 1:
+            penalty = loss_terms(self.penalty_component, "penalty", self.penalty.penalty, ctx)
+            terms.update({f"{key}_{k}": v for k, v in penalty.items() if k != "loss"})
+            value = penalty["loss"]
+        else:  # lazy (StyleGAN2): every `every` steps, weighted by `every`; extras not logged
+            import tensorflow as tf
+
+            value = tf.cond(
+                step % every == 0,
+                lambda: every * loss_terms(self.penalty_component, "penalty", self.penalty.penalty, ctx)["loss"],
+                lambda: tf.constant(0.0),
+            )
+        terms["loss"] = terms["loss"] + value
+        terms[key] = value
         return terms
 
     # === The rules' last updates ===
@@ -200,7 +231,7 @@ class UpdateStep:
     def alternating(self, batch: dict[str, Any], step: Any, stream: int) -> tuple[Scalars, Scalars]:
         import tensorflow as tf
 
-        G, D = self.G, self.D
+        G, D = self.G, self.D_call
         real, conds = batch["image"], self.conditions_of(batch)
         with tf.GradientTape() as tape:
             fake = self.generate(batch, step, stream)
@@ -225,7 +256,7 @@ class UpdateStep:
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generate(batch, step, stream)
             ctx = self.discriminator_context(batch["image"], fake, self.conditions_of(batch))
-            d_terms = loss_terms(self.loss_component, "discriminator_loss", self.loss.discriminator_loss, ctx)
+            d_terms = self.discriminator_terms(ctx, step)
             g_terms = loss_terms(self.loss_component, "generator_loss", self.loss.generator_loss, ctx)
             d_scaled, g_scaled = self.scale(self.d_opt, d_terms["loss"]), self.scale(self.g_opt, g_terms["loss"])
         d_grads = self.gradients(d_tape, d_scaled, D, "discriminator_loss", "discriminator")

@@ -1,0 +1,41 @@
+"""The exponential moving average of the generator's weights (``--ema-decay``).
+
+The average is Keras's own: the generator's Adam keeps it (``use_ema``), updated after
+every generator step, so it lives in the optimizer's variables and in every
+checkpoint. An averaged copy of the generator, built by the same factory, holds it
+for sample grids, evaluation and the export (Karras et al. 2018; Yazıcı et al. 2019).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["AveragedGenerator", "moving_averages"]
+
+
+def moving_averages(optimizer: Any) -> list[Any]:
+    """The optimizer's moving averages of its trainable variables, in their order."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)  # under LossScaleOptimizer
+    return list(getattr(inner, "_model_variables_moving_average", None) or [])
+
+
+class AveragedGenerator:
+    """A second generator holding the moving average of the trained one's weights.
+
+    Build it inside the strategy scope and dtype policy the trained generator was built
+    under; :meth:`model` copies the averages in (and the batch-norm statistics, which are
+    averages already) and returns it.
+    """
+
+    def __init__(self, generator: Any, copy: Any, optimizer: Any) -> None:
+        self.generator, self.copy = generator, copy
+        self.averages = moving_averages(optimizer)
+        if len(self.averages) != len(generator.trainable_variables):
+            raise RuntimeError("the generator's optimizer keeps no moving average (use_ema=False?)")
+
+    def model(self) -> Any:
+        for target, average in zip(self.copy.trainable_variables, self.averages):
+            target.assign(average)
+        for target, source in zip(self.copy.non_trainable_variables, self.generator.non_trainable_variables):
+            target.assign(source)
+        return self.copy
