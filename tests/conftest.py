@@ -58,10 +58,14 @@ def tiny_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def real_data() -> Path:
-    """The real datasets (../shared/datasets via GANKIT_DATA_DIR); skip when absent."""
+    """The real datasets (../shared/datasets via GANKIT_DATA_DIR); skipped when absent,
+    except with GANKIT_REQUIRE_DATA=1 (CI): then a test that needs them fails."""
     folder = os.environ.get("GANKIT_DATA_DIR")
     if not folder or not (Path(folder) / "mnist.npz").is_file() or not (Path(folder) / "cifar10.npz").is_file():
-        pytest.skip("real MNIST/CIFAR-10 not available (set GANKIT_DATA_DIR)")
+        message = f"real MNIST/CIFAR-10 not found in GANKIT_DATA_DIR={folder!r}"
+        if os.environ.get("GANKIT_REQUIRE_DATA", "") not in ("", "0"):
+            pytest.fail(f"{message}, and GANKIT_REQUIRE_DATA is set")
+        pytest.skip(f"{message} (set GANKIT_DATA_DIR)")
     return Path(folder)
 
 

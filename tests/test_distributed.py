@@ -128,7 +128,7 @@ def test_two_workers_train_and_only_the_chief_writes(tmp_path, tiny_data):
         assert code == 0, log
     assert "non-chief" in results[1][1]
     assert sorted(p.name for p in out.iterdir()) == [
-        "checkpoints", "config.toml", "generator.keras", "metrics.jsonl", "run.json", "samples", "tensorboard",
+        ".lock", "checkpoints", "config.toml", "generator.keras", "metrics.jsonl", "run.json", "samples", "tensorboard",
     ]
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_000010.npz", "step_000020.npz"]
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000010.png", "step_000020.png"]

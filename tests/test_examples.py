@@ -41,15 +41,17 @@ def test_sngan_own_tests_pass(sngan_site):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("condition", ["none", "content,style"])
-def test_sngan_trains_with_its_recipe_on_the_builtin_hinge_loss(sngan_site, tmp_path, tiny_data, condition):
+@pytest.mark.parametrize("condition, d_steps", [("none", 5), ("content,style", 1)])
+def test_sngan_trains_with_its_recipe_on_the_builtin_hinge_loss(sngan_site, tmp_path, tiny_data, condition, d_steps):
     out = tmp_path / "R"
-    result = run(sngan_site, "-m", "gankit", "train", "--generator", "sngan", "--loss", "sngan",
-                 "--condition", condition, "--steps", "4", "--batch-size", "8", "--out", str(out),
+    flags = [] if d_steps == 5 else ["--d-steps", str(d_steps)]  # the recipe's, or the command line's
+    result = run(sngan_site, "-m", "gankit", "train", "--generator", "sngan", "--loss", "sngan", *flags,
+                 "--condition", condition, "--steps", "2", "--batch-size", "8", "--out", str(out),
                  "-o", "generator.width=8", "-o", "discriminator.width=8")
     assert result.returncode == 0, result.stderr
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "finished" and "sngan" in info["plugins"]
     assert (out / "generator.keras").is_file()
     config = loads_toml((out / "config.toml").read_text())
-    assert (config["d_steps"], config["sources"]["d_steps"]) == (5, "loss 'sngan'")
+    source = "loss 'sngan'" if d_steps == 5 else "command line"
+    assert (config["d_steps"], config["sources"]["d_steps"]) == (d_steps, source)

@@ -40,6 +40,7 @@ def sample_cmd(ctx: click.Context, run_dir: str, count: int, seed: int, out: str
 
     import_tensorflow()
     run = RunDir(Path(run_dir))
+    data_dir = run.data_dir(data_dir, note=_note) if run.exists() else data_dir
     arrays = sample(run, get_host(ctx).registry, count, seed, data_dir, best=best)
     if out is None and npz is None:
         out = str(run.path / "sample.png")
@@ -54,36 +55,63 @@ def sample_cmd(ctx: click.Context, run_dir: str, count: int, seed: int, out: str
 
 @click.command("transfer", context_settings=CONTEXT_SETTINGS)
 @click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run trained with --condition content,style.")
-@click.option("--content", required=True, type=click.Path(dir_okay=False), help="Image of a digit, any size or mode.")
-@click.option("--style", required=True, type=click.Path(dir_okay=False), help="Style image, any size or mode.")
-@click.option("-o", "--out", default="transfer.png", type=click.Path(dir_okay=False), help="Output PNG.")
+@click.option("--content", "contents", required=True, multiple=True, type=click.Path(),
+              help="Image of a digit (any size or mode), or a directory of them (repeatable).")
+@click.option("--style", "styles", required=True, multiple=True, type=click.Path(),
+              help="Style image, or a directory of them (repeatable).")
+@click.option("--pairs", type=click.Choice(["all", "zip"]), default="all",
+              help="all: every content with every style; zip: the i-th content with the i-th style.")
+@click.option("-o", "--out", default=None, type=click.Path(),
+              help="Output PNG for one pair, else a directory for one PNG per pair "
+              "[default: transfer.png for one pair, transfer/ for several].")
+@click.option("--grid", type=click.Path(dir_okay=False), default=None,
+              help="Also write every pair as content | style | output in one grid PNG.")
 @click.option("--scale", type=click.IntRange(1, 32), default=4, help="Upscale the 32x32 output for viewing (1 keeps it 32x32).")
-@click.option("--seed", type=int, default=0, help="Seed of the noise z.")
-@click.option("--show-inputs", is_flag=True, help="Write content | style | output side by side.")
+@click.option("--seed", type=int, default=0, help="Seed of the noise z (one vector per pair).")
+@click.option("--show-inputs", is_flag=True, help="Write content | style | output side by side in each PNG.")
 @click.pass_context
-def transfer_cmd(ctx: click.Context, run_dir: str, content: str, style: str, out: str,
-                 scale: int, seed: int, show_inputs: bool) -> None:
-    """Render a digit image in the style of another image.
+def transfer_cmd(ctx: click.Context, run_dir: str, contents: tuple[str, ...], styles: tuple[str, ...],
+                 pairs: str, out: str | None, grid: str | None, scale: int, seed: int, show_inputs: bool) -> None:
+    """Render digit images in the style of other images, all in one process.
 
     The content becomes a white-on-black 28x28 digit padded to 32x32 (a dark-on-light
-    drawing is inverted); the style is centre-cropped and resized to 32x32.
+    drawing is inverted); the style is centre-cropped and resized to 32x32. Several
+    pairs are written as CONTENT--STYLE.png into the output directory.
 
     \b
-    Example:
+    Examples:
       gankit transfer --run runs/R --content digit.png --style photo.jpg -o out.png
+      gankit transfer --run runs/R --content a.png --content b.png --style s.jpg -o out/
+      gankit transfer --run runs/R --content digits/ --style photos/ --pairs zip -o out/ --grid all.png
     """
-    from gankit.eval.sampling import transfer
-    from gankit.io.images import paired_grid, save_png, to_uint8
+    from gankit.eval.sampling import image_files, pair_up, transfer
+    from gankit.io.images import paired_grid, save_png
     from gankit.run.rundir import RunDir
 
+    matched = pair_up(image_files(list(contents), "content"), image_files(list(styles), "style"), pairs)
     import_tensorflow()
-    result = transfer(RunDir(Path(run_dir)), get_host(ctx).registry, content, style, seed)
-    if show_inputs:
-        grid = paired_grid([result["content"][None], result["style"][None], result["image"][None]], gap=0)
-    else:
-        grid = to_uint8(result["image"][None])[0]
-    save_png(grid, out, scale=scale)
-    click.echo(f"wrote {out}")
+    result = transfer(RunDir(Path(run_dir)), get_host(ctx).registry, matched, seed)
+    targets = _transfer_targets(matched, out)
+    for i, target in enumerate(targets):
+        parts = [result["content"][i:i + 1], result["style"][i:i + 1]] if show_inputs else []
+        save_png(paired_grid([*parts, result["images"][i:i + 1]], gap=0), target, scale=scale)
+    click.echo(f"wrote {targets[0]}" if len(targets) == 1 else f"wrote {len(targets)} images to {targets[0].parent}")
+    if grid is not None:
+        save_png(paired_grid([result["content"], result["style"], result["images"]]), grid, scale=scale)
+        click.echo(f"wrote {grid}")
+
+
+def _transfer_targets(pairs: list[tuple[Path, Path]], out: str | None) -> list[Path]:
+    """One PNG path per pair: ``out`` itself for a single pair given as a .png, else
+    ``out/CONTENT--STYLE.png`` (numbered when two pairs share their names)."""
+    if len(pairs) == 1 and (out is None or Path(out).suffix.lower() == ".png"):
+        return [Path(out or "transfer.png")]
+    folder = Path(out or "transfer")
+    if folder.suffix.lower() == ".png":
+        raise UsageError(f"-o {out}: {len(pairs)} pairs need a directory, not a .png file")
+    names = [f"{c.stem}--{s.stem}" for c, s in pairs]
+    repeated = {n for n in names if names.count(n) > 1}
+    return [folder / (f"{n}-{i}.png" if n in repeated else f"{n}.png") for i, n in enumerate(names)]
 
 
 @click.command("evaluate", context_settings=CONTEXT_SETTINGS)
@@ -122,6 +150,7 @@ def evaluate_cmd(ctx: click.Context, run_dir: str, metrics: tuple[str, ...], cou
     run = RunDir(Path(run_dir))
     if not run.exists():
         raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
+    data_dir = run.data_dir(data_dir, note=_note)
     import_tensorflow()
     records = evaluate_run(
         run, get_host(ctx).registry, metrics or DEFAULT_METRICS, options=options, n=count,
@@ -139,3 +168,5 @@ def evaluate_cmd(ctx: click.Context, run_dir: str, metrics: tuple[str, ...], cou
     click.echo(f"appended to {run.path / 'evals.jsonl'}", err=True)
 
 
+def _note(text: str) -> None:
+    click.echo(f"Note: {text}", err=True)

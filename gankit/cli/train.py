@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -143,6 +144,7 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
       gankit train --out runs/uncond --steps 4000      # resume to 4000
       gankit train -o generator.width=32 -o loss.label_smoothing=0.1
     """
+    from gankit.run.lock import RunLock
     from gankit.run.resolve import prepare_run
     from gankit.run.rundir import RunDir
 
@@ -162,15 +164,17 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
     versions = {r.name: r.version for r in host.records}
     trainer = Trainer(config, host.registry, dataset, run,
                       plugin_versions=plugin_versions_for(config, host.registry, versions),
-                      strategy=strategy, live_progress=live)
-    if is_chief(strategy):
+                      strategy=strategy, live_progress=live, data_source=_data_source(data_dir))
+    chief = is_chief(strategy)
+    if chief:
         run.prepare()  # an unwritable --out fails here, before anything is announced
-    role = "" if is_chief(strategy) else " (a non-chief worker: the chief writes the run directory)"
-    if start:
-        click.echo(f"resuming {run.path} from step {start}{role}", err=True)
-    else:
-        click.echo(f"training into {run.path}{role}", err=True)
-    result = trainer.run(start)
+    role = "" if chief else " (a non-chief worker: the chief writes the run directory)"
+    with RunLock(run.lock_file) if chief else contextlib.nullcontext():
+        if start:
+            click.echo(f"resuming {run.path} from step {start}{role}", err=True)
+        else:
+            click.echo(f"training into {run.path}{role}", err=True)
+        result = trainer.run(start)
     if trainer.chief:
         click.echo(f"done: step {result.end_step}; generator at {run.generator_file}")
     else:
@@ -201,3 +205,15 @@ def _requested_config(
     from_file.pop("sources", None)  # a copied config.toml: its values now come from this file
     base = run.read_config().to_dict() if run is not None and run.exists() else {}
     return merge_config((RUN_DIRECTORY, base), (f"config file {config_file}", from_file), ("command line", explicit))
+
+
+def _data_source(data_dir: str | None) -> dict[str, Any]:
+    """Where this run's data is read from, for run.json (``sample`` and ``evaluate`` use
+    it when no --data-dir or GANKIT_DATA_DIR is given)."""
+    from gankit.types import DataContext
+
+    context = DataContext.from_env(data_dir)
+    return {
+        "data_dir": str(context.data_dir.resolve()) if context.data_dir else None,
+        "cache_dir": str(context.cache_dir),
+    }

@@ -12,7 +12,7 @@ from gankit.plugin.registry import Registry
 from gankit.run.models import load_generator
 from gankit.run.rundir import RunDir
 
-__all__ = ["sample", "prepare_content", "prepare_style", "transfer"]
+__all__ = ["sample", "prepare_content", "prepare_style", "transfer", "image_files", "pair_up"]
 
 
 def sample(
@@ -93,8 +93,42 @@ def prepare_style(path: str | Path, size: int = 32) -> np.ndarray:
     return resized / 127.5 - 1.0
 
 
-def transfer(run: RunDir, registry: Registry, content: str | Path, style: str | Path, seed: int = 0) -> dict[str, np.ndarray]:
-    """Render the digit in ``content`` in the style of ``style`` with a content,style run."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+TRANSFER_BATCH = 256
+
+
+def image_files(paths: list[str | Path], what: str) -> list[Path]:
+    """``paths`` with each directory replaced by the image files in it, sorted."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not files:
+                raise UsageError(f"{what} directory {path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+            found.extend(files)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"no such {what} image or directory: {path}")
+    return found
+
+
+def pair_up(contents: list[Path], styles: list[Path], how: str) -> list[tuple[Path, Path]]:
+    """Every content with every style (``all``), or the i-th with the i-th (``zip``)."""
+    if how == "zip":
+        if len(contents) != len(styles):
+            raise UsageError(f"--pairs zip needs as many content images as style images "
+                             f"({len(contents)} and {len(styles)})")
+        return list(zip(contents, styles))
+    return [(c, s) for c in contents for s in styles]
+
+
+def transfer(run: RunDir, registry: Registry, pairs: list[tuple[Path, Path]], seed: int = 0) -> dict[str, np.ndarray]:
+    """Render each pair's digit in its style image with a content,style run, in batches.
+
+    Returns ``images`` (n, 32, 32, 3), ``content`` (n, 32, 32, 1) and ``style``
+    (n, 32, 32, 3), all in [-1, 1], in the order of ``pairs``; one noise vector per pair.
+    """
     config = run.read_config() if run.exists() else None
     if config is None:
         raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
@@ -104,7 +138,14 @@ def transfer(run: RunDir, registry: Registry, content: str | Path, style: str | 
             f"trained with condition {','.join(config.condition or []) or 'none'}"
         )
     generator, _ = load_generator(run, registry)
-    c, s = prepare_content(content), prepare_style(style)
-    z = np.random.default_rng(seed).standard_normal((1, config.latent_dim)).astype(np.float32)
-    image = np.asarray(generator({"z": z, "content": c[None], "style": s[None]}, training=False))
-    return {"image": image[0], "content": c, "style": s}
+    prepared_content = {p: prepare_content(p) for p in dict.fromkeys(c for c, _ in pairs)}
+    prepared_style = {p: prepare_style(p) for p in dict.fromkeys(s for _, s in pairs)}
+    content = np.stack([prepared_content[c] for c, _ in pairs])
+    style = np.stack([prepared_style[s] for _, s in pairs])
+    z = np.random.default_rng(seed).standard_normal((len(pairs), config.latent_dim)).astype(np.float32)
+    images = np.concatenate([
+        np.asarray(generator({"z": z[i:i + TRANSFER_BATCH], "content": content[i:i + TRANSFER_BATCH],
+                              "style": style[i:i + TRANSFER_BATCH]}, training=False), np.float32)
+        for i in range(0, len(pairs), TRANSFER_BATCH)
+    ])
+    return {"images": images, "content": content, "style": style}

@@ -3,7 +3,8 @@
 Layout::
 
     config.toml          the fully resolved RunConfig
-    run.json             versions, seed, devices, parameter counts, status
+    run.json             versions, seed, devices, parameter counts, status, data source
+    .lock                held by the process training the run
     metrics.jsonl        one object per logging step
     samples/step_XXXXXX.png
     checkpoints/step_XXXXXX.npz   (atomic, the last N kept)
@@ -16,7 +17,9 @@ Layout::
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,9 +76,31 @@ class RunDir:
         before its first write): safe to start a new run in."""
         skeleton = {self.samples_dir, self.checkpoints_dir, self.tensorboard_dir}
         for child in self.path.iterdir():
+            if child == self.lock_file:
+                continue
             if child not in skeleton or not child.is_dir() or any(child.iterdir()):
                 return False
         return True
+
+    @property
+    def lock_file(self) -> Path:
+        """Held by the process training the run (:class:`gankit.run.lock.RunLock`)."""
+        return self.path / ".lock"
+
+    def data_dir(self, given: str | None, note: Callable[[str], None] | None = None) -> str | None:
+        """Where to read the run's dataset: ``given`` (``--data-dir``), else
+        ``GANKIT_DATA_DIR``, else the directory the run was trained from (``run.json``'s
+        ``data``); if that has gone, ``note`` says so and the dataset's own search
+        (cache, download) decides."""
+        if given or os.environ.get("GANKIT_DATA_DIR"):
+            return given
+        recorded = (self.read_run_info().get("data") or {}).get("data_dir")
+        if recorded and Path(recorded).is_dir():
+            return recorded
+        if recorded and note is not None:
+            note(f"{self.path} was trained with data from {recorded}, which is gone; looking in the "
+                 "dataset cache (pass --data-dir or set GANKIT_DATA_DIR)")
+        return None
 
     def read_config(self) -> RunConfig:
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["SHUFFLE_BUFFER", "input_pipeline", "make_train_chunk", "first_set"]
+__all__ = ["SHUFFLE_BUFFER", "MAX_SCALARS", "input_pipeline", "TrainChunk", "first_set"]
 
 SHUFFLE_BUFFER = 10_000
 
@@ -61,46 +61,70 @@ def _replica_major(value: Any, d_steps: int, replicas: int) -> Any:
     return tf.reshape(value, [-1, *rest])
 
 
-def make_train_chunk(
-    strategy: Any, replica_step: Callable[[Any], dict[str, Any]], step_var: Any, *, jit_compile: bool
-) -> Callable[[Any, Any], tuple[dict[str, Any], Any]]:
-    """``train_chunk(iterator, count)``: ``count`` steps of ``replica_step`` under
-    ``strategy``; returns the sums of its scalars over the steps (``d_loss``, ``g_loss``
-    and the losses' extras) and the first step whose losses were not finite (-1: none).
+MAX_SCALARS = 16  # d_loss, g_loss and the losses' extra scalars, per step
 
-    Scalars stay on the device until the host reads them at a logging step.
+
+class TrainChunk:
+    """``chunk(iterator, count)``: ``count`` steps of a replica step under a strategy, in
+    one ``tf.function``; returns the sums over the steps of the step's scalars
+    (``d_loss``, ``g_loss`` and the losses' extras) and the first step whose losses were
+    not finite (-1: none). Scalars stay on the device until the host reads them.
+
+    The scalars travel as one fixed-size vector, so the loop's state has the same shape
+    whatever a loss logs; their names (:attr:`names`) are known once the step is traced.
     """
-    import tensorflow as tf
 
-    step = tf.autograph.experimental.do_not_convert(replica_step)
-    # XLA compiles the step, not the loop around it (iterators cannot be compiled).
-    step_fn = tf.function(step, jit_compile=True) if jit_compile else step
+    def __init__(
+        self, strategy: Any, replica_step: Callable[[Any], dict[str, Any]], step_var: Any, *, jit_compile: bool
+    ) -> None:
+        import tensorflow as tf
 
-    def one_step(iterator: Any) -> tuple[dict[str, Any], Any]:
-        scalars = strategy.run(step_fn, args=(next(iterator),))
+        step = tf.autograph.experimental.do_not_convert(replica_step)
+        # XLA compiles the step, not the loop around it (iterators cannot be compiled).
+        self._step = tf.function(step, jit_compile=True) if jit_compile else step
+        self._strategy, self._step_var = strategy, step_var
+        self.names: list[str] = []
+        # No autograph: plugin code's exceptions while tracing reach the caller as they
+        # were raised (autograph would rewrap most of them as StagingError).
+        self._chunk = tf.function(self._run, autograph=False)
+
+    def _one_step(self, iterator: Any) -> tuple[Any, Any]:
+        import tensorflow as tf
+
+        strategy = self._strategy
+        scalars = strategy.run(self._step, args=(next(iterator),))
         scalars = {k: strategy.reduce("MEAN", v, axis=None) for k, v in scalars.items()}
+        if not self.names:
+            self.names[:] = ["d_loss", "g_loss", *sorted(set(scalars) - {"d_loss", "g_loss"})]
+            if len(self.names) > MAX_SCALARS:
+                raise ValueError(f"at most {MAX_SCALARS - 2} extra loss scalars can be logged, got {self.names[2:]}")
+        vector = tf.stack([scalars[k] for k in self.names] + [0.0] * (MAX_SCALARS - len(self.names)))
         finite = tf.math.is_finite(scalars["d_loss"]) & tf.math.is_finite(scalars["g_loss"])
-        bad = tf.where(finite, tf.constant(-1, tf.int64), step_var + 1)
-        step_var.assign_add(1)
-        return scalars, bad
+        bad = tf.where(finite, tf.constant(-1, tf.int64), self._step_var + 1)
+        self._step_var.assign_add(1)
+        return vector, bad
 
-    # No autograph: plugin code's exceptions while tracing reach the caller as they were
-    # raised (autograph would rewrap most of them as StagingError).
-    @tf.function(autograph=False)
-    def train_chunk(iterator: Any, count: Any) -> tuple[dict[str, Any], Any]:
-        # The first step runs before the loop: the losses' extra scalars, whose names
-        # the loop's state needs, are known only once the step is traced.
-        sums, first_bad = one_step(iterator)
+    def _run(self, iterator: Any, count: Any) -> tuple[Any, Any]:
+        import tensorflow as tf
 
-        def body(i: Any, sums: dict[str, Any], first_bad: Any) -> tuple[Any, dict[str, Any], Any]:
-            scalars, bad = one_step(iterator)
-            return i + 1, {k: sums[k] + scalars[k] for k in sums}, first_set(first_bad, bad)
+        def body(i: Any, sums: Any, first_bad: Any) -> tuple[Any, Any, Any]:
+            vector, bad = self._one_step(iterator)
+            return i + 1, sums + vector, first_set(first_bad, bad)
 
-        start = tf.constant(1, tf.int64)
-        _, sums, first_bad = tf.while_loop(lambda i, *_: i < count, body, (start, sums, first_bad))
+        start = (tf.constant(0, tf.int64), tf.zeros([MAX_SCALARS]), tf.constant(-1, tf.int64))
+        _, sums, first_bad = tf.while_loop(lambda i, *_: i < count, body, start)
         return sums, first_bad
 
-    return train_chunk
+    def __call__(self, iterator: Any, count: Any) -> tuple[Any, Any]:
+        return self._chunk(iterator, count)
+
+    def get_concrete_function(self, iterator: Any, count: Any) -> Any:
+        """Trace now (the clock of ``images_per_sec`` starts after this)."""
+        return self._chunk.get_concrete_function(iterator, count)
+
+    def scalars(self, sums: Any) -> dict[str, Any]:
+        """``sums`` (the device vector) by name."""
+        return {name: sums[i] for i, name in enumerate(self.names)}
 
 
 def first_set(a: Any, b: Any) -> Any:

@@ -37,7 +37,7 @@ from gankit.train.distribute import is_chief, synchronise_batch_norm, worker_los
 from gankit.train.ema import AveragedGenerator
 from gankit.train.evaluation import PeriodicEvaluation
 from gankit.train.export import export_generator
-from gankit.train.loop import first_set, input_pipeline, make_train_chunk
+from gankit.train.loop import TrainChunk, first_set, input_pipeline
 from gankit.train.metrics_log import MetricsLog
 from gankit.train.progress import Progress, Stopwatch
 from gankit.train.samples import SampleGrid
@@ -102,6 +102,7 @@ class Trainer:
         plugin_versions: dict[str, str | None] | None = None,
         strategy: Any = None,
         live_progress: bool | None = None,
+        data_source: dict[str, Any] | None = None,
     ) -> None:
         import tensorflow as tf
 
@@ -112,6 +113,7 @@ class Trainer:
         self.plugin_versions = plugin_versions or {}
         self.strategy = strategy or tf.distribute.get_strategy()
         self.live_progress = live_progress
+        self.data_source = data_source  # recorded in run.json: sample/evaluate read it back
         self.chief = is_chief(self.strategy)
         self.conditions = list(config.condition or [])
         self._stop_signal: int | None = None
@@ -160,9 +162,7 @@ class Trainer:
             loss_scaling=self.precision == "mixed_float16", step_var=self.step_var,
             augment=parse_augment(c.augment),
         )
-        self._train_chunk = make_train_chunk(
-            self.strategy, replica_step, self.step_var, jit_compile=self.jit_compile
-        )
+        self._train_chunk = TrainChunk(self.strategy, replica_step, self.step_var, jit_compile=self.jit_compile)
 
     def _generator(self) -> Any:
         """The generator to sample, evaluate and export: the weights' moving average
@@ -207,7 +207,7 @@ class Trainer:
             "strategy": type(self.strategy).__name__,
             "replicas": int(self.strategy.num_replicas_in_sync),
             "precision": self.precision, "jit_compile": self.jit_compile,
-            "status": status, "step": step,
+            "status": status, "step": step, **({"data": self.data_source} if self.data_source else {}),
             "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         })
         info.setdefault("created_at", info["updated_at"])
@@ -296,7 +296,8 @@ class Trainer:
                     iterator, iterator_epoch = self._iterator(epoch, offset), epoch
                 count = schedule.chunk(loop.step, steps_per_epoch)
                 with loop.watch:
-                    loop.window.add(count, *self._run_chunk(iterator, count, loop.last_good))
+                    sums, first_bad = self._run_chunk(iterator, count, loop.last_good)
+                    loop.window.add(count, self._train_chunk.scalars(sums), first_bad)
                 loop.step += count
                 # Read once (a signal may land mid-iteration); at the last step just finish.
                 stopping = None if loop.step == c.steps else self._stop_signal

@@ -1,0 +1,225 @@
+"""The quality yardstick every benchmark scores generators with.
+
+Protocol (docs/quality.md):
+
+- Two disjoint halves of the **test** split: half A pairs MNIST test digits 0-4999
+  with CIFAR-10 test images 0-4999, half B digits 5000-9999 with images 5000-9999
+  (each half's pairing a seeded permutation). No digit and no CIFAR image is in both.
+- Generated images come from half A's conditions (style transfer) or from noise
+  (unconditional), ``n`` = 5000 of them.
+- Fréchet distance (FD) of the judge's 128-d penultimate features: generated vs real
+  half B. The baseline is real half A vs real half B: two disjoint real sets of the
+  same size. A generator that reproduced half A's real composites exactly would score
+  a ratio of 1.0; below 1.0 is noise of the protocol, not quality.
+- Content accuracy: the judge's accuracy on the generated half-A images w.r.t. their
+  content digit, next to its accuracy on half A's real composites (its own ceiling).
+- Class entropy (unconditional): entropy of the mean predicted class distribution,
+  over ln 10.
+
+The judge is a small CNN trained here on **train**-split composites, the digits
+re-paired with other CIFAR images every epoch so it learns digit shape, not
+backgrounds; it is cached in the benchmark work folder.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+HALF = 5000
+BATCH = 500
+
+
+@dataclass
+class Composites:
+    """Real MNIST-M-style composites and what they were made of, in [-1, 1]."""
+
+    image: np.ndarray  # (n, 32, 32, 3)
+    content: np.ndarray  # (n, 32, 32, 1)
+    style: np.ndarray  # (n, 32, 32, 3)
+    label: np.ndarray  # (n,) the digit
+
+
+def _unit_digits(x: np.ndarray) -> np.ndarray:
+    return np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None].astype(np.float32) / 255.0
+
+
+def compose(digits: np.ndarray, styles: np.ndarray, labels: np.ndarray) -> Composites:
+    """``|style - digit|`` per channel in [0, 1] (MNIST-M with CIFAR-10), scaled to [-1, 1]."""
+    digit = _unit_digits(digits)
+    style = styles.astype(np.float32) / 255.0
+    image = np.abs(style - digit)
+    return Composites(image * 2 - 1, digit * 2 - 1, style * 2 - 1, labels.astype(np.int64))
+
+
+def raw_arrays(data_dir: str | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    import gankit
+    from gankit_plugins.mnist_cifar import load_cifar10_arrays, load_mnist_arrays
+
+    context = gankit.DataContext.from_env(data_dir)
+    return load_mnist_arrays(context), load_cifar10_arrays(context)
+
+
+def held_out_halves(seed: int = 0, data_dir: str | None = None) -> tuple[Composites, Composites]:
+    """Halves A and B of the test split: disjoint digits, disjoint CIFAR images."""
+    mnist, cifar = raw_arrays(data_dir)
+    rng = np.random.default_rng(seed)
+    halves = []
+    for start in (0, HALF):
+        digits = slice(start, start + HALF)
+        styles = start + rng.permutation(HALF)
+        halves.append(compose(mnist["x_test"][digits], cifar["x_test"][styles], mnist["y_test"][digits]))
+    return halves[0], halves[1]
+
+
+class Judge:
+    """A CNN digit classifier on real composites: its features and class probabilities."""
+
+    def __init__(self, model: Any) -> None:
+        import keras
+
+        self.model = model
+        self._heads = keras.Model(model.inputs, [model.get_layer("features").output, model.outputs[0]])
+
+    @classmethod
+    def load_or_train(cls, path: Path, epochs: int = 6, data_dir: str | None = None) -> Judge:
+        import keras
+
+        if path.is_file():
+            return cls(keras.models.load_model(path))
+        started = time.perf_counter()
+        model = _train_judge(epochs, data_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(path)
+        print(f"trained the judge in {time.perf_counter() - started:.0f} s; cached at {path}", flush=True)
+        return cls(model)
+
+    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(features (n, 128), probabilities (n, 10)), float64."""
+        feats, probs = [], []
+        for i in range(0, len(images), BATCH):
+            f, p = self._heads(np.asarray(images[i:i + BATCH], np.float32), training=False)
+            feats.append(np.asarray(f))
+            probs.append(np.asarray(p))
+        return np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64)
+
+
+def _train_judge(epochs: int, data_dir: str | None) -> Any:
+    import keras
+
+    mnist, cifar = raw_arrays(data_dir)
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(7)
+    n = len(mnist["y_train"])
+    inputs = keras.Input((32, 32, 3))
+    x = inputs
+    for filters in (32, 64, 128):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Dropout(0.3)(keras.layers.Flatten()(x))
+    x = keras.layers.Dense(128, activation="relu", name="features")(x)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    for _ in range(epochs):  # each epoch: the digits with other CIFAR images
+        styles = rng.integers(0, len(cifar["y_train"]), n)
+        real = compose(mnist["x_train"], cifar["x_train"][styles], mnist["y_train"])
+        model.fit(real.image, real.label, batch_size=128, epochs=1, shuffle=True, verbose=0)
+    return model
+
+
+def frechet(a: np.ndarray, b: np.ndarray) -> float:
+    from gankit.eval.metrics import feature_statistics, frechet_distance
+
+    return frechet_distance(*feature_statistics(a), *feature_statistics(b))
+
+
+class Yardstick:
+    """Scores generators against held-out real composites (see the module docstring)."""
+
+    def __init__(self, work: Path, seed: int = 0, data_dir: str | None = None) -> None:
+        self.seed = seed
+        self.a, self.b = held_out_halves(seed, data_dir)
+        self.judge = Judge.load_or_train(work / "judge.keras", data_dir=data_dir)
+        features_a, probs_a = self.judge(self.a.image)
+        self.features_b, _ = self.judge(self.b.image)
+        self.fd_real = frechet(features_a, self.features_b)
+        self.real_accuracy = float(np.mean(probs_a.argmax(1) == self.a.label))
+
+    def protocol(self) -> dict[str, Any]:
+        return {"n": HALF, "seed": self.seed, "fd_real_vs_real": round(self.fd_real, 4),
+                "judge_accuracy_on_real_held_out": round(self.real_accuracy, 4)}
+
+    def score_transfer(self, generate: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> dict[str, float]:
+        """``generate(content, style) -> images`` on half A's conditions."""
+        images = _batched(lambda i: generate(self.a.content[i], self.a.style[i]), HALF)
+        features, probs = self.judge(images)
+        fd = frechet(features, self.features_b)
+        return {"fd": fd, "fd_ratio": fd / self.fd_real,
+                "content_accuracy": float(np.mean(probs.argmax(1) == self.a.label))}
+
+    def score_unconditional(self, generate: Callable[[int, int], np.ndarray]) -> dict[str, float]:
+        """``generate(count, offset) -> images`` from noise."""
+        images = _batched(lambda i: generate(i.stop - i.start, i.start), HALF)
+        features, probs = self.judge(images)
+        fd = frechet(features, self.features_b)
+        mean = probs.mean(0)
+        entropy = float(-(mean * np.log(mean + 1e-12)).sum())
+        return {"fd": fd, "fd_ratio": fd / self.fd_real, "entropy_ratio": entropy / math.log(10)}
+
+
+def _batched(make: Callable[[slice], np.ndarray], n: int) -> np.ndarray:
+    return np.concatenate([np.asarray(make(slice(i, min(i + BATCH, n))), np.float32) for i in range(0, n, BATCH)])
+
+
+def noise(count: int, offset: int, latent_dim: int, seed: int = 123) -> np.ndarray:
+    """Fixed noise for the unconditional scores: the same vectors for every contender."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((offset + count, latent_dim)).astype(np.float32)[offset:]
+
+
+# === gankit runs ===
+
+
+def gankit_generator(run_dir: Path, checkpoint: Path | None = None) -> tuple[Any, Any]:
+    """A gankit run's generator (the EMA average when the run keeps one) from
+    ``checkpoint`` (default: the export or the newest checkpoint), and its config."""
+    from gankit.plugin.loader import load_plugins
+    from gankit.run.checkpoints import EMA_GROUP, CheckpointStore
+    from gankit.run.models import build_models, load_generator
+    from gankit.run.resolve import resolve_components
+    from gankit.run.rundir import RunDir
+
+    run = RunDir(Path(run_dir))
+    registry = load_plugins().registry
+    config = run.read_config()
+    if checkpoint is None:
+        return load_generator(run, registry)[0], config
+    generator = build_models(config, registry, resolve_components(config, registry)).generator
+    groups = {"generator/weights": list(generator.weights)}
+    if EMA_GROUP in CheckpointStore.groups(checkpoint):
+        groups[EMA_GROUP] = list(generator.trainable_variables)
+    CheckpointStore.load(checkpoint, groups)
+    return generator, config
+
+
+def score_gankit(yardstick: Yardstick, run_dir: Path, checkpoint: Path | None = None) -> dict[str, float]:
+    generator, config = gankit_generator(run_dir, checkpoint)
+    if config.condition:
+        def transfer(content: np.ndarray, style: np.ndarray) -> np.ndarray:
+            z = noise(len(content), 0, config.latent_dim)
+            return generator({"z": z, "content": content, "style": style}, training=False)
+
+        return yardstick.score_transfer(transfer)
+    return yardstick.score_unconditional(
+        lambda count, offset: generator({"z": noise(count, offset, config.latent_dim)}, training=False)
+    )
