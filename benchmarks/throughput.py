@@ -93,6 +93,10 @@ def contenders(batch: int, work: Path) -> dict[str, Any]:
         "Keras fit() GAN, mixed_bfloat16": FitGAN("mixed_bfloat16", batch),
         "gankit defaults": GankitHarness(batch, {}, work / "a"),
         "gankit --precision float32": GankitHarness(batch, {"precision": "float32"}, work / "b"),
+        # the tutorial's update rule (one D pass fewer, G and D backward in parallel)
+        "gankit --update simultaneous": GankitHarness(batch, {"update": "simultaneous"}, work / "d"),
+        "gankit float32 --update simultaneous": GankitHarness(
+            batch, {"precision": "float32", "update": "simultaneous"}, work / "e"),
     }
     os.environ["GANKIT_FAST_PATHS"] = "off"  # read when the layers are traced
     made["gankit defaults, fast paths off"] = GankitHarness(batch, {}, work / "c")
@@ -108,6 +112,7 @@ def main() -> None:
     parser.add_argument("--cli-steps", type=int, default=400)
     args = parser.parse_args()
     references = ("tutorial loop, float32", "tutorial loop, mixed_bfloat16", "Keras fit() GAN, mixed_bfloat16")
+    short = {references[0]: "tutorial f32", references[1]: "tutorial bf16", references[2]: "fit() bf16"}
     with tempfile.TemporaryDirectory() as tmp:
         made = contenders(args.batch, Path(tmp))
         rates: dict[str, list[float]] = {name: [] for name in made}
@@ -119,15 +124,15 @@ def main() -> None:
             print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{n} {v[-1]:.0f}" for n, v in rates.items()), flush=True)
     print(f"\n{machine()}; batch {args.batch}; {args.rounds} interleaved rounds of {args.steps} steps; "
           "ratios are medians of per-round ratios\n")
-    header = f"{'contender':<36} {'img/s':>7}  " + "  ".join(f"{'vs ' + ref.split(',')[0][:8] + ref[-8:]:>22}" for ref in references)
+    header = f"{'contender':<40} {'img/s':>7}  " + "  ".join(f"{'vs ' + short[ref]:>16}" for ref in references)
     print(header)
     for name, values in rates.items():
         ratios = [statistics.median(v / w for v, w in zip(values, rates[ref])) for ref in references]
-        print(f"{name:<36} {statistics.median(values):>7.0f}  " + "  ".join(f"{x:>21.2f}x" for x in ratios))
+        print(f"{name:<40} {statistics.median(values):>7.0f}  " + "  ".join(f"{x:>15.2f}x" for x in ratios))
     for label, extra in (("gankit train (CLI), defaults", ()), ("gankit train (CLI), --precision float32", ("--precision", "float32"))):
         value = cli_images_per_sec(args.batch, args.cli_steps, *extra)
         tutorial = {ref: statistics.median(rates[ref]) for ref in references}
-        print(f"{label:<36} {value:>7.0f}  " + "  ".join(f"{value / tutorial[ref]:>21.2f}x" for ref in references)
+        print(f"{label:<40} {value:>7.0f}  " + "  ".join(f"{value / tutorial[ref]:>15.2f}x" for ref in references)
               + "   (its own stopwatch; vs the references' medians)")
 
 

@@ -7,11 +7,15 @@ Conv(w) + LeakyReLU(0.2), Conv(2w) + BN + LeakyReLU, Conv(4w) + BN + LeakyReLU,
 Flatten, Dense(1) logits. Each doubling of the image size adds one stage.
 
 Conditional variant (when the run has conditions such as ``content`` and ``style``):
-the generator encodes each condition image with a strided-conv encoder (the
-discriminator's stack), joins the 4x4 codes with the projected ``z`` and decodes with
-the transposed-conv stack, with U-Net skips from the ``content`` encoder (or the first
-condition's). The discriminator sees the image concatenated with the conditions along
-channels.
+by default (``conditioning="joint"``) the generator encodes the condition images
+stacked on channels with one strided-conv encoder (the discriminator's stack), joins
+the 4x4 code with the projected ``z``, and decodes with the transposed-conv stack,
+with U-Net skips from the encoder at every scale and, at full resolution, the
+conditions themselves beside the last features before a 3x3 convolution to the image:
+the style reaches every output pixel, as in pix2pix's U-Net (Isola et al. 2017).
+``conditioning="separate"`` keeps gankit 0.1's generator: one encoder per condition,
+skips from the content's. The discriminator sees the image concatenated with the
+conditions along channels.
 
 Reference: Radford, Metz, Chintala, "Unsupervised Representation Learning with Deep
 Convolutional Generative Adversarial Networks", ICLR 2016.
@@ -20,9 +24,11 @@ Convolutional Generative Adversarial Networks", ICLR 2016.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import gankit
+
+Conditioning = Literal["joint", "separate"]
 
 
 def _stages(spec: gankit.ModelSpec) -> int:
@@ -48,14 +54,23 @@ def _check_width(width: int) -> None:
 
 
 def build_dcgan_generator(
-    spec: gankit.ModelSpec, *, width: int = 64, skips: bool = True
+    spec: gankit.ModelSpec,
+    *,
+    width: int = 64,
+    skips: bool = True,
+    conditioning: Conditioning = "joint",
 ) -> Any:
     """DCGAN generator; conditional (encoder + U-Net skips) when the run has conditions.
 
     Args:
         spec: image shape, latent size and conditions to build for.
         width: base number of filters ``w``; the widest layer has ``w * 2**(stages-1)``.
-        skips: U-Net skip connections from the content encoder (conditional only).
+        skips: U-Net skip connections from the condition encoder (conditional only).
+        conditioning: ``"joint"``: one encoder over the conditions stacked on channels,
+            skips from it at every scale, and the conditions themselves beside the last
+            features at full resolution, so the style reaches every pixel; ``"separate"``:
+            one encoder per condition joined at 4x4, skips from the content's encoder
+            only (gankit 0.1's generator).
     """
     import keras
     from keras import layers
@@ -63,25 +78,31 @@ def build_dcgan_generator(
     from gankit.nn import layers as fast
 
     _check_width(width)
+    if conditioning not in ("joint", "separate"):
+        raise ValueError(f"`conditioning` must be 'joint' or 'separate', received `{conditioning}`.")
     n = _stages(spec)
     init = keras.initializers.RandomNormal(0.0, 0.02)
-    height, _, channels = spec.image_shape
+    channels = spec.image_shape[2]
 
     z = keras.Input((spec.latent_dim,), name="z")
     inputs: dict[str, Any] = {"z": z}
     x = layers.Dense(4 * 4 * width * 2 ** (n - 1), use_bias=False, kernel_initializer=init)(z)
     x = layers.Reshape((4, 4, width * 2 ** (n - 1)))(x)
-    x = fast.BatchNormalization()(x)
-    x = layers.ReLU()(x)
-
+    x = layers.ReLU()(fast.BatchNormalization()(x))
+    inputs.update({name: keras.Input(tuple(shape), name=name) for name, shape in spec.conditions.items()})
+    conditions = [inputs[name] for name in spec.conditions]
     skip_maps: dict[int, Any] = {}
-    if spec.conditions:
+    stacked = None
+    if conditions and conditioning == "joint":
+        stacked = layers.Concatenate(name="stack_conditions")(conditions) if len(conditions) > 1 else conditions[0]
+        features = _conv_stack(stacked, n, width, init, prefix="cond_enc")
+        x = layers.Concatenate(name="join_codes")([x, features[-1]])
+        skip_maps = {f.shape[1]: f for f in features[:-1]} if skips else {}
+    elif conditions:
         skip_source = "content" if "content" in spec.conditions else next(iter(spec.conditions))
         codes = [x]
-        for name, shape in spec.conditions.items():
-            cond = keras.Input(tuple(shape), name=name)
-            inputs[name] = cond
-            features = _conv_stack(cond, n, width, init, prefix=f"{name}_enc")
+        for name in spec.conditions:
+            features = _conv_stack(inputs[name], n, width, init, prefix=f"{name}_enc")
             codes.append(features[-1])
             if name == skip_source and skips:
                 skip_maps = {f.shape[1]: f for f in features[:-1]}
@@ -92,11 +113,17 @@ def build_dcgan_generator(
             width * 2 ** (n - 2 - i), 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=init,
         )(x)
-        x = fast.BatchNormalization()(x)
-        x = layers.ReLU()(x)
+        x = layers.ReLU()(fast.BatchNormalization()(x))
         if x.shape[1] in skip_maps:
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, skip_maps[x.shape[1]]])
-    x = fast.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init)(x)
+    if stacked is None:
+        x = fast.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init)(x)
+    else:  # features at full resolution beside the conditions, then a 3x3 conv to the image
+        x = fast.Conv2DTranspose(max(width // 2, 1), 4, strides=2, padding="same", use_bias=False,
+                                 kernel_initializer=init)(x)
+        x = layers.ReLU()(fast.BatchNormalization()(x))
+        x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, stacked])
+        x = layers.Conv2D(channels, 3, padding="same", kernel_initializer=init, name="to_image")(x)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
     name = "dcgan_generator" if not spec.conditions else "dcgan_conditional_generator"
     return keras.Model(inputs, images, name=name)

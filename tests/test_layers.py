@@ -12,6 +12,12 @@ from gankit.nn import layers as fast  # noqa: E402
 from gankit.nn.precision import dtype_policy  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _fast_paths_on(monkeypatch):
+    """These tests hold gankit's own kernels to Keras's, on any CPU."""
+    monkeypatch.setenv("GANKIT_FAST_PATHS", "on")
+
+
 def _relative(a, b) -> float:
     a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
     return float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-12))
@@ -168,6 +174,32 @@ def test_the_matmul_path_is_taken_only_where_it_applies(monkeypatch):
     )
     _outputs_and_grads(transposed, tf.ones((2, 4, 4, 6)))
     assert calls == [(4, 2), (4, 2)]
+
+
+@pytest.mark.parametrize("setting, native", [("off", True), ("auto", False)])
+def test_fast_paths_are_gated_to_where_they_were_measured(monkeypatch, setting, native):
+    """GANKIT_FAST_PATHS=off, or a CPU without native bfloat16 (where they were not
+    measured faster): every layer and the optimizer take Keras's own path."""
+    from gankit.nn import precision
+    from gankit.nn.optimizers import Adam
+
+    monkeypatch.setenv("GANKIT_FAST_PATHS", setting)
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native)
+    precision._measured_here.cache_clear()
+    calls = []
+    original = fast.patches
+    monkeypatch.setattr(fast, "patches", lambda *a: calls.append(a[1:]) or original(*a))
+    layer, _ = _pair(fast.Conv2D, keras.layers.Conv2D, (2, 8, 8, 16), "mixed_bfloat16",
+                     filters=4, kernel_size=4, strides=2, padding="same")
+    _outputs_and_grads(layer, tf.ones((2, 8, 8, 16)))
+    assert calls == []
+    variables = [keras.Variable(np.ones(3, "float32"))]
+    optimizer = Adam(1e-3)
+    optimizer.build(variables)
+    graph = tf.function(lambda g: optimizer.apply(g, variables)).get_concrete_function(
+        [tf.TensorSpec((3,))]).graph
+    assert "ResourceApplyAdam" not in [op.type for op in graph.get_operations()]
+    precision._measured_here.cache_clear()
 
 
 def test_models_with_gankit_layers_save_and_load(tmp_path):

@@ -14,6 +14,12 @@ from gankit.nn.optimizers import Adam
 RTOL = 3e-5
 
 
+@pytest.fixture(autouse=True)
+def _fast_paths_on(monkeypatch):
+    """These tests hold gankit's own kernels to Keras's, on any CPU."""
+    monkeypatch.setenv("GANKIT_FAST_PATHS", "on")
+
+
 def _train(optimizer: keras.optimizers.Optimizer, steps: int = 6) -> tuple[list, list]:
     """Apply ``steps`` fixed gradients to two fresh variables; their values and the slots."""
     rng = np.random.default_rng(0)

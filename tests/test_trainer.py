@@ -274,6 +274,7 @@ def test_bfloat16_training_takes_the_matrix_product_convolutions(tmp_path, tiny_
     trainer's replica step, where the batch dimension is unknown when traced."""
     from gankit.nn import layers
 
+    monkeypatch.setenv("GANKIT_FAST_PATHS", "on")  # on any CPU
     calls = []
     original = layers.patches
     monkeypatch.setattr(layers, "patches", lambda *a: calls.append(a[1:]) or original(*a))

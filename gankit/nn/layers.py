@@ -1,14 +1,14 @@
 """Drop-in Keras ``Conv2D`` / ``Conv2DTranspose`` / ``BatchNormalization`` that train faster
-in bfloat16 on CPUs.
+on CPUs with native bfloat16.
 
-On CPUs with AMX, a bfloat16 matrix product runs at about 430 GFLOP/s on the shapes of
-DCGAN's strided convolutions, but oneDNN's bfloat16 convolutions reach 180-250 GFLOP/s
-there, and its bfloat16 *filter* (weight) gradient is slower than float32's
-(``docs/performance.md``). A ``same``-padded strided convolution is one matrix product
+On such CPUs (AMX-BF16 or AVX512-BF16) a bfloat16 matrix product of the shapes of
+DCGAN's strided convolutions runs faster than oneDNN's bfloat16 convolutions, whose
+*filter* (weight) gradient is even slower than float32's (``docs/performance.md``,
+``benchmarks/layers.py``). A ``same``-padded strided convolution is one matrix product
 of its input's patches (im2col) with the kernel reshaped to ``[k*k*C, O]``, and its
 filter gradient is the product of the same patches with the output gradient. The
-layers gather the patches in one op, multiply on AMX, and keep the patches from the
-forward pass for the filter gradient. The input gradient, and a transposed
+layers gather the patches in one op, multiply, and keep the patches from the forward
+pass for the filter gradient. The input gradient, and a transposed
 convolution's forward pass, stay on oneDNN (turning patches back into an image is a
 scatter, which is slower).
 
@@ -16,9 +16,10 @@ These layers compute the same function with the same weights as their Keras
 parents, and serialise under their own names (``gankit>Conv2D``); import
 ``gankit.nn.layers`` before ``keras.models.load_model`` on a model that uses them.
 ``to_keras`` swaps them for their parents: the trainer exports ``generator.keras``
-that way, so the file loads with Keras alone. They take the matrix-product path only
-where it applies and was measured faster: compute dtype bfloat16, no GPU visible,
-channels-last, a square kernel that is a multiple of the (equal, >= 2) strides,
+that way, so the file loads with Keras alone. Their own kernels run only where they
+were measured faster, :func:`gankit.nn.precision.fast_paths` (a CPU with native
+bfloat16, no GPU visible; ``GANKIT_FAST_PATHS`` overrides). The matrix-product path
+needs besides: compute dtype bfloat16, channels-last, a square kernel that is a multiple of the (equal, >= 2) strides,
 ``padding="same"``, no dilation or groups, spatial sizes divisible by the stride, and
 at least 16 channels on the convolution's input side (with 3, an RGB image, oneDNN's
 kernels are as fast; ``benchmarks/layers.py``). Everywhere else they are exactly the
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from gankit._tf import import_tensorflow
+from gankit.nn.precision import fast_paths
 
 __all__ = [
     "BatchNormalization",
@@ -153,7 +155,7 @@ def _matmul_path_applies(layer: Any, spatial: tuple[Any, ...], channels: Any) ->
         and all(isinstance(d, int) and d % stride == 0 for d in spatial)
         and isinstance(channels, int)
         and channels >= MIN_CHANNELS
-        and not tf.config.list_logical_devices("GPU")
+        and fast_paths()
     )
 
 
@@ -206,7 +208,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         rank = len(inputs.shape)
         fused = (
-            training
+            fast_paths()
+            and training
             and self.trainable
             and mask is None
             and not getattr(self, "renorm", False)  # Keras >= 3.14 has batch renormalisation

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from gankit._tf import import_tensorflow
+from gankit.nn.precision import fast_paths
 
 __all__ = ["Adam"]
 
@@ -38,7 +39,8 @@ class Adam(keras.optimizers.Adam):
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
         dtype = variable.dtype
         if (
-            self.amsgrad
+            not fast_paths()
+            or self.amsgrad
             or isinstance(gradient, tf.IndexedSlices)
             or tf.as_dtype(dtype).name not in _FUSED_DTYPES
         ):

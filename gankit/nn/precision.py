@@ -11,12 +11,15 @@ force it. Variables stay float32 under every policy; losses are computed in floa
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from gankit.errors import ConfigError
 
 __all__ = [
+    "fast_paths",
     "PRECISIONS",
     "JIT_CHOICES",
     "cpu_has_native_bf16",
@@ -40,6 +43,30 @@ def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
         if line.startswith("flags"):
             return bool(_BF16_FLAGS & set(line.split(":", 1)[-1].split()))
     return False
+
+
+def fast_paths() -> bool:
+    """Whether gankit's own kernels run (``gankit.nn.layers``' matrix-product convolutions
+    and fused batch norm, ``gankit.nn.optimizers.Adam``'s fused update).
+
+    ``GANKIT_FAST_PATHS=on`` or ``off`` decides; by default (``auto``) they run where
+    they were measured faster: on CPUs with native bfloat16 (AMX-BF16 or AVX512-BF16),
+    with no GPU visible. Elsewhere every layer and the optimizer are Keras's own
+    (docs/performance.md). Read when a model is traced.
+    """
+    choice = os.environ.get("GANKIT_FAST_PATHS", "auto").strip().lower()
+    if choice in ("on", "1", "true"):
+        return True
+    if choice in ("off", "0", "false"):
+        return False
+    return _measured_here()
+
+
+@functools.lru_cache(maxsize=1)
+def _measured_here() -> bool:
+    import tensorflow as tf
+
+    return cpu_has_native_bf16() and not tf.config.list_logical_devices("GPU")
 
 
 def resolve_precision(requested: str, device_type: str) -> str:
