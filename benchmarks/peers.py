@@ -19,25 +19,13 @@ gankit's; the optimizers are Keras's own.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from gankit.nn.precision import dtype_policy as policy
+
 LATENT = 100
-
-
-@contextlib.contextmanager
-def policy(name: str) -> Iterator[None]:
-    import keras
-
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def plain_dcgan(precision: str, width: int = 64, seed: int = 0) -> tuple[Any, Any]:

@@ -140,9 +140,13 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 
 def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return f"{model}, {os.cpu_count()} cores, {platform.system()}"
+    """The CPU, its bfloat16 support, cores and whether a GPU is visible."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                 platform.processor())
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    bf16 = "AMX-BF16" if "amx_bf16" in flags else "AVX512-BF16 (no AMX)" if "avx512_bf16" in flags else "no native bfloat16"
+    return f"{model}, {bf16}, {os.cpu_count()} cores, no GPU" if not Path("/dev/nvidia0").exists() else f"{model}, GPU"
 
 
 def main() -> None:
@@ -151,14 +155,27 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=600.0, help="training seconds per contender")
     parser.add_argument("--every", type=int, default=250, help="steps between snapshots")
     parser.add_argument("--out", type=Path, default=Path("runs/time-to-quality"))
+    parser.add_argument("--plot", type=Path, default=None, help="also write the plot here (e.g. docs/images/...)")
+    parser.add_argument("--plot-only", action="store_true", help="plot an existing time_to_quality.json")
     args = parser.parse_args()
-    yardstick = Yardstick(args.out)
+    if args.plot_only:
+        results = json.loads((args.out / "time_to_quality.json").read_text())
+        for path in (args.out / "time_to_quality.png", args.plot):
+            if path is not None:
+                plot(results, path)
+        return
+    yardstick = Yardstick()
     tasks = ["transfer", "unconditional"] if args.task == "both" else [args.task]
+    results_file = args.out / "time_to_quality.json"
     results = {"machine": machine(), "budget_s": args.budget, "protocol": yardstick.protocol(), "tasks": {}}
+    if results_file.is_file():  # keep the other task's results when running one
+        results["tasks"] = json.loads(results_file.read_text())["tasks"]
     for task in tasks:
         results["tasks"][task] = run_task(task, args, yardstick)
         (args.out / "time_to_quality.json").write_text(json.dumps(results, indent=1))
-    plot(results, args.out / "time_to_quality.png")
+    for path in (args.out / "time_to_quality.png", args.plot):
+        if path is not None:
+            plot(results, path)
     print(json.dumps(results["protocol"]))
     print(f"wrote {args.out / 'time_to_quality.json'} and {args.out / 'time_to_quality.png'}")
 

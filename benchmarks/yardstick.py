@@ -18,7 +18,8 @@ Protocol (docs/quality.md):
 
 The judge is a small CNN trained here on **train**-split composites, the digits
 re-paired with other CIFAR images every epoch so it learns digit shape, not
-backgrounds; it is cached in the benchmark work folder.
+backgrounds; it is cached in gankit's cache folder (``GANKIT_CACHE_DIR``, else
+``~/.cache/gankit``) under ``benchmarks/``, shared by every benchmark.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Judge:
         import keras
 
         self.model = model
-        self._heads = keras.Model(model.inputs, [model.get_layer("features").output, model.outputs[0]])
+        self._heads = keras.Model(model.inputs[0], [model.get_layer("features").output, model.outputs[0]])
 
     @classmethod
     def load_or_train(cls, path: Path, epochs: int = 6, data_dir: str | None = None) -> Judge:
@@ -146,10 +147,13 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
 class Yardstick:
     """Scores generators against held-out real composites (see the module docstring)."""
 
-    def __init__(self, work: Path, seed: int = 0, data_dir: str | None = None) -> None:
+    def __init__(self, seed: int = 0, data_dir: str | None = None) -> None:
+        from gankit.eval.features import user_cache_dir
+
         self.seed = seed
         self.a, self.b = held_out_halves(seed, data_dir)
-        self.judge = Judge.load_or_train(work / "judge.keras", data_dir=data_dir)
+        # one judge for every benchmark: trained once, cached with gankit's other models
+        self.judge = Judge.load_or_train(user_cache_dir() / "benchmarks" / "judge-v1.keras", data_dir=data_dir)
         features_a, probs_a = self.judge(self.a.image)
         self.features_b, _ = self.judge(self.b.image)
         self.fd_real = frechet(features_a, self.features_b)

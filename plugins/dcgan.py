@@ -116,7 +116,7 @@ def build_dcgan_generator(
         x = layers.ReLU()(fast.BatchNormalization()(x))
         if x.shape[1] in skip_maps:
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, skip_maps[x.shape[1]]])
-    if stacked is None:
+    if stacked is None or not skips:
         x = fast.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init)(x)
     else:  # features at full resolution beside the conditions, then a 3x3 conv to the image
         x = fast.Conv2DTranspose(max(width // 2, 1), 4, strides=2, padding="same", use_bias=False,

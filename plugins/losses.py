@@ -7,6 +7,12 @@ and a small loss object that reads them from a ``gankit.LossContext``. Each decl
 the training settings its paper uses (``gankit list-plugins`` shows them); flags and
 config files override them.
 
+On a paired conditional run (``ctx.paired``: the real image is the ground truth of its
+conditions, as in mnist-cifar's style transfer) every loss here adds pix2pix's
+reconstruction term to the generator's loss, ``l1_weight * E|G(z, c) - x|`` (Isola et
+al. 2017; option ``l1_weight``, 100 as in pix2pix, 0 turns it off), as ``minimax``
+does: it is what makes the adversarial game learn a mapping quickly.
+
 The ``dcgan`` discriminator's batch norm mixes the examples of a batch, which the
 WGAN-GP paper advises against for its per-example gradient penalty; with ``wgan-gp``
 pass ``-o discriminator.batch_norm=false`` (the paper uses layer norm or none).
@@ -17,12 +23,27 @@ from __future__ import annotations
 from typing import Any
 
 import gankit
+from gankit_plugins.minimax import l1_reconstruction_loss
 
 
 def _float32(*tensors: Any) -> list[Any]:
     from keras import ops
 
     return [ops.cast(t, "float32") for t in tensors]
+
+
+class _Paired:
+    """pix2pix's L1 term for the generator on paired runs, shared by the losses below."""
+
+    def __init__(self, l1_weight: float) -> None:
+        if l1_weight < 0:
+            raise ValueError(f"`l1_weight` must be >= 0, received `{l1_weight}`.")
+        self.l1_weight = l1_weight
+
+    def reconstruction(self, ctx: gankit.LossContext) -> Any:
+        if not ctx.paired or self.l1_weight == 0:
+            return 0.0
+        return self.l1_weight * l1_reconstruction_loss(ctx.real_images, ctx.fake_images)
 
 
 # === Hinge ===
@@ -47,19 +68,23 @@ def hinge_generator_loss(fake_logits: Any) -> Any:
     return -ops.mean(_float32(fake_logits)[0])
 
 
-class HingeLoss:
+class HingeLoss(_Paired):
     """The hinge loss as a gankit loss object."""
 
     def discriminator_loss(self, ctx: gankit.LossContext) -> Any:
         return hinge_discriminator_loss(ctx.real_logits, ctx.fake_logits)
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        return hinge_generator_loss(ctx.fake_logits)
+        return hinge_generator_loss(ctx.fake_logits) + self.reconstruction(ctx)
 
 
-def build_hinge_loss() -> HingeLoss:
-    """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN), with SAGAN's Adam settings."""
-    return HingeLoss()
+def build_hinge_loss(*, l1_weight: float = 100.0) -> HingeLoss:
+    """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN), with SAGAN's Adam settings.
+
+    Args:
+        l1_weight: weight of pix2pix's L1 term on paired conditional runs; 0 disables it.
+    """
+    return HingeLoss(l1_weight)
 
 
 # SAGAN (Zhang et al. 2019, section 5): Adam beta1 0, beta2 0.9, lr 1e-4 for G and
@@ -107,11 +132,12 @@ def gradient_penalty(discriminator: Any, real_images: Any, fake_images: Any, con
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
-class WassersteinGPLoss:
+class WassersteinGPLoss(_Paired):
     """WGAN-GP as a gankit loss object; logs the penalty (``gp``) and the Wasserstein
     estimate ``E[D(x)] - E[D(G(z))]`` (``wasserstein``)."""
 
-    def __init__(self, gp_weight: float) -> None:
+    def __init__(self, gp_weight: float, l1_weight: float) -> None:
+        super().__init__(l1_weight)
         if gp_weight < 0:
             raise ValueError(f"`gp_weight` must be >= 0, received `{gp_weight}`.")
         self.gp_weight = gp_weight
@@ -122,16 +148,17 @@ class WassersteinGPLoss:
         return {"loss": critic + self.gp_weight * penalty, "gp": penalty, "wasserstein": -critic}
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        return wasserstein_generator_loss(ctx.fake_logits)
+        return wasserstein_generator_loss(ctx.fake_logits) + self.reconstruction(ctx)
 
 
-def build_wgan_gp_loss(*, gp_weight: float = 10.0) -> WassersteinGPLoss:
+def build_wgan_gp_loss(*, gp_weight: float = 10.0, l1_weight: float = 100.0) -> WassersteinGPLoss:
     """WGAN-GP (Gulrajani et al. 2017): Wasserstein critic loss plus gradient penalty.
 
     Args:
         gp_weight: the penalty's weight lambda (10 in the paper).
+        l1_weight: weight of pix2pix's L1 term on paired conditional runs; 0 disables it.
     """
-    return WassersteinGPLoss(gp_weight)
+    return WassersteinGPLoss(gp_weight, l1_weight)
 
 
 # Gulrajani et al. 2017, Algorithm 1: lr 1e-4, beta1 0, beta2 0.9, 5 critic iterations.
@@ -159,19 +186,23 @@ def least_squares_generator_loss(fake_logits: Any) -> Any:
     return 0.5 * ops.mean(ops.square(_float32(fake_logits)[0] - 1.0))
 
 
-class LeastSquaresLoss:
+class LeastSquaresLoss(_Paired):
     """LSGAN as a gankit loss object."""
 
     def discriminator_loss(self, ctx: gankit.LossContext) -> Any:
         return least_squares_discriminator_loss(ctx.real_logits, ctx.fake_logits)
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        return least_squares_generator_loss(ctx.fake_logits)
+        return least_squares_generator_loss(ctx.fake_logits) + self.reconstruction(ctx)
 
 
-def build_lsgan_loss() -> LeastSquaresLoss:
-    """Least-squares GAN loss (Mao et al. 2017)."""
-    return LeastSquaresLoss()
+def build_lsgan_loss(*, l1_weight: float = 100.0) -> LeastSquaresLoss:
+    """Least-squares GAN loss (Mao et al. 2017).
+
+    Args:
+        l1_weight: weight of pix2pix's L1 term on paired conditional runs; 0 disables it.
+    """
+    return LeastSquaresLoss(l1_weight)
 
 
 # LSGAN changes the loss, not DCGAN's recipe: Adam lr 2e-4, beta1 0.5.
@@ -200,7 +231,7 @@ def relativistic_average_generator_loss(real_logits: Any, fake_logits: Any) -> A
     return relativistic_average_discriminator_loss(fake_logits, real_logits)
 
 
-class RelativisticAverageLoss:
+class RelativisticAverageLoss(_Paired):
     """RaSGAN as a gankit loss object. Its generator loss reads ``ctx.real_logits``: in the
     alternating update they come from the same, updated discriminator as the fake ones."""
 
@@ -208,12 +239,17 @@ class RelativisticAverageLoss:
         return relativistic_average_discriminator_loss(ctx.real_logits, ctx.fake_logits)
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        return relativistic_average_generator_loss(ctx.real_logits, ctx.fake_logits)
+        loss = relativistic_average_generator_loss(ctx.real_logits, ctx.fake_logits)
+        return loss + self.reconstruction(ctx)
 
 
-def build_ragan_loss() -> RelativisticAverageLoss:
-    """Relativistic average GAN loss (Jolicoeur-Martineau 2018)."""
-    return RelativisticAverageLoss()
+def build_ragan_loss(*, l1_weight: float = 100.0) -> RelativisticAverageLoss:
+    """Relativistic average GAN loss (Jolicoeur-Martineau 2018).
+
+    Args:
+        l1_weight: weight of pix2pix's L1 term on paired conditional runs; 0 disables it.
+    """
+    return RelativisticAverageLoss(l1_weight)
 
 
 # Jolicoeur-Martineau 2018, section 4: Adam lr 2e-4, beta1 0.5, beta2 0.999, n_D = 1.

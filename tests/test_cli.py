@@ -29,8 +29,8 @@ def test_list_plugins_json_has_exactly_the_documented_keys():
         assert set(row["components"]) == {"generators", "discriminators", "losses", "penalties", "datasets", "metrics"}
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert dcgan["components"]["generators"] == [
-        {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)", "options": {"width": 64, "skips": True},
-         "training": {}}
+        {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)",
+         "options": {"width": 64, "skips": True, "conditioning": "joint"}, "training": {}}
     ]
     assert dcgan["components"]["discriminators"][0]["options"] == {"width": 64, "spectral_norm": False, "batch_norm": True}
     data = next(r for r in rows if r["name"] == "mnist-cifar")["components"]["datasets"]
@@ -44,7 +44,7 @@ def test_list_plugins_family_filter():
     assert set(rows[0]["components"]) == {"losses"}
     wgan = next(c for c in rows[1]["components"]["losses"] if c["name"] == "wgan-gp")
     assert wgan["training"] == {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5}
-    assert wgan["options"] == {"gp_weight": 10.0}
+    assert wgan["options"] == {"gp_weight": 10.0, "l1_weight": 100.0}
 
 
 def test_list_plugins_table_shows_errors_and_exits_zero(monkeypatch):
@@ -74,7 +74,7 @@ def test_plugin_option_adds_a_local_plugin():
     [
         (["train", "--generator", "nosuch"], 2, "Error: unknown generator 'nosuch'; available: dcgan\n"),
         (["train", "--loss", "minmax"], 2, "Error: unknown loss 'minmax' (did you mean 'minimax'?); available: hinge, lsgan, minimax, ragan, wgan-gp\n"),
-        (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: skips, width)\n"),
+        (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: conditioning, skips, width)\n"),
         (["train", "-o", "generator.width=big"], 2, "Error: generator 'dcgan': option `width` expects int, got 'big' (invalid literal for int() with base 10: 'big')\n"),
         (["train", "-o", "width=3"], 2, "Error: bad override `width=3`: expected family.option=value, e.g. generator.width=128\n"),
         (["train", "--condition", "colour"], 2, "Error: dataset 'mnist-cifar' has no condition 'colour' (available: content, style, or 'none')\n"),

@@ -91,3 +91,18 @@ def test_slots_and_config_are_keras_adams():
     ]
     restored = keras.optimizers.deserialize(keras.optimizers.serialize(ours))
     assert type(restored) is Adam and restored.get_config() == ours.get_config()
+
+
+def test_the_moving_average_warms_up_like_tf_train_exponential_moving_average():
+    """At update t the momentum is min(decay, (1 + t) / (10 + t)); Keras's own starts at
+    the full decay, so its early averages linger at the initial weights."""
+    variables = [keras.Variable(np.zeros(2, "float32"))]
+    optimizer = Adam(0.1, use_ema=True, ema_momentum=0.999)
+    optimizer.build(variables)
+    average, expected = optimizer._model_variables_moving_average[0], np.zeros(2)
+    for t in range(30):
+        optimizer.apply([tf.ones(2)], variables)
+        m = min(0.999, (1 + t) / (10 + t))
+        expected = m * expected + (1 - m) * np.asarray(variables[0])
+    np.testing.assert_allclose(np.asarray(average), expected, rtol=1e-5)
+    assert Adam(0.1, use_ema=True).get_config()["ema_warmup"] is True

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from gankit.errors import DataError, OptionError
+from gankit.errors import DataError, OptionError, PluginCodeError
 from gankit.plugin.registry import Component, Registry
 from gankit.types import DataContext
 
@@ -78,8 +78,13 @@ class GuardedDataset:
         self._dataset, self._component = dataset, component
 
     def __getattr__(self, name: str) -> Any:
-        with self._component.calling(f"`{name}`"):
-            value = getattr(self._dataset, name)
+        try:
+            with self._component.calling(f"`{name}`"):
+                value = getattr(self._dataset, name)
+        except PluginCodeError as exc:
+            if isinstance(exc.error, AttributeError):  # a missing attribute stays one: getattr(d, x, default)
+                raise exc.error from None
+            raise
         if name != "load":
             return value
 

@@ -2,8 +2,10 @@
 
 The average is Keras's own: the generator's Adam keeps it (``use_ema``), updated after
 every generator step, so it lives in the optimizer's variables and in every
-checkpoint. An averaged copy of the generator, built by the same factory, holds it
-for sample grids, evaluation and the export (Karras et al. 2018; Yazıcı et al. 2019).
+checkpoint. Its momentum warms up, ``min(decay, (1 + t) / (10 + t))`` at update t
+(:class:`gankit.nn.optimizers.Adam`), so early sample grids follow training. An
+averaged copy of the generator, built by the same factory, holds it for sample grids,
+evaluation and the export (Karras et al. 2018; Yazıcı et al. 2019).
 """
 
 from __future__ import annotations
