@@ -62,10 +62,11 @@ __all__ = [
     "parse_augment",
 ]
 
-# Default training length: about 16 minutes each on the 2-core AMX CPU this project is
-# measured on. An unconditional step costs half a conditional one (no condition
-# encoders), and the unconditional GAN needs the extra steps: at 3000 its samples
-# covered the digit classes with an entropy of 0.92 of ln 10, at 6000 with 0.98.
+# Default training length: 9 (conditional) and 11 minutes on the 2-core AVX512-BF16
+# CPU the figures in docs/performance.md come from. The style-transfer run reaches the
+# judge's accuracy on real composites at about 2000 steps (docs/performance.md); an
+# unconditional step costs half a conditional one (no condition encoder), and the
+# unconditional GAN needs the extra steps to cover the digit classes.
 DEFAULT_STEPS = {True: 3000, False: 6000}  # conditional, unconditional
 
 UPDATES = UPDATE_RULES  # how a step updates D and G (gankit.train.update)
