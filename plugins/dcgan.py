@@ -65,7 +65,9 @@ def build_dcgan_generator(
     Args:
         spec: image shape, latent size and conditions to build for.
         width: base number of filters ``w``; the widest layer has ``w * 2**(stages-1)``.
-        skips: U-Net skip connections from the condition encoder (conditional only).
+        skips: U-Net skip connections from the condition encoder (conditional only);
+            with ``False`` the joint generator also leaves out the conditions' join at
+            full resolution.
         conditioning: ``"joint"``: one encoder over the conditions stacked on channels,
             skips from it at every scale, and the conditions themselves beside the last
             features at full resolution, so the style reaches every pixel; ``"separate"``:

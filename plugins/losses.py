@@ -23,27 +23,13 @@ from __future__ import annotations
 from typing import Any
 
 import gankit
-from gankit_plugins.minimax import l1_reconstruction_loss
+from gankit_plugins.minimax import PairedReconstruction
 
 
 def _float32(*tensors: Any) -> list[Any]:
     from keras import ops
 
     return [ops.cast(t, "float32") for t in tensors]
-
-
-class _Paired:
-    """pix2pix's L1 term for the generator on paired runs, shared by the losses below."""
-
-    def __init__(self, l1_weight: float) -> None:
-        if l1_weight < 0:
-            raise ValueError(f"`l1_weight` must be >= 0, received `{l1_weight}`.")
-        self.l1_weight = l1_weight
-
-    def reconstruction(self, ctx: gankit.LossContext) -> Any:
-        if not ctx.paired or self.l1_weight == 0:
-            return 0.0
-        return self.l1_weight * l1_reconstruction_loss(ctx.real_images, ctx.fake_images)
 
 
 # === Hinge ===
@@ -68,7 +54,7 @@ def hinge_generator_loss(fake_logits: Any) -> Any:
     return -ops.mean(_float32(fake_logits)[0])
 
 
-class HingeLoss(_Paired):
+class HingeLoss(PairedReconstruction):
     """The hinge loss as a gankit loss object."""
 
     def discriminator_loss(self, ctx: gankit.LossContext) -> Any:
@@ -132,7 +118,7 @@ def gradient_penalty(discriminator: Any, real_images: Any, fake_images: Any, con
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
-class WassersteinGPLoss(_Paired):
+class WassersteinGPLoss(PairedReconstruction):
     """WGAN-GP as a gankit loss object; logs the penalty (``gp``) and the Wasserstein
     estimate ``E[D(x)] - E[D(G(z))]`` (``wasserstein``)."""
 
@@ -186,7 +172,7 @@ def least_squares_generator_loss(fake_logits: Any) -> Any:
     return 0.5 * ops.mean(ops.square(_float32(fake_logits)[0] - 1.0))
 
 
-class LeastSquaresLoss(_Paired):
+class LeastSquaresLoss(PairedReconstruction):
     """LSGAN as a gankit loss object."""
 
     def discriminator_loss(self, ctx: gankit.LossContext) -> Any:
@@ -231,7 +217,7 @@ def relativistic_average_generator_loss(real_logits: Any, fake_logits: Any) -> A
     return relativistic_average_discriminator_loss(fake_logits, real_logits)
 
 
-class RelativisticAverageLoss(_Paired):
+class RelativisticAverageLoss(PairedReconstruction):
     """RaSGAN as a gankit loss object. Its generator loss reads ``ctx.real_logits``: in the
     alternating update they come from the same, updated discriminator as the fake ones."""
 

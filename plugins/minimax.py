@@ -78,32 +78,43 @@ def l1_reconstruction_loss(real_images: Any, fake_images: Any) -> Any:
     return ops.mean(ops.abs(diff))
 
 
-class MinimaxLoss:
+class PairedReconstruction:
+    """pix2pix's L1 term for a generator loss on paired runs: ``reconstruction(ctx)`` is
+    ``l1_weight * l1_reconstruction_loss`` when ``ctx.paired``, else 0. Every built-in
+    loss object derives from it."""
+
+    def __init__(self, l1_weight: float) -> None:
+        if l1_weight < 0:
+            raise ValueError(f"`l1_weight` must be >= 0, received `{l1_weight}`.")
+        self.l1_weight = l1_weight
+
+    def reconstruction(self, ctx: gankit.LossContext) -> Any:
+        if not ctx.paired or self.l1_weight == 0:
+            return 0.0
+        return self.l1_weight * l1_reconstruction_loss(ctx.real_images, ctx.fake_images)
+
+
+class MinimaxLoss(PairedReconstruction):
     """The minimax loss as a gankit loss object (see the module docstring)."""
 
     def __init__(
         self, variant: Variant = "non-saturating", label_smoothing: float = 0.0, l1_weight: float = 0.0
     ) -> None:
+        super().__init__(l1_weight)
         if variant not in ("non-saturating", "saturating"):
             raise ValueError(
                 f"`variant` must be 'non-saturating' or 'saturating', received `{variant}`."
             )
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"`label_smoothing` must be in [0, 1), received `{label_smoothing}`.")
-        if l1_weight < 0:
-            raise ValueError(f"`l1_weight` must be >= 0, received `{l1_weight}`.")
         self.variant = variant
         self.label_smoothing = label_smoothing
-        self.l1_weight = l1_weight
 
     def discriminator_loss(self, ctx: gankit.LossContext) -> Any:
         return minimax_discriminator_loss(ctx.real_logits, ctx.fake_logits, self.label_smoothing)
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        loss = minimax_generator_loss(ctx.fake_logits, self.variant)
-        if ctx.paired and self.l1_weight > 0:
-            loss = loss + self.l1_weight * l1_reconstruction_loss(ctx.real_images, ctx.fake_images)
-        return loss
+        return minimax_generator_loss(ctx.fake_logits, self.variant) + self.reconstruction(ctx)
 
 
 def build_minimax_loss(
