@@ -4,7 +4,9 @@ At 32x32 with base width ``w`` the generator maps ``z`` through Dense to 4x4x4w,
 BatchNorm, ReLU, then ConvTranspose(2w) + BN + ReLU, ConvTranspose(w) + BN + ReLU,
 ConvTranspose(C) + tanh (kernel 4, stride 2). The discriminator mirrors it:
 Conv(w) + LeakyReLU(0.2), Conv(2w) + BN + LeakyReLU, Conv(4w) + BN + LeakyReLU,
-Flatten, Dense(1) logits. Each doubling of the image size adds one stage.
+Flatten, Dense(1) logits. Each doubling of the image size adds one stage; by default
+``w`` halves as the side doubles (64 at 32 pixels, 32 at 64, 16 at 128, 8 at 256), so
+the widest layer has 256 filters at every size and each stage costs about the same.
 
 Conditional variant (when the run has conditions such as ``content`` and ``style``):
 by default (``conditioning="joint"``) the generator encodes the condition images
@@ -48,15 +50,22 @@ def _stages(spec: gankit.ModelSpec) -> int:
     return n
 
 
-def _check_width(width: int) -> None:
-    if width < 1:
+def _base_width(width: int | Literal["auto"], spec: gankit.ModelSpec) -> int:
+    """``width``, or for ``"auto"`` ``2048 / side`` (64 at 32 pixels, 32 at 64, 16 at 128, 8
+    at 256; from 8 to 64): each stage then costs about the same arithmetic and the widest
+    layer has 256 filters at every size, so a step's cost grows with the number of
+    stages, not with the pixel count."""
+    if width == "auto":
+        return max(8, min(64, 2048 // spec.image_shape[0]))
+    if not isinstance(width, int) or width < 1:
         raise ValueError(f"`width` must be a positive integer, received `{width}`.")
+    return width
 
 
 def build_dcgan_generator(
     spec: gankit.ModelSpec,
     *,
-    width: int = 64,
+    width: int | Literal["auto"] = "auto",
     skips: bool = True,
     conditioning: Conditioning = "joint",
 ) -> Any:
@@ -64,7 +73,8 @@ def build_dcgan_generator(
 
     Args:
         spec: image shape, latent size and conditions to build for.
-        width: base number of filters ``w``; the widest layer has ``w * 2**(stages-1)``.
+        width: base number of filters ``w`` (at half the image's side); the widest layer
+            has ``w * 2**(stages-1)``. ``"auto"``: ``2048 / side``, clamped to [8, 64].
         skips: U-Net skip connections from the condition encoder (conditional only);
             with ``False`` the joint generator also leaves out the conditions' join at
             full resolution.
@@ -79,10 +89,10 @@ def build_dcgan_generator(
 
     from gankit.nn import layers as fast
 
-    _check_width(width)
+    n = _stages(spec)
+    width = _base_width(width, spec)
     if conditioning not in ("joint", "separate"):
         raise ValueError(f"`conditioning` must be 'joint' or 'separate', received `{conditioning}`.")
-    n = _stages(spec)
     init = keras.initializers.RandomNormal(0.0, 0.02)
     channels = spec.image_shape[2]
 
@@ -134,7 +144,7 @@ def build_dcgan_generator(
 def build_dcgan_discriminator(
     spec: gankit.ModelSpec,
     *,
-    width: int = 64,
+    width: int | Literal["auto"] = "auto",
     spectral_norm: bool = False,
     batch_norm: bool = True,
 ) -> Any:
@@ -142,7 +152,7 @@ def build_dcgan_discriminator(
 
     Args:
         spec: image shape and conditions to build for.
-        width: base number of filters ``w``.
+        width: base number of filters ``w``; ``"auto"``: ``2048 / side``, clamped to [8, 64].
         spectral_norm: wrap every conv and the dense layer in Keras 3
             ``SpectralNormalization`` (Miyato et al. 2018).
         batch_norm: BatchNorm after every conv but the first (as in DCGAN).
@@ -150,8 +160,8 @@ def build_dcgan_discriminator(
     import keras
     from keras import layers
 
-    _check_width(width)
     n = _stages(spec)
+    width = _base_width(width, spec)
     init = keras.initializers.RandomNormal(0.0, 0.02)
     image = keras.Input(tuple(spec.image_shape), name="image")
     inputs: dict[str, Any] = {"image": image}

@@ -10,6 +10,9 @@
 - ``label``: the digit class; ``style_label``: the CIFAR-10 class
 
 Splits: ``train`` pairs MNIST train with CIFAR-10 train, ``test`` pairs the test sets.
+With ``styles=FOLDER`` the style images are the user's own pictures instead of
+CIFAR-10 (any folder ``image-folder`` reads, decoded at 32x32 into the same cache; its
+held-out split serves the test pairs; ``style_label`` is the subfolder class, or -1).
 The pairing is seeded (option ``seed``): each digit gets a style image from a shuffled
 pass over CIFAR-10, so every style image is used about equally often. With
 ``repair_each_epoch`` the pairing changes from epoch to epoch (still seeded).
@@ -26,10 +29,12 @@ import numpy as np
 
 import gankit
 from gankit.data import (
+    DecodeOptions,
     RemoteFile,
     fetch,
     find_data_file,
     missing_data_message,
+    open_folder,
     read_npz,
     read_pickle_file,
     read_pickle_members,
@@ -49,6 +54,8 @@ _CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 # Where Keras 3 (…-target/…) and Keras 2 extract the CIFAR-10 download in its cache.
 _CIFAR_CACHE_DIRS = ["cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py"]
 SPLITS = ("train", "test")
+DIGITS = tuple(str(d) for d in range(10))
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 Arrays = dict[str, np.ndarray]  # x_train, y_train, x_test, y_test
 
@@ -137,11 +144,16 @@ class MnistCifarDataset:
     default_conditions = ("content", "style")
     paired = True  # `image` is exactly what the conditions should render to
     num_classes = 10
+    class_names = DIGITS  # `label` is the digit
 
-    def __init__(self, context: gankit.DataContext, seed: int = 0, repair_each_epoch: bool = False):
+    def __init__(
+        self, context: gankit.DataContext, seed: int = 0, repair_each_epoch: bool = False,
+        styles: Path | None = None,
+    ) -> None:
         self.context = context
         self.seed = seed
         self.repair_each_epoch = repair_each_epoch
+        self.styles = styles
         self._mnist: Arrays | None = None
         self._cifar: Arrays | None = None
         self._cache: dict[str, tuple[Any, Any, Any, Any]] = {}
@@ -157,7 +169,7 @@ class MnistCifarDataset:
         if self._mnist is None:
             self._mnist = load_mnist_arrays(self.context)
         if self._cifar is None:
-            self._cifar = load_cifar10_arrays(self.context)
+            self._cifar = load_cifar10_arrays(self.context) if self.styles is None else _folder_styles(self.styles)
         return self._mnist, self._cifar
 
     def _tensors(self, split: str) -> tuple[Any, Any, Any, Any]:
@@ -215,13 +227,13 @@ class ImageDataset:
     Args:
         context: where the data files are.
         loader: returns the uint8 arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+        class_names: the names of the labels, in label order.
         image_shape: the (H, W, C) the images have after ``prepare``.
         prepare: maps an ``x_*`` array to (N, H, W, C) uint8.
     """
 
     conditions: dict[str, tuple[int, ...]] = {}
     default_conditions: tuple[str, ...] = ()
-    num_classes = 10
 
     def __init__(
         self,
@@ -229,8 +241,11 @@ class ImageDataset:
         loader: Callable[[gankit.DataContext], Arrays],
         image_shape: tuple[int, int, int],
         prepare: Callable[[np.ndarray], np.ndarray] = lambda x: x,
+        class_names: tuple[str, ...] = DIGITS,
     ) -> None:
         self.context = context
+        self.class_names = class_names
+        self.num_classes = len(class_names)
         self.image_shape = image_shape
         self._loader = loader
         self._prepare = prepare
@@ -263,12 +278,32 @@ class ImageDataset:
         )
 
 
+def _folder_styles(path: Path) -> Arrays:
+    """A folder of pictures as style arrays in CIFAR-10's layout (32x32 RGB uint8)."""
+    folder = open_folder(path, DecodeOptions(32), log=_note)
+    if folder.decoded_now:
+        _note(folder.summary())
+    out: Arrays = {}
+    for split in SPLITS:
+        ix = folder.splits[split]
+        out[f"x_{split}"] = folder.read(folder.rows[ix])
+        out[f"y_{split}"] = folder.labels[ix]
+    return out
+
+
+def _note(text: str) -> None:
+    import sys
+
+    print(text, file=sys.stderr, flush=True)
+
+
 def _pad_digits(x: np.ndarray) -> np.ndarray:
     return np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None]
 
 
 def build_mnist_cifar(
-    context: gankit.DataContext, *, seed: int = 0, repair_each_epoch: bool = False
+    context: gankit.DataContext, *, seed: int = 0, repair_each_epoch: bool = False,
+    styles: Path | None = None,
 ) -> MnistCifarDataset:
     """MNIST digits rendered in CIFAR-10 style (content, style, image, labels).
 
@@ -276,8 +311,10 @@ def build_mnist_cifar(
         context: where the data files are.
         seed: the pairing's seed; the same seed gives the same pairs.
         repair_each_epoch: draw a new (seeded) pairing every epoch.
+        styles: a folder of your own pictures to use as the styles instead of
+            CIFAR-10 (read as ``image-folder`` reads it, at 32x32).
     """
-    return MnistCifarDataset(context, seed, repair_each_epoch)
+    return MnistCifarDataset(context, seed, repair_each_epoch, styles)
 
 
 def build_mnist(context: gankit.DataContext) -> ImageDataset:
@@ -287,7 +324,7 @@ def build_mnist(context: gankit.DataContext) -> ImageDataset:
 
 def build_cifar10(context: gankit.DataContext) -> ImageDataset:
     """CIFAR-10 32x32 RGB images (unconditional)."""
-    return ImageDataset(context, load_cifar10_arrays, (32, 32, 3))
+    return ImageDataset(context, load_cifar10_arrays, (32, 32, 3), class_names=CIFAR10_CLASSES)
 
 
 @gankit.hookimpl

@@ -12,7 +12,7 @@ from gankit.plugin.loader import LoadOptions, load_plugins
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLUGINS = FIXTURES / "plugins"
-BUILTINS = {"dcgan", "minimax", "losses", "penalties", "mnist-cifar", "metrics"}
+BUILTINS = {"dcgan", "minimax", "losses", "penalties", "mnist-cifar", "image-folder", "metrics"}
 
 
 def names(host, family):
@@ -27,7 +27,7 @@ def test_builtins_load_and_register_their_components(host):
     assert names(host, "discriminators") == ["dcgan"]
     assert names(host, "losses") == ["hinge", "lsgan", "minimax", "ragan", "wgan-gp"]
     assert names(host, "penalties") == ["r1"]
-    assert names(host, "datasets") == ["cifar10", "mnist", "mnist-cifar"]
+    assert names(host, "datasets") == ["cifar10", "image-folder", "mnist", "mnist-cifar"]
 
 
 def test_import_error_marks_only_that_plugin(tmp_path):

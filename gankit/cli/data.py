@@ -65,6 +65,9 @@ def dataset_preview(
     dataset = build_dataset(registry, name, options, data_dir)
     if split not in dataset.splits:
         raise UsageError(f"unknown split '{split}' of dataset '{name}'; available: {', '.join(dataset.splits)}")
+    describe = getattr(dataset, "describe", None)
+    if callable(describe):
+        click.echo(describe())
     examples = take_examples(dataset, split, count, None if has_seed else seed)
     if out is None and npz is None:
         out = f"{name}-{split}.png"

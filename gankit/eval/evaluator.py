@@ -112,7 +112,10 @@ class Evaluator:
         if split not in dataset.splits:
             raise UsageError(f"dataset has no split '{split}' (splits: {', '.join(dataset.splits)})")
         if n > dataset.splits[split]:
-            raise UsageError(f"-n {n} is more than the {dataset.splits[split]} examples of split '{split}'")
+            raise UsageError(
+                f"-n {n} is more than the {dataset.splits[split]} examples of split '{split}' "
+                f"(pass -n {dataset.splits[split]} or fewer, or another --split)"
+            )
         if n < 2:
             raise UsageError("-n must be at least 2")
         self._examples: dict[str, np.ndarray] | None = None
@@ -197,6 +200,9 @@ class Evaluator:
                 "higher_is_better": m.higher_is_better,
                 **dict(extra_protocol or {}),
             }
+            if protocol.get("extractor") == "classifier" and ("classifier", None) in self._extractors:
+                info = self._extractors[("classifier", None)].info
+                protocol["classifier"] = {k: info.get(k) for k in ("task", "classes", "test_accuracy")}
             records.append({
                 "metric": m.name, "value": value, **extra, "protocol": protocol,
                 "seconds": round(time.perf_counter() - started, 3),

@@ -132,11 +132,15 @@ def register_datasets(register: RegisterFn) -> None:
     ``dataset`` has the attributes ``image_shape`` (H, W, C), ``conditions``
     (``{name: shape}`` of the condition images it can provide),
     ``default_conditions`` (the tuple a run uses unless told otherwise) and
-    ``splits`` (``{split: number of examples}``), optionally ``paired`` (True when
-    ``image`` is the ground-truth rendering of its conditions), and a method
+    ``splits`` (``{split: number of examples}``, exactly what ``load`` yields; ``train``
+    is required, ``test`` is what sample grids, ``evaluate`` and ``--eval-every`` use),
+    optionally ``paired`` (True when ``image`` is the ground-truth rendering of its
+    conditions), ``class_names`` (the names of the labels' classes, in label order) and
+    ``describe()`` (a summary ``dataset-preview`` prints), and a method
     ``load(split, *, epoch=0) -> tf.data.Dataset`` giving one epoch of unbatched
-    dicts with ``"image"`` in [-1, 1] (float32), every condition, and optionally
-    ``"label"``. The result is deterministic for given options, split and epoch.
+    dicts with ``"image"`` in [-1, 1] (float32) of ``image_shape``, every condition,
+    and optionally ``"label"`` (int32 scalar, in ``[0, len(class_names))``). The result
+    is deterministic for given options, split and epoch.
     The trainer owns batching, shuffling, prefetching and sharding. Data files are
     located through ``context`` (``gankit.data`` has the helpers).
     """

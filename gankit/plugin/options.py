@@ -12,6 +12,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path, PurePath
 from typing import Any
 
 from gankit.errors import OptionError
@@ -38,10 +39,7 @@ class Option:
     annotation: Any  # a type, typing.Literal[...], Optional[...] or None when unknown
 
     def type_name(self) -> str:
-        ann = self.annotation
-        if ann is None:
-            return "any"
-        return getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+        return _type_name(self.annotation)
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` converted to this option's type, or raise ``OptionError``.
@@ -56,6 +54,20 @@ class Option:
             ) from None
 
 
+
+
+def _type_name(ann: Any) -> str:
+    """``int``, ``int | 'auto'``, ``'crop' | 'pad'``, ``Path | None``: as a user reads it."""
+    if ann is None or ann is Any:
+        return "any"
+    if ann is type(None):
+        return "None"
+    origin = typing.get_origin(ann)
+    if origin is typing.Literal:
+        return " | ".join(repr(c) for c in typing.get_args(ann))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(ann))
+    return getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
 
 
 def options_of(factory: Callable[..., Any]) -> tuple[Option, ...]:
@@ -103,6 +115,13 @@ def signature_problem(family: str, factory: Callable[..., Any]) -> str | None:
             )
         return f"it takes {len(positional)} positional parameter(s), the hook spec passes {len(expected)}: {shape}"
     return None
+
+
+def _coerce_path(value: Any) -> Path:
+    """A path option, made absolute: the run stores it so, and a resume may run elsewhere."""
+    if isinstance(value, (str, PurePath)) and str(value):
+        return Path(value).expanduser().resolve()
+    raise ValueError("not a path")
 
 
 def _coerce(annotation: Any, value: Any) -> Any:
@@ -153,11 +172,11 @@ def _coerce(annotation: Any, value: Any) -> Any:
         if isinstance(value, str):
             return float(value)
         raise ValueError("not a number")
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        raise ValueError("not a string")
+    if isinstance(annotation, type) and issubclass(annotation, PurePath):
+        return _coerce_path(value)
     if isinstance(annotation, type):
+        if annotation is str and not isinstance(value, str):
+            raise ValueError("not a string")
         if isinstance(value, annotation):
             return value
         if isinstance(value, str):

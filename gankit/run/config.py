@@ -131,7 +131,7 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["options"] = {k: dict(v) for k, v in sorted(self.options.items())}
+        data["options"] = {k: {o: _plain(v) for o, v in opts.items()} for k, opts in sorted(self.options.items())}
         data["sources"] = {k: self.sources[k] for k in _FIELD_ORDER if k in self.sources}
         return data
 
@@ -201,6 +201,13 @@ class RunConfig:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 _FIELD_ORDER = [name for name in _FIELDS if name not in ("options", "sources")]
+
+
+def _plain(value: Any) -> Any:
+    """An option value as TOML and comparisons see it (a path option as its string)."""
+    from pathlib import PurePath
+
+    return str(value) if isinstance(value, PurePath) else value
 
 
 def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:

@@ -6,9 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["SHUFFLE_BUFFER", "MAX_SCALARS", "input_pipeline", "TrainChunk", "first_set"]
+import numpy as np
+
+__all__ = ["SHUFFLE_BUFFER", "shuffle_buffer", "MAX_SCALARS", "input_pipeline", "TrainChunk", "first_set"]
 
 SHUFFLE_BUFFER = 10_000
+SHUFFLE_BYTES = 512 * 2**20  # at most this much of decoded examples in the shuffle buffer
+
+
+def shuffle_buffer(element_spec: Any) -> int:
+    """Examples in the shuffle buffer: :data:`SHUFFLE_BUFFER`, fewer where that many
+    examples of ``element_spec`` would take more than :data:`SHUFFLE_BYTES` (256-pixel
+    RGB float32 images: 682), at least 256."""
+    import tensorflow as tf
+
+    example = sum(
+        int(np.prod([d or 1 for d in spec.shape])) * spec.dtype.size
+        for spec in tf.nest.flatten(element_spec)
+    )
+    return int(max(256, min(SHUFFLE_BUFFER, SHUFFLE_BYTES // max(example, 1))))
 
 
 def input_pipeline(
@@ -36,7 +52,7 @@ def input_pipeline(
     keys = list(keys)
     ds = dataset.load("train", epoch=epoch)
     ds = ds.map(lambda el: {k: el[k] for k in keys})  # dropped before shuffling: a smaller buffer
-    ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed * 100_003 + epoch, reshuffle_each_iteration=False)
+    ds = ds.shuffle(shuffle_buffer(ds.element_spec), seed=seed * 100_003 + epoch, reshuffle_each_iteration=False)
     ds = ds.batch(batch_size * d_steps, drop_remainder=True)
     if d_steps > 1 and replicas > 1:
         ds = ds.map(lambda el: {k: _replica_major(v, d_steps, replicas) for k, v in el.items()})

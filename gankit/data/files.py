@@ -1,4 +1,4 @@
-"""Helpers for dataset plugins: finding, downloading and reading data files.
+"""Finding, downloading and reading data files.
 
 Search order for a file: the data directory (``--data-dir`` / ``GANKIT_DATA_DIR``),
 then the download cache (Keras's ``~/.keras/datasets``), then a download through
@@ -11,6 +11,7 @@ Every reader turns a truncated or malformed file into a ``DataError`` naming the
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import socket
 import tarfile
@@ -33,6 +34,7 @@ __all__ = [
     "read_npz",
     "read_pickle_members",
     "read_pickle_file",
+    "user_cache_dir",
 ]
 
 DOWNLOAD_TIMEOUT_S = 15.0
@@ -49,6 +51,15 @@ class RemoteFile:
     filename: str
     origin: str
     file_hash: str
+
+
+def user_cache_dir() -> Path:
+    """gankit's own cache: ``GANKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/gankit``, else
+    ``~/.cache/gankit`` (metric classifiers, decoded image folders)."""
+    if os.environ.get("GANKIT_CACHE_DIR"):
+        return Path(os.environ["GANKIT_CACHE_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gankit"
 
 
 def find_data_file(context: DataContext, names: Sequence[str]) -> Path | None:
