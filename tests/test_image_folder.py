@@ -334,3 +334,33 @@ def test_train_sample_evaluate_resume_at_64_from_a_folder(tmp_path, monkeypatch)
                                  "-o", "metric.extractor=classifier", "-n", "4"])
     assert result.exit_code == 0, result.output
     assert "fid [classifier]" in result.output
+
+
+@pytest.mark.integration
+def test_cifar10_written_as_png_folders_reads_back_exactly(real_data, tmp_path):
+    """The reader is lossless where it should be: CIFAR-10's test split as PNG files in
+    class folders, read at its own size, is the `cifar10` dataset's pixels and labels."""
+    import gankit
+
+    cifar = gankit.create("datasets", "cifar10", gankit.DataContext(real_data))
+    arrays = cifar.arrays()
+    x, y = arrays["x_test"], arrays["y_test"]
+    root = tmp_path / "cifar-png"
+    for name in cifar.class_names:
+        (root / name).mkdir(parents=True)
+    for i, (image, label) in enumerate(zip(x, y)):
+        Image.fromarray(image).save(root / cifar.class_names[label] / f"{i:05d}.png", compress_level=1)
+    ds = gankit.create("datasets", "image-folder", gankit.DataContext(), path=str(root), size=32)
+    assert ds.class_names == cifar.class_names  # sorted folder names are CIFAR-10's label order
+    assert sum(ds.splits.values()) == len(x) and ds.image_shape == (32, 32, 3)
+    folder = ds.folder
+    index = np.array([int(Path(p).stem) for p in folder.files])
+    assert np.array_equal(folder.read(folder.rows), x[index])
+    assert np.array_equal(folder.labels, y[index].astype(np.int32))
+    by_pixels = {x[i].tobytes(): int(y[i]) for i in index}
+    elements = list(ds.load("test").as_numpy_iterator())
+    assert len(elements) == ds.splits["test"]
+    for element in elements:  # what the trainer sees: [-1, 1] floats of those pixels, and the label
+        assert element["image"].dtype == np.float32
+        pixels = np.rint((element["image"] + 1.0) * 127.5).astype(np.uint8)
+        assert by_pixels[pixels.tobytes()] == int(element["label"])

@@ -116,6 +116,9 @@ def test_plugin_code_failing_at_run_time_is_one_line_and_the_run_is_marked_faile
     assert result.exit_code == 1, result.output
     [error] = error_lines(result)
     assert error.startswith(message), error
+    if kind == "factory":  # models are built before the run folder is made: nothing is left behind
+        assert not out.exists()
+        return
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "failed" and info["step"] == 0 and info["error"] == error[len("Error: "):]
     assert (out / "config.toml").is_file()  # what was written stays

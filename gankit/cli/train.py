@@ -166,6 +166,7 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
                       plugin_versions=plugin_versions_for(config, host.registry, versions),
                       strategy=strategy, live_progress=live, data_source=_data_source(data_dir))
     chief = is_chief(strategy)
+    trainer.build()  # a model that cannot be built for the dataset fails before the folder exists
     if chief:
         run.prepare()  # an unwritable --out fails here, before anything is announced
     role = "" if chief else " (a non-chief worker: the chief writes the run directory)"

@@ -10,11 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from gankit.errors import DataError, OptionError, PluginCodeError
+from gankit.errors import ComponentError, DataError, OptionError, PluginCodeError
 from gankit.plugin.registry import Component, Registry
 from gankit.types import DataContext
 
-__all__ = ["resolve", "resolve_metrics", "build_dataset", "take_examples", "GuardedDataset"]
+__all__ = [
+    "resolve", "resolve_metrics", "build_dataset", "take_examples", "example_problem", "check_first_batch",
+    "GuardedDataset",
+]
 
 
 def resolve(
@@ -67,6 +70,50 @@ def take_examples(dataset: Any, split: str, n: int, shuffle_seed: int | None = N
     if batch is None:
         raise DataError(f"split '{split}' is empty")
     return {k: np.asarray(v) for k, v in batch.items()}
+
+
+def example_problem(dataset: Any, element: Mapping[str, Any], conditions: Sequence[str] | None = None) -> str | None:
+    """What is wrong with one example (numpy values) for ``dataset``'s declarations, or
+    None: ``image`` float32 in [-1, 1] of ``image_shape``, each of ``conditions`` (all
+    declared ones by default) with its shape, ``label`` an integer scalar in
+    ``[0, len(class_names))``. The contract kit and the trainer both use it."""
+    image = element.get("image")
+    if image is None:
+        return "element has no `image`"
+    image = np.asarray(image)
+    if tuple(image.shape) != tuple(dataset.image_shape):
+        return f"image shape {tuple(image.shape)} != image_shape {tuple(dataset.image_shape)}"
+    if image.dtype != np.float32:
+        return f"image dtype {image.dtype} != float32 (images are float32 in [-1, 1])"
+    low, high = float(np.min(image)), float(np.max(image))
+    if low < -1.0 or high > 1.0:
+        return f"image values in [{low:g}, {high:g}], outside [-1, 1]"
+    for name in dataset.conditions if conditions is None else conditions:
+        shape = tuple(dataset.conditions[name])
+        if name not in element:
+            return f"element has no condition `{name}`"
+        if tuple(np.shape(element[name])) != shape:
+            return f"condition `{name}` shape {tuple(np.shape(element[name]))} != {shape}"
+    if "label" in element:
+        label = np.asarray(element["label"])
+        if label.shape != () or not np.issubdtype(label.dtype, np.integer):
+            return f"`label` must be an integer scalar, got {label.dtype} of shape {label.shape}"
+        names = getattr(dataset, "class_names", None)
+        if not names:
+            return "the dataset yields `label` but declares no `class_names`"
+        if not 0 <= int(label) < len(names):
+            return f"label {int(label)} outside [0, {len(names)}) of class_names"
+    return None
+
+
+def check_first_batch(dataset: Any, conditions: Sequence[str], name: str, plugin: str, n: int = 8) -> None:
+    """The first ``n`` training examples against the dataset's declarations; a problem is
+    one ``ComponentError`` naming the dataset and its plugin (before anything is built)."""
+    examples = take_examples(dataset, "train", n)
+    for i in range(len(examples["image"])):
+        problem = example_problem(dataset, {k: v[i] for k, v in examples.items()}, conditions)
+        if problem:
+            raise ComponentError("dataset", name, plugin, f"first training batch: {problem}")
 
 
 class GuardedDataset:

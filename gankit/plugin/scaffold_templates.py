@@ -170,6 +170,7 @@ class DiscsDataset:
     image_shape = (32, 32, 3)
     conditions: dict[str, tuple[int, ...]] = {}
     default_conditions: tuple[str, ...] = ()
+    class_names = ("radius 4", "radius 6", "radius 8", "radius 10", "radius 12")
 
     def __init__(self, size: int, seed: int) -> None:
         self.splits = {"train": size, "test": max(size // 5, 64)}

@@ -131,7 +131,10 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["options"] = {k: {o: _plain(v) for o, v in opts.items()} for k, opts in sorted(self.options.items())}
+        # As TOML stores them (no None), so a saved config compares equal to its resume.
+        data["options"] = {
+            k: {o: _plain(v) for o, v in opts.items() if v is not None} for k, opts in sorted(self.options.items())
+        }
         data["sources"] = {k: self.sources[k] for k in _FIELD_ORDER if k in self.sources}
         return data
 

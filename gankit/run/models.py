@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gankit.errors import GankitError, UsageError
+from gankit.errors import ComponentError, GankitError, PluginCodeError, UsageError, describe
 from gankit.nn.precision import dtype_policy
-from gankit.plugin.registry import Component, Registry
+from gankit.plugin.registry import SINGULAR, Component, Registry
 from gankit.run.checkpoints import EMA_GROUP, CheckpointStore
 from gankit.run.config import RunConfig
 from gankit.run.resolve import NO_PENALTY, resolve_components
@@ -45,14 +45,28 @@ def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
         "loss": registry.get("losses", config.loss),
     }
     opts = config.options
-    generator = components["generator"].create(spec, **opts["generator"])
-    discriminator = components["discriminator"].create(spec, **opts["discriminator"])
+    generator = _build_model(components["generator"], spec, opts["generator"], config.dataset)
+    discriminator = _build_model(components["discriminator"], spec, opts["discriminator"], config.dataset)
     loss = components["loss"].create(**opts["loss"])
     penalty = None
     if config.penalty != NO_PENALTY:
         components["penalty"] = registry.get("penalties", config.penalty)
         penalty = components["penalty"].create(**opts["penalty"])
     return Models(spec, generator, discriminator, loss, components, penalty)
+
+
+def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any], dataset: str) -> Any:
+    """A model factory's failure names what the run asked it to build for (a 40-pixel
+    dataset and a power-of-two model: which requires what)."""
+    try:
+        return component.create(spec, **options)
+    except PluginCodeError as exc:
+        h, w, c = spec.image_shape
+        conditions = "".join(f", {name} {tuple(shape)}" for name, shape in spec.conditions.items())
+        raise ComponentError(
+            SINGULAR[component.family], component.name, component.plugin,
+            f"{exc.what} raised {describe(exc.error)} (building for dataset '{dataset}': {h}x{w}x{c} images{conditions})",
+        ) from exc
 
 
 def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tuple[Any, int | None]:

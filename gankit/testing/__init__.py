@@ -17,7 +17,7 @@ mixed_bfloat16, mixed_float16). Keep ``options`` small so the checks run in seco
 from __future__ import annotations
 
 from gankit.testing.common import CONDITIONAL_SPEC, DEFAULT_SPEC, PRECISIONS
-from gankit.testing.data import TinyLabelledDataset, check_dataset
+from gankit.testing.data import TinyLabelledDataset, check_dataset, check_example
 from gankit.testing.losses import ProbeDiscriminator, check_loss, check_penalty
 from gankit.testing.metrics import check_metric
 from gankit.testing.models import (
@@ -36,6 +36,7 @@ __all__ = [
     "check_loss",
     "check_penalty",
     "check_dataset",
+    "check_example",
     "check_metric",
     "TinyLabelledDataset",
     "ProbeDiscriminator",

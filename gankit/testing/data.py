@@ -6,18 +6,24 @@ from typing import Any
 
 import numpy as np
 
+from gankit.plugin.building import example_problem
 from gankit.testing.common import require
 
-__all__ = ["check_dataset", "TinyLabelledDataset"]
+__all__ = ["check_dataset", "check_example", "TinyLabelledDataset"]
 
 
-def check_dataset(dataset: Any, *, split: str | None = None, n: int = 4) -> None:
+def check_dataset(dataset: Any, *, split: str | None = None, n: int = 4, count_limit: int = 200_000) -> None:
     """Check a built dataset object against the contract in ``register_datasets``.
 
-    Attributes ``image_shape``, ``conditions``, ``default_conditions`` and ``splits``;
-    ``load(split)`` yields dicts with ``image`` (float32, in [-1, 1], of
-    ``image_shape``) and every declared condition with its shape; two loads of the
-    same split and epoch give the same elements.
+    Attributes ``image_shape``, ``conditions``, ``default_conditions`` and ``splits``
+    (with ``train`` and ``test``: evaluation, ``--eval-every`` and conditional sample
+    grids read ``test``); each split yields exactly its declared number of examples
+    (counted up to ``count_limit``; beyond, the first ``count_limit`` are read and the
+    message says so); every example of the first ``n`` has ``image`` (float32, in
+    [-1, 1], of ``image_shape``), every declared condition with its shape, and, if
+    present, ``label`` as an integer scalar in ``[0, len(class_names))`` (the dataset
+    then declares ``class_names``); two loads of the same split and epoch give the
+    same elements.
     """
     for attr in ("image_shape", "conditions", "default_conditions", "splits", "load"):
         require(hasattr(dataset, attr), f"dataset has no `{attr}`")
@@ -26,26 +32,50 @@ def check_dataset(dataset: Any, *, split: str | None = None, n: int = 4) -> None
     require(not unknown, f"default_conditions name undeclared conditions: {sorted(unknown)}")
     splits = dict(dataset.splits)
     require(splits and all(int(v) > 0 for v in splits.values()), f"bad splits {splits}")
-    split = split or next(iter(splits))
+    require("train" in splits, f"dataset has no `train` split (splits: {', '.join(splits)})")
+    require("test" in splits, (
+        f"dataset has no `test` split (splits: {', '.join(splits)}): `gankit evaluate`, --eval-every "
+        "and the sample grids of conditional runs read it"
+    ))
+    for name, declared in splits.items():
+        _check_split_size(dataset, name, int(declared), count_limit)
+    split = split or "train"
     first = _take(dataset.load(split, epoch=0), n)
     second = _take(dataset.load(split, epoch=0), n)
-    require(len(first) == n, f"load({split!r}) gave {len(first)} elements, expected at least {n}")
+    require(len(first) == min(n, splits[split]), f"load({split!r}) gave {len(first)} elements, expected {n}")
     for element in first:
-        image = element.get("image")
-        require(image is not None, "element has no `image`")
-        require(tuple(image.shape) == tuple(dataset.image_shape), (
-            f"image shape {image.shape} != image_shape {dataset.image_shape}"
-        ))
-        require(image.dtype == np.float32, f"image dtype {image.dtype} != float32")
-        require(image.min() >= -1.0 and image.max() <= 1.0, "image values outside [-1, 1]")
-        for name, shape in dataset.conditions.items():
-            require(name in element, f"element has no condition `{name}`")
-            require(tuple(element[name].shape) == tuple(shape), (
-                f"condition `{name}` shape {element[name].shape} != {shape}"
-            ))
+        check_example(dataset, element)
     for a, b in zip(first, second):
         for key in a:
             require(np.array_equal(a[key], b[key]), f"load() is not deterministic: `{key}`")
+
+
+def check_example(dataset: Any, element: dict[str, Any]) -> None:
+    """One example (numpy values) against the dataset's declarations; the trainer runs
+    the same check on the first batch of every run."""
+    problem = example_problem(dataset, element)
+    require(problem is None, problem or "")
+
+
+def _check_split_size(dataset: Any, split: str, declared: int, count_limit: int) -> None:
+    ds = dataset.load(split, epoch=0)
+    known = int(ds.cardinality())
+    if known >= 0:
+        require(known == declared, f"splits[{split!r}] says {declared} examples, load({split!r}) yields {known}")
+        return
+    counted = _count(ds, count_limit)
+    if declared <= count_limit:
+        require(counted == declared, f"splits[{split!r}] says {declared} examples, load({split!r}) yields {counted}")
+    else:
+        require(counted == count_limit, (
+            f"splits[{split!r}] says {declared} examples, load({split!r}) yields {counted} "
+            f"(counted up to {count_limit})"
+        ))
+
+
+def _count(ds: Any, limit: int) -> int:
+    """Examples in ``ds``, reading at most ``limit + 1`` (of the images only)."""
+    return int(ds.take(limit + 1).map(lambda el: 0).reduce(0, lambda total, _: total + 1))
 
 
 class TinyLabelledDataset:
@@ -60,6 +90,7 @@ class TinyLabelledDataset:
     conditions = {"content": (32, 32, 1), "style": (32, 32, 3)}
     default_conditions = ("content", "style")
     paired = True
+    class_names = tuple(str(d) for d in range(10))
 
     def __init__(self, n_train: int = 200, n_test: int = 64, seed: int = 0) -> None:
         rng = np.random.default_rng(seed)

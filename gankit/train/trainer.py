@@ -123,6 +123,12 @@ class Trainer:
 
     # === Setup ===
 
+    def build(self) -> None:
+        """Build the models and optimizers (once). The CLI calls it before the run folder
+        is made, so a model that cannot be built for the dataset leaves nothing behind."""
+        if not hasattr(self, "models"):
+            self._build()
+
     def _build(self) -> None:
         import keras
         import tensorflow as tf
@@ -242,7 +248,7 @@ class Trainer:
         )
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self._build()
+            self.build()
             loop.elapsed_before = self._restore(start_step)
             loop.metrics = MetricsLog(run) if chief else None
             self._train(loop, steps_per_epoch)
