@@ -4,6 +4,8 @@
 real photographs (scikit-image's sample images plus CIFAR-10 upscaled to 384x288, as
 JPEG and as PNG) under ``--work`` and prints, on this machine:
 
+Each speed figure is the median of ``--repeats`` interleaved runs.
+
 - files per second of the first scan (decode + resize + write the cache), JPEG and PNG,
   at 64 and 256 pixels; Keras's figure is one epoch of its pipeline (it decodes every
   epoch: that is its cost per epoch, gankit's is once);
@@ -205,24 +207,31 @@ def cgroup_limit_available() -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000, help="files per folder for the speed figures")
-    parser.add_argument("--memory-files", type=int, default=6000, help="files of the larger-than-memory folder")
-    parser.add_argument("--limit-mb", type=int, default=1024, help="memory given to the larger-than-memory epoch")
+    parser.add_argument("--memory-files", type=int, default=8500, help="files of the larger-than-memory folder")
+    parser.add_argument("--limit-mb", type=int, default=1536, help="memory given to the larger-than-memory epoch")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each figure (median reported)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "gankit-bench-folders")
     args = parser.parse_args()
     work = args.work
     rows = []
+    med = statistics.median
     for fmt in ("jpg", "png"):
         root = write_photos(work / f"photos-{fmt}", args.files, fmt)
         for size in (64, 256):
-            cache = Path(tempfile.mkdtemp(dir=work))
-            ours = first_scan(root, size, cache)
-            theirs = keras_epoch(root, size)
-            rows.append((f"first scan, {fmt.upper()} at {size}", f"{ours:.0f} files/s", f"{theirs:.0f} files/s (every epoch)"))
+            ours, theirs = [], []
+            for _ in range(args.repeats):  # interleaved: the machine's drift hits both alike
+                cache = Path(tempfile.mkdtemp(dir=work))
+                ours.append(first_scan(root, size, cache))
+                theirs.append(keras_epoch(root, size))
+            rows.append((f"first scan, {fmt.upper()} at {size}", f"{med(ours):.0f} files/s",
+                         f"{med(theirs):.0f} files/s (every epoch)"))
             if fmt == "jpg":
-                rows.append((f"cached start-up at {size}", f"{cached_start(root, size, cache):.2f} s",
-                             f"{keras_start(root, size):.2f} s (listing only; decodes each epoch)"))
+                starts = [(cached_start(root, size, cache), keras_start(root, size)) for _ in range(args.repeats)]
+                rows.append((f"cached start-up at {size}", f"{med(a for a, _ in starts):.2f} s",
+                             f"{med(b for _, b in starts):.2f} s (listing only; decodes each epoch)"))
             if fmt == "jpg" and size == 64:
-                pipe, keras_pipe = pipeline_rate(root, 64, cache), keras_pipeline_rate(root, 64)
+                rates = [(pipeline_rate(root, 64, cache), keras_pipeline_rate(root, 64)) for _ in range(args.repeats)]
+                pipe, keras_pipe = med(a for a, _ in rates), med(b for _, b in rates)
                 train = trainer_rate(root, 64, cache, work)
                 rows.append(("input pipeline at 64, batch 64", f"{pipe:.0f} img/s = {pipe / train:.1f}x training",
                              f"{keras_pipe:.0f} img/s = {keras_pipe / train:.1f}x training"))

@@ -119,3 +119,23 @@ def test_missing_data_offline_names_the_files_and_the_variable(tmp_path):
         build_mnist(ctx(tmp_path)).load("train")
     message = str(info.value)
     assert "mnist.npz" in message and "GANKIT_DATA_DIR" in message and "\n" not in message
+
+
+def test_mnist_cifar_takes_its_styles_from_a_folder_of_pictures(tiny_data, tmp_path):
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    colours = {}
+    for i in range(12):
+        colour = rng.integers(0, 256, 3).astype(np.uint8)
+        Image.fromarray(np.broadcast_to(colour, (50, 70, 3)).copy()).save(photos / f"p{i}.png")
+        colours[tuple(int(c) for c in colour)] = i
+    (photos / "broken.jpg").write_text("not a picture")
+    dataset = build_mnist_cifar(ctx(tiny_data), styles=photos)
+    check_dataset(dataset)
+    ex = take_examples(dataset, "train", 32)
+    styles = np.rint((ex["style"] + 1.0) * 127.5).astype(int)
+    assert all(tuple(s[0, 0]) in colours for s in styles)  # every style is one of the pictures
+    assert (ex["style_label"] == -1).all()  # a flat folder has no style classes

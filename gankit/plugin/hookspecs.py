@@ -140,7 +140,14 @@ def register_datasets(register: RegisterFn) -> None:
     ``load(split, *, epoch=0) -> tf.data.Dataset`` giving one epoch of unbatched
     dicts with ``"image"`` in [-1, 1] (float32) of ``image_shape``, every condition,
     and optionally ``"label"`` (int32 scalar, in ``[0, len(class_names))``). The result
-    is deterministic for given options, split and epoch.
+    is deterministic for given options, split and epoch. ``image_shape`` must suit the
+    models chosen (the built-in DCGAN needs a square, power-of-two side from 8).
+
+    Before a run folder is made, ``gankit train`` checks the first training batch (dtype,
+    range, shapes against ``image_shape`` and the run's conditions, ``label``) and builds
+    the models for ``image_shape``; a problem is one line naming the dataset, or the
+    model and what it requires. ``gankit.testing.check_dataset`` checks all of the above
+    and counts every split against ``splits``.
     The trainer owns batching, shuffling, prefetching and sharding. Data files are
     located through ``context`` (``gankit.data`` has the helpers).
     """

@@ -21,6 +21,15 @@ CONDITIONAL_SPEC = ModelSpec(
 )
 
 
+def require_registrable(family: str, factory: Callable[..., Any]) -> None:
+    """The registration rules the registry applies to ``factory`` (the same function):
+    what passes the kit registers."""
+    from gankit.plugin.options import signature_problem
+
+    problem = signature_problem(family, factory)
+    require(problem is None, f"the registry would refuse this factory: {problem}")
+
+
 def require(condition: Any, message: str) -> None:
     """Raise ``AssertionError(message)`` unless ``condition``; unlike ``assert``, this
     still checks under ``python -O``."""

@@ -15,6 +15,7 @@ from gankit.testing.common import (
     build_model,
     condition_inputs,
     require,
+    require_registrable,
 )
 from gankit.testing.models import reference_discriminator, reference_generator
 from gankit.types import LossContext, ModelSpec
@@ -50,6 +51,7 @@ def check_loss(
     scalars is fine), finite, and carry a gradient to the discriminator's and the
     generator's weights respectively.
     """
+    require_registrable("losses", factory)
     loss = factory(**dict(options or {}))
     for method in ("discriminator_loss", "generator_loss"):
         require(callable(getattr(loss, method, None)), f"loss object has no {method}(ctx) method")
@@ -78,6 +80,7 @@ def check_penalty(
     """
     import tensorflow as tf
 
+    require_registrable("penalties", factory)
     penalty = factory(**dict(options or {}))
     require(callable(getattr(penalty, "penalty", None)), "penalty object has no penalty(ctx) method")
     every = getattr(penalty, "every", 1)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from gankit.eval.evaluator import Evaluator, SelectedMetric
-from gankit.testing.common import require
+from gankit.testing.common import require, require_registrable
 from gankit.testing.data import TinyLabelledDataset
 
 __all__ = ["check_metric"]
@@ -31,6 +31,7 @@ def check_metric(
     twice for the same generator, and a different one for a generator that outputs
     noise instead of the real images. Uses a temporary cache for the classifier.
     """
+    require_registrable("metrics", factory)
     metric = factory(**dict(options or {}))
     require(isinstance(getattr(metric, "higher_is_better", None), bool), (
         "metric has no boolean `higher_is_better`"

@@ -16,6 +16,7 @@ from gankit.testing.common import (
     build_model,
     condition_inputs,
     require,
+    require_registrable,
 )
 from gankit.types import ModelSpec
 
@@ -38,6 +39,7 @@ def check_generator(
     also: the ``.keras`` round trip (``safe_mode=True``) gives identical outputs, and
     building twice under the same seed gives identical outputs.
     """
+    require_registrable("generators", factory)
     rng = np.random.default_rng(seed)
     inputs = {"z": rng.standard_normal((batch_size, spec.latent_dim)).astype(np.float32)}
     inputs.update(condition_inputs(spec, batch_size, rng))
@@ -67,6 +69,7 @@ def check_discriminator(
     finite; a gradient reaches every trainable weight and the input image (gradient
     penalties need it). In float32 also the ``.keras`` round trip and seeded builds.
     """
+    require_registrable("discriminators", factory)
     rng = np.random.default_rng(seed)
     inputs = {"image": rng.uniform(-1, 1, (batch_size, *spec.image_shape)).astype(np.float32)}
     inputs.update(condition_inputs(spec, batch_size, rng))

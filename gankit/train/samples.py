@@ -34,5 +34,5 @@ class SampleGrid:
     def write(self, generator: Any, step: int, metrics: Any) -> None:
         images = np.asarray(generator(self.inputs, training=False))
         grid = paired_grid([self.inputs[c] for c in self.conditions] + [images])
-        save_png(grid, self.run.sample_path(step), scale=2)
+        save_png(grid, self.run.sample_path(step), scale=2 if images.shape[1] <= 32 else 1)
         metrics.image("samples", grid, step)
