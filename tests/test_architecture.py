@@ -22,8 +22,8 @@ MAX_FUNCTION_LINES = 60
 # Each part of gankit and its layer: imports between parts point to a lower layer.
 LAYERS = {
     "gankit.errors": 0, "gankit.types": 0, "gankit._version": 0, "gankit._tf": 0, "gankit._moved": 0,
-    "gankit.io": 1, "gankit.data": 1,
-    "gankit.plugin": 2, "gankit.nn": 2,
+    "gankit.io": 1,
+    "gankit.data": 2, "gankit.plugin": 2, "gankit.nn": 2,
     "gankit.run": 3,
     "gankit.eval": 4,
     "gankit.train": 5,

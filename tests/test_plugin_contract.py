@@ -281,3 +281,12 @@ def test_the_gallery_fails_the_kit_under_python_dash_o():
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads(result.stdout.strip().splitlines()[-1])
     assert results and "PASSED" not in results.values(), results
+
+
+def test_the_right_relativistic_hinge_passes_the_kit():
+    sys.path.insert(0, str(FIXTURES))
+    from wrong_components import RelativisticHinge
+
+    import gankit
+
+    gankit.check_loss(RelativisticHinge, precisions=("float32",))

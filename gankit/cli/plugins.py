@@ -64,3 +64,39 @@ def new_plugin_cmd(name: str, directory: str, families: tuple[str, ...]) -> None
     click.echo(f"next: pip install -e {root} && pytest {root}")
 
 
+
+
+@click.command("check", context_settings=CONTEXT_SETTINGS)
+@click.argument("target")
+@click.option("-o", "overrides", multiple=True, metavar="FAMILY.OPTION=VALUE",
+              help="Option for the factories the checks build, e.g. -o dataset.path=photos (repeatable).")
+@click.pass_context
+def check_cmd(ctx: click.Context, target: str, overrides: tuple[str, ...]) -> None:
+    """Run the contract kit on every component one plugin registers.
+
+    TARGET is a plugin file (my_loss.py), a package folder, a module name, or an
+    installed distribution with `gankit` entry points. The plugin is loaded as
+    `gankit train` would load it (the built-ins beside it), the registration rules
+    applied, and each component checked (traced, under every precision): one line per
+    check; exit 1 if any fails.
+
+    \b
+    Examples:
+      gankit check ./rahinge.py
+      gankit check gankit-sngan
+      gankit check gankit_plugins.image_folder -o dataset.path=photos
+    """
+    from gankit._tf import import_tensorflow
+    from gankit.plugin.session import use_host
+    from gankit.run.config import parse_overrides
+    from gankit.testing.plugin_check import check_plugin, load_for_check
+
+    host, names = load_for_check(target)
+    use_host(host)
+    import_tensorflow()
+    failed = 0
+    for result in check_plugin(host, names, parse_overrides(overrides) if overrides else {}):
+        click.echo(result.line())
+        failed += result.status == "FAIL"
+    if failed:
+        ctx.exit(1)

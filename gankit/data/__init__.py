@@ -8,6 +8,7 @@ the folder reader skips such files and reports them instead.
 
 from __future__ import annotations
 
+from gankit.data import files
 from gankit.data.files import (
     RemoteFile,
     fetch,
@@ -31,14 +32,7 @@ from gankit.data.folder import (
 from gankit.data.decode import parse_colour
 
 __all__ = [
-    "RemoteFile",
-    "find_data_file",
-    "fetch",
-    "missing_data_message",
-    "read_npz",
-    "read_pickle_members",
-    "read_pickle_file",
-    "user_cache_dir",
+    *files.__all__,
     "FITS",
     "IMAGE_EXTENSIONS",
     "RESAMPLING",

@@ -36,6 +36,7 @@ import numpy as np
 from gankit.data.decode import FITS, RESAMPLING, DecodeOptions, SkippedFile, decode_image
 from gankit.data.files import user_cache_dir
 from gankit.errors import DataError, UsageError
+from gankit.io.files import atomic_write_text
 
 __all__ = ["IMAGE_EXTENSIONS", "FITS", "RESAMPLING", "DecodeOptions", "SkippedFile", "decode_image",
            "FolderImages", "open_folder", "SPLIT_FOLDERS"]
@@ -331,17 +332,7 @@ def _read_index(cache_dir: Path, ident: dict[str, Any]) -> dict[str, Any] | None
 
 def _write_index(cache_dir: Path, index: dict[str, Any], old_data: Path | None) -> None:
     skipped = [f"{e['path']}: {e['reason']}" for e in index["entries"] if e["row"] < 0]
-    _atomic_write(cache_dir / "skipped.txt", "".join(line + "\n" for line in skipped))
-    _atomic_write(cache_dir / "index.json", json.dumps(index) + "\n")
+    atomic_write_text(cache_dir / "skipped.txt", "".join(line + "\n" for line in skipped))
+    atomic_write_text(cache_dir / "index.json", json.dumps(index) + "\n")
     if old_data is not None and old_data.name != index["data_file"]:
         old_data.unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None

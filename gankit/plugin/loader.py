@@ -166,7 +166,7 @@ def _candidates(
     local = list(options.plugins)
     local += [p.strip() for p in env.get("GANKIT_PLUGINS", "").split(",") if p.strip()]
     for target in local:
-        yield PluginRecord(_local_name(target), None, "local"), _importer(target, _local_name(target))
+        yield PluginRecord(local_name(target), None, "local"), _importer(target, local_name(target))
     for registry_file in options.registries:
         try:
             entries = read_registry_file(registry_file)
@@ -288,7 +288,7 @@ def _import_file(path: Path, name: str) -> ModuleType:
     return module
 
 
-def _local_name(target: str) -> str:
+def local_name(target: str) -> str:
     """A local plugin's name: the file's stem, or the package folder's name for a
     package's ``__init__.py``, or the module path."""
     if target.endswith(".py"):

@@ -107,13 +107,19 @@ def check_penalty(
     for precision in precisions:
         D = build_model(reference_discriminator, DEFAULT_SPEC, None, seed, precision)
         images = tf.constant(rng.uniform(-1, 1, (batch_size, *DEFAULT_SPEC.image_shape)).astype(np.float32))
-        with tf.GradientTape() as tape:
-            ctx = LossContext(images, -images, D({"image": images}, training=True),
-                              D({"image": -images}, training=True), {}, D)
-            terms = loss_value(penalty, "penalty", ctx)
-        _check_terms("penalty", terms, f"under {precision}")
-        grads = [np.asarray(g) for g in tape.gradient(terms["loss"], D.trainable_variables) if g is not None]
-        require(all(np.all(np.isfinite(g)) for g in grads), f"penalty: non-finite gradient under {precision}")
+
+        def step() -> tuple[Any, Any]:
+            with tf.GradientTape() as tape:
+                ctx = LossContext(images, -images, D({"image": images}, training=True),
+                                  D({"image": -images}, training=True), {}, D)
+                terms = loss_value(penalty, "penalty", ctx)
+            return terms, tape.gradient(terms["loss"], D.trainable_variables)
+
+        for mode, run in (("eagerly", step), ("inside tf.function", tf.function(step))):
+            terms, grads = _traced_call(run, mode, "penalty", f"under {precision}")
+            _check_terms("penalty", terms, f"under {precision} ({mode})")
+            grads = [np.asarray(g) for g in grads if g is not None]
+            require(all(np.all(np.isfinite(g)) for g in grads), f"penalty: non-finite gradient under {precision}")
 
 
 def loss_value(loss: Any, method: str, ctx: LossContext) -> Any:
@@ -154,6 +160,16 @@ class ProbeDiscriminator:
         return Probe()
 
 
+# Where the probes put the logits (real, fake ranges): hinge and relativistic terms are
+# zero where real and fake are well separated, so sums and scales show only elsewhere.
+REGIONS = {
+    "separated": ((1.0, 3.0), (-3.0, -1.0)),
+    "near zero, where hinge terms are active": ((-0.5, 0.5), (-0.5, 0.5)),
+    "reversed": ((-3.0, -1.0), (1.0, 3.0)),
+    "unbalanced": ((0.5, 2.0), (-0.3, 0.8)),
+}
+
+
 def _check_values(loss: Any, batch: int, seed: int) -> None:
     import tensorflow as tf
 
@@ -161,8 +177,9 @@ def _check_values(loss: Any, batch: int, seed: int) -> None:
     real = rng.uniform(-1, 1, (batch, *PROBE_SHAPE)).astype(np.float32)
     fake = rng.uniform(-1, 1, (batch, *PROBE_SHAPE)).astype(np.float32)
     real.reshape(batch, -1)[:, 0] = fake.reshape(batch, -1)[:, 0] = 0.0
-    high = rng.uniform(1.0, 3.0, (batch, 1)).astype(np.float32)
-    low = -rng.uniform(1.0, 3.0, (batch, 1)).astype(np.float32)
+    logits = {name: tuple(rng.uniform(lo, hi, (batch, 1)).astype(np.float32) for lo, hi in ranges)
+              for name, ranges in REGIONS.items()}
+    high, low = logits["separated"]
     probe = ProbeDiscriminator(PROBE_SHAPE, seed)
     flat, steep = probe.make(), probe.make(steep=True)
 
@@ -179,20 +196,24 @@ def _check_values(loss: Any, batch: int, seed: int) -> None:
     g_fooled, g_caught = value("generator_loss", ctx(low, high)), value("generator_loss", ctx(high, low))
     require(g_fooled < g_caught, f"generator_loss is not lower when fakes are judged real ({g_fooled:.4g} >= "
                                  f"{g_caught:.4g}): is its sign flipped? It is minimised by the generator")
-    twice = ctx(np.tile(high, (2, 1)), np.tile(low, (2, 1)), (np.tile(real, (2, 1, 1, 1)), np.tile(fake, (2, 1, 1, 1))))
-    for method, once in (("discriminator_loss", d_good), ("generator_loss", value("generator_loss", ctx(high, low)))):
-        doubled = value(method, twice)
-        require(np.isclose(doubled, once, rtol=1e-4, atol=1e-5),
-                f"{method} changes from {once:.6g} to {doubled:.6g} when the batch is repeated twice: "
-                "return the mean over the batch, not the sum")
-        _check_slope(loss, method, high, low, ctx)
+    twice_images = (np.tile(real, (2, 1, 1, 1)), np.tile(fake, (2, 1, 1, 1)))
+    for region, (r_logits, f_logits) in logits.items():
+        for method in ("discriminator_loss", "generator_loss"):
+            once = value(method, ctx(r_logits, f_logits))
+            doubled = value(method, ctx(np.tile(r_logits, (2, 1)), np.tile(f_logits, (2, 1)), twice_images))
+            require(np.isclose(doubled, once, rtol=1e-4, atol=1e-5),
+                    f"{method} changes from {once:.6g} to {doubled:.6g} when the batch is repeated twice "
+                    f"(logits {region}): return the mean over the batch, not the sum")
+            _check_slope(loss, method, r_logits, f_logits, ctx, region)
     d_steep = value("discriminator_loss", ctx(high, low, d=steep))
     require(d_steep >= d_good - 1e-4 * (1 + abs(d_good)),
             f"discriminator_loss falls from {d_good:.6g} to {d_steep:.6g} when the discriminator's gradient "
             "norm grows and its logits stay the same: is a gradient penalty subtracted instead of added?")
 
 
-def _check_slope(loss: Any, method: str, high: np.ndarray, low: np.ndarray, ctx: Callable[..., LossContext]) -> None:
+def _check_slope(
+    loss: Any, method: str, high: np.ndarray, low: np.ndarray, ctx: Callable[..., LossContext], region: str
+) -> None:
     import tensorflow as tf
 
     real_logits, fake_logits = tf.Variable(high), tf.Variable(low)
@@ -201,11 +222,15 @@ def _check_slope(loss: Any, method: str, high: np.ndarray, low: np.ndarray, ctx:
     grads = [g for g in tape.gradient(value, [real_logits, fake_logits]) if g is not None]
     slope = max((float(np.max(np.abs(np.asarray(g)))) for g in grads), default=0.0) * len(high)
     require(slope <= SLOPE_LIMIT,
-            f"{method} moves by {slope:.3g}/B per unit of one example's logit (at most {SLOPE_LIMIT:g}/B "
-            "for a mean over the batch B): is the loss summed or scaled? Scale the learning rate instead")
+            f"{method} moves by {slope:.3g}/B per unit of one example's logit (logits {region}; at most "
+            f"{SLOPE_LIMIT:g}/B for a mean over the batch B): is the loss summed or scaled? Scale the "
+            "learning rate instead")
 
 
 def _check_training_step(loss: Any, spec: ModelSpec, paired: bool, precision: str, batch: int, seed: int) -> None:
+    """One discriminator and one generator update's losses and gradients with small
+    real models: eagerly, then inside ``tf.function`` as the trainer runs them (and with
+    ``jit_compile=True`` in float32, as ``--jit-compile on`` does)."""
     import tensorflow as tf
 
     G = build_model(reference_generator, spec, None, seed, precision)
@@ -216,22 +241,46 @@ def _check_training_step(loss: Any, spec: ModelSpec, paired: bool, precision: st
     real = tf.constant(rng.uniform(-1, 1, (batch, *spec.image_shape)).astype(np.float32))
     where = f"under {precision}{' on a paired conditional run' if paired else ''}"
 
-    with tf.GradientTape() as tape:
-        fake = tf.stop_gradient(G({"z": z, **conds}, training=True))
-        ctx = LossContext(real, fake, D({"image": real, **conds}, training=True),
-                          D({"image": fake, **conds}, training=True), conds, D, paired)
-        d_terms = loss_value(loss, "discriminator_loss", ctx)
-    _check_terms("discriminator_loss", d_terms, where)
-    _check_reaches(tape.gradient(d_terms["loss"], D.trainable_variables), "discriminator_loss", "discriminator",
-                   where, precision)
-    with tf.GradientTape() as tape:
-        fake = G({"z": z, **conds}, training=True)
-        ctx = LossContext(real, fake, tf.stop_gradient(D({"image": real, **conds}, training=True)),
-                          D({"image": fake, **conds}, training=True), conds, D, paired)
-        g_terms = loss_value(loss, "generator_loss", ctx)
-    _check_terms("generator_loss", g_terms, where)
-    _check_reaches(tape.gradient(g_terms["loss"], G.trainable_variables), "generator_loss", "generator",
-                   where, precision)
+    def step() -> tuple[Any, Any, Any, Any]:
+        with tf.GradientTape() as tape:
+            fake = tf.stop_gradient(G({"z": z, **conds}, training=True))
+            ctx = LossContext(real, fake, D({"image": real, **conds}, training=True),
+                              D({"image": fake, **conds}, training=True), conds, D, paired)
+            d_terms = loss_value(loss, "discriminator_loss", ctx)
+        d_grads = tape.gradient(d_terms["loss"], D.trainable_variables)
+        with tf.GradientTape() as tape:
+            fake = G({"z": z, **conds}, training=True)
+            ctx = LossContext(real, fake, tf.stop_gradient(D({"image": real, **conds}, training=True)),
+                              D({"image": fake, **conds}, training=True), conds, D, paired)
+            g_terms = loss_value(loss, "generator_loss", ctx)
+        return d_terms, d_grads, g_terms, tape.gradient(g_terms["loss"], G.trainable_variables)
+
+    modes: list[tuple[str, Any]] = [("eagerly", step), ("inside tf.function", tf.function(step))]
+    if precision == "float32":
+        modes.append(("inside tf.function(jit_compile=True)", tf.function(step, jit_compile=True)))
+    for mode, run in modes:
+        d_terms, d_grads, g_terms, g_grads = _traced_call(run, mode, "loss", where)
+        _check_terms("discriminator_loss", d_terms, f"{where} ({mode})")
+        _check_reaches(d_grads, "discriminator_loss", "discriminator", f"{where} ({mode})", precision)
+        _check_terms("generator_loss", g_terms, f"{where} ({mode})")
+        _check_reaches(g_grads, "generator_loss", "generator", f"{where} ({mode})", precision)
+
+
+def _traced_call(run: Callable[[], Any], mode: str, what: str, where: str) -> Any:
+    """``run()``; an exception raised only when traced is the kit's failure, in one line."""
+    from gankit.errors import describe
+
+    try:
+        return run()
+    except AssertionError:
+        raise
+    except Exception as exc:
+        if mode == "eagerly":
+            raise
+        raise AssertionError(
+            f"the {what} works eagerly but fails {mode} {where}, as the trainer runs it: {describe(exc)} "
+            "(use tensor ops — keras.ops or tf — not float(), NumPy or Python branches on tensors)"
+        ) from None
 
 
 def _check_terms(method: str, terms: Mapping[str, Any], where: str) -> None:

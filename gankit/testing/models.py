@@ -101,6 +101,7 @@ def _check_model(
         f"layer dtype=\"float32\" (the trainer builds models under mixed precision policies)",
     )
     require(np.all(np.isfinite(out)), f"{what} output has non-finite values under {precision}")
+    _check_traced(model, inputs, out, what, precision)
     _check_gradients(model, inputs, what, precision, wrt_input)
     if precision == "float32":
         _check_round_trip(model, inputs, what)
@@ -110,6 +111,23 @@ def _check_model(
             f"{what}: two builds under the same seed differ (build from keras.utils.set_random_seed)",
         )
     return out
+
+
+def _check_traced(model: Any, inputs: Mapping[str, np.ndarray], eager: np.ndarray, what: str, precision: str) -> None:
+    """Called inside ``tf.function``, as the trainer calls it: same shape, finite."""
+    import tensorflow as tf
+
+    from gankit.errors import describe
+
+    try:
+        traced = np.asarray(tf.function(lambda x: model(x, training=False))({k: tf.constant(v) for k, v in inputs.items()}))
+    except Exception as exc:
+        raise AssertionError(
+            f"{what} works eagerly but fails inside tf.function under {precision}, as the trainer calls it: "
+            f"{describe(exc)}"
+        ) from None
+    require(traced.shape == eager.shape and np.all(np.isfinite(traced)),
+            f"{what} inside tf.function gives shape {traced.shape} (eagerly {eager.shape}) or non-finite values")
 
 
 def _check_input_names(model: Any, expected: list[str], what: str) -> None:

@@ -1,0 +1,110 @@
+"""``gankit check PLUGIN``: load one plugin, apply the registration rules, and run the
+contract kit on every component it registers, one result per check."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gankit.errors import GankitError, UsageError, describe
+from gankit.plugin.loader import ENTRY_POINT_GROUP, LoadOptions, PluginHost, load_plugins, local_name
+from gankit.plugin.registry import SINGULAR, Component
+from gankit.types import DataContext
+
+__all__ = ["CheckResult", "plugin_names", "check_plugin", "load_for_check"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of ``gankit check``: ``status`` is ``ok``, ``FAIL`` or ``skip``."""
+
+    status: str
+    what: str
+    message: str = ""
+
+    def line(self) -> str:
+        return f"{self.status:<4} {self.what}" + (f": {self.message}" if self.message else "")
+
+
+def plugin_names(target: str) -> tuple[LoadOptions, list[str]]:
+    """How to load ``target`` (a .py file or package folder, a module, or an installed
+    distribution with ``gankit`` entry points) and the plugin names it gives."""
+    path = Path(target)
+    if target.endswith(".py") or path.is_dir() or "/" in target:
+        if path.is_dir():
+            path = path / "__init__.py"
+        if not path.is_file():
+            raise UsageError(f"no such plugin file: {path}")
+        return LoadOptions(plugins=[str(path)]), [local_name(str(path))]
+    try:
+        dist = importlib.metadata.distribution(target)
+    except importlib.metadata.PackageNotFoundError:
+        return LoadOptions(plugins=[target]), [target]
+    names = [ep.name for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+    if not names:
+        raise UsageError(f"distribution {target!r} declares no '{ENTRY_POINT_GROUP}' entry point")
+    return LoadOptions(), names
+
+
+def check_plugin(
+    host: PluginHost, names: list[str], options: Mapping[str, Mapping[str, Any]] | None = None
+) -> Iterator[CheckResult]:
+    """Results for the plugins ``names`` of ``host``: whether each loaded and registered
+    (the registry's rules), then the kit's check of every component it registered.
+    ``options`` (``{family: {option: value}}``) go to the factories the checks build."""
+    options = options or {}
+    for name in names:
+        try:
+            record = host.record(name)
+        except KeyError:
+            yield CheckResult("FAIL", f"plugin '{name}'", "not found (is it installed?)")
+            continue
+        if record.status != "ok":
+            yield CheckResult("FAIL", f"plugin '{name}'", record.error or "failed to load")
+            continue
+        yield CheckResult("ok", f"plugin '{name}'", f"loaded and registered {len(record.components)} component(s)")
+        for component in record.components:
+            yield _check_component(component, dict(options.get(SINGULAR[component.family], {})))
+
+
+def _check_component(component: Component, options: dict[str, Any]) -> CheckResult:
+    import gankit.testing as kit
+
+    what = f"{component.label} ({_CHECKS[component.family]})"
+    try:
+        if component.family == "datasets":
+            try:
+                dataset = component.create(DataContext.from_env(), **options)
+            except UsageError as exc:  # a dataset that needs options (a folder, ...)
+                return CheckResult("skip", what, f"needs options: {exc} (pass -o dataset.KEY=VALUE)")
+            kit.check_dataset(dataset)
+        else:
+            component.validate_options(options)
+            getattr(kit, _CHECKS[component.family])(component.factory, options=options)
+    except AssertionError as exc:
+        return CheckResult("FAIL", what, str(exc).splitlines()[0] if str(exc) else "assertion failed")
+    except GankitError as exc:
+        return CheckResult("FAIL", what, str(exc))
+    except Exception as exc:  # the plugin's own code raised
+        return CheckResult("FAIL", what, describe(exc))
+    return CheckResult("ok", what)
+
+
+_CHECKS = {
+    "generators": "check_generator",
+    "discriminators": "check_discriminator",
+    "losses": "check_loss",
+    "penalties": "check_penalty",
+    "datasets": "check_dataset",
+    "metrics": "check_metric",
+}
+
+
+def load_for_check(target: str) -> tuple[PluginHost, list[str]]:
+    """The plugin host with ``target`` loaded (built-ins too: a plugin may build on
+    them through ``gankit.create``) and the names of ``target``'s plugins."""
+    options, names = plugin_names(target)
+    return load_plugins(options), names
