@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 EXTRACTORS = ("inception", "classifier")
+MAX_PASSES = 30  # passes over a small training split by the classifier
 BATCH = 250
 
 INCEPTION_NOTOP = RemoteFile(
@@ -239,9 +240,11 @@ def _train_classifier(dataset: Any, *, seed: int, epochs: int) -> tuple[Any, dic
         return ds.map(_rotations, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
 
     # One pass of dataset.load(epoch=e) per epoch, so a dataset that varies by epoch
-    # (mnist-cifar's repair_each_epoch) shows the classifier every variation.
+    # (mnist-cifar's repair_each_epoch) shows the classifier every variation. A small
+    # dataset (a user's folder) gets more passes: about 20,000 examples seen in all.
+    passes = max(epochs, min(MAX_PASSES, -(-20_000 // max(int(dataset.splits["train"]), 1))))
     train = pairs("train", 0)
-    for epoch in range(1, epochs):
+    for epoch in range(1, passes):
         train = train.concatenate(pairs("train", epoch))
     train = train.shuffle(20_000, seed=seed).batch(128).prefetch(tf.data.AUTOTUNE)
     labels = np.concatenate([y for _, y in pairs("train").batch(4096).as_numpy_iterator()])
@@ -257,7 +260,7 @@ def _train_classifier(dataset: Any, *, seed: int, epochs: int) -> tuple[Any, dic
     with dtype_policy("float32"):
         model = _build_classifier(tuple(dataset.image_shape), classes)
     model.set_weights(trained.get_weights())  # variables are float32 under every policy
-    info: dict[str, Any] = {"task": task, "classes": classes, "train_examples": int(len(labels))}
+    info: dict[str, Any] = {"task": task, "classes": classes, "train_examples": int(len(labels)), "passes": passes}
     if dataset.splits.get("test"):
         correct = total = 0
         for x, y in pairs("test").batch(500).as_numpy_iterator():

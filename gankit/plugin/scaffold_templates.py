@@ -255,6 +255,14 @@ def test_the_plugin_is_found_through_its_entry_point():
     assert mine, "plugin '$name' registered nothing: `gankit list-plugins` shows why"
 
 
+def test_gankit_check_passes_every_component():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "gankit", "check", "$module"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+
+
 $tests
 '''
 

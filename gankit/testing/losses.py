@@ -177,9 +177,11 @@ def _check_values(loss: Any, batch: int, seed: int) -> None:
     real = rng.uniform(-1, 1, (batch, *PROBE_SHAPE)).astype(np.float32)
     fake = rng.uniform(-1, 1, (batch, *PROBE_SHAPE)).astype(np.float32)
     real.reshape(batch, -1)[:, 0] = fake.reshape(batch, -1)[:, 0] = 0.0
+    high = rng.uniform(1.0, 3.0, (batch, 1)).astype(np.float32)
+    low = -rng.uniform(1.0, 3.0, (batch, 1)).astype(np.float32)
     logits = {name: tuple(rng.uniform(lo, hi, (batch, 1)).astype(np.float32) for lo, hi in ranges)
-              for name, ranges in REGIONS.items()}
-    high, low = logits["separated"]
+              for name, ranges in REGIONS.items() if name != "separated"}
+    logits = {"separated": (high, low), **logits}
     probe = ProbeDiscriminator(PROBE_SHAPE, seed)
     flat, steep = probe.make(), probe.make(steep=True)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gankit.errors import GankitError, UsageError, describe
+from gankit.errors import DataError, GankitError, UsageError, describe
 from gankit.plugin.loader import ENTRY_POINT_GROUP, LoadOptions, PluginHost, load_plugins, local_name
 from gankit.plugin.registry import SINGULAR, Component
 from gankit.types import DataContext
@@ -86,6 +86,8 @@ def _check_component(component: Component, options: dict[str, Any]) -> CheckResu
             getattr(kit, _CHECKS[component.family])(component.factory, options=options)
     except AssertionError as exc:
         return CheckResult("FAIL", what, str(exc).splitlines()[0] if str(exc) else "assertion failed")
+    except DataError as exc:  # files or weights this machine lacks: not the plugin's fault
+        return CheckResult("skip", what, f"data not available here: {exc}")
     except GankitError as exc:
         return CheckResult("FAIL", what, str(exc))
     except Exception as exc:  # the plugin's own code raised
@@ -107,4 +109,23 @@ def load_for_check(target: str) -> tuple[PluginHost, list[str]]:
     """The plugin host with ``target`` loaded (built-ins too: a plugin may build on
     them through ``gankit.create``) and the names of ``target``'s plugins."""
     options, names = plugin_names(target)
+    if options.plugins:  # a file or module that is loaded anyway (a built-in, an entry point)?
+        host = load_plugins()
+        known = _loaded_as(host, options.plugins[0])
+        if known is not None:
+            return host, [known]
     return load_plugins(options), names
+
+
+def _loaded_as(host: PluginHost, target: str) -> str | None:
+    """The name under which ``target`` (a module or file) is already loaded, if it is."""
+    wanted = Path(target).resolve() if target.endswith(".py") or "/" in target else None
+    for record in host.records:
+        plugin = host.pm.get_plugin(record.name)
+        if plugin is None:
+            continue
+        if wanted is None and getattr(plugin, "__name__", None) == target:
+            return record.name
+        if wanted is not None and getattr(plugin, "__file__", None) and Path(plugin.__file__).resolve() == wanted:
+            return record.name
+    return None
