@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import FIXTURES
 
 

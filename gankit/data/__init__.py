@@ -8,7 +8,7 @@ the folder reader skips such files and reports them instead.
 
 from __future__ import annotations
 
-from gankit.data import files
+from gankit.data.decode import parse_colour
 from gankit.data.files import (
     RemoteFile,
     fetch,
@@ -29,10 +29,16 @@ from gankit.data.folder import (
     decode_image,
     open_folder,
 )
-from gankit.data.decode import parse_colour
 
 __all__ = [
-    *files.__all__,
+    "RemoteFile",
+    "find_data_file",
+    "fetch",
+    "missing_data_message",
+    "read_npz",
+    "read_pickle_members",
+    "read_pickle_file",
+    "user_cache_dir",
     "FITS",
     "IMAGE_EXTENSIONS",
     "RESAMPLING",

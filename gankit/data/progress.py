@@ -17,7 +17,13 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
         yield lambda n: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         TextColumn(description), MofNCompleteColumn(), BarColumn(), TimeRemainingColumn(),

@@ -108,7 +108,7 @@ def check_penalty(
         D = build_model(reference_discriminator, DEFAULT_SPEC, None, seed, precision)
         images = tf.constant(rng.uniform(-1, 1, (batch_size, *DEFAULT_SPEC.image_shape)).astype(np.float32))
 
-        def step() -> tuple[Any, Any]:
+        def step(D: Any = D, images: Any = images) -> tuple[Any, Any]:
             with tf.GradientTape() as tape:
                 ctx = LossContext(images, -images, D({"image": images}, training=True),
                                   D({"image": -images}, training=True), {}, D)

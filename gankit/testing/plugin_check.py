@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from gankit.errors import DataError, GankitError, UsageError, describe
-from gankit.plugin.loader import ENTRY_POINT_GROUP, LoadOptions, PluginHost, load_plugins, local_name
+from gankit.plugin.loader import (
+    ENTRY_POINT_GROUP,
+    LoadOptions,
+    PluginHost,
+    load_plugins,
+    local_name,
+)
 from gankit.plugin.registry import SINGULAR, Component
 from gankit.types import DataContext
 
