@@ -41,12 +41,13 @@ class ImageFolderDataset:
         self.class_names = folder.class_names
         self.num_classes = len(folder.class_names)
         self.splits = {name: int(len(ix)) for name, ix in folder.splits.items() if len(ix)}
+        self.announced = False
 
     def describe(self) -> str:
         """What ``dataset-preview`` prints: images, classes with counts, skipped files,
         size, channels and the cache folder."""
         f = self.folder
-        lines = [f.summary()]
+        lines = [] if self.announced else [f.summary()]  # the first scan printed it already
         lines.append(
             f"size {self.image_shape[0]}x{self.image_shape[1]}, {self.image_shape[2]} channel(s), "
             f"fit {f.options.fit}; splits: " + ", ".join(f"{k} {v}" for k, v in self.splits.items())
@@ -143,10 +144,12 @@ def build_image_folder(
     except ValueError as exc:
         raise gankit.UsageError(f"dataset 'image-folder': {exc}") from None
     folder = open_folder(path, options, labels=labels, holdout=holdout, seed=seed, log=_note)
-    if folder.decoded_now:  # the first scan ends with one line; describe() repeats it
-        _note(folder.summary())
     chosen = (1 if folder.all_gray else 3) if channels == "auto" else int(channels)
-    return ImageFolderDataset(folder, channels=chosen, flip=flip, seed=seed)
+    dataset = ImageFolderDataset(folder, channels=chosen, flip=flip, seed=seed)
+    if folder.decoded_now:  # the first scan ends with one line
+        _note(folder.summary())
+        dataset.announced = True
+    return dataset
 
 
 def _note(text: str) -> None:
