@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit.errors import ConfigError, GankitError
-from gankit.plugin.building import build_dataset, check_first_batch, resolve_metrics
+from gankit.plugin.building import build_dataset, resolve_metrics
 from gankit.plugin.registry import Registry
 from gankit.run.config import DEFAULT_STEPS, RunConfig
 from gankit.run.rundir import RunDir
@@ -111,8 +111,6 @@ def prepare_run(
     multi-worker job can call it.
     """
     dataset = resolve_components(requested, registry, data_dir)
-    component = registry.get("datasets", requested.dataset)
-    check_first_batch(dataset, requested.condition or [], component.name, component.plugin)
     if run.path.exists() and not run.exists() and not run.is_unused():
         raise GankitError(f"{run.path} exists and is not a gankit run directory; choose another --out")
     if not run.exists():

@@ -28,6 +28,7 @@ from gankit._version import __version__
 from gankit.errors import GankitError, TrainingError, TrainingInterrupted, describe
 from gankit.io.files import atomic_write_text
 from gankit.nn.precision import dtype_policy, resolve_jit, resolve_precision
+from gankit.plugin.building import check_first_batch
 from gankit.plugin.registry import Registry
 from gankit.run.checkpoints import EMA_GROUP, CheckpointStore, model_variables
 from gankit.run.config import RunConfig, parse_augment
@@ -124,9 +125,13 @@ class Trainer:
     # === Setup ===
 
     def build(self) -> None:
-        """Build the models and optimizers (once). The CLI calls it before the run folder
-        is made, so a model that cannot be built for the dataset leaves nothing behind."""
+        """Check the dataset's first training batch, then build the models and optimizers
+        (once). The CLI calls it before the run folder is made (and after the strategy
+        has set up the devices), so bad data, or a model that cannot be built for the
+        dataset, leaves nothing behind."""
         if not hasattr(self, "models"):
+            component = self.registry.get("datasets", self.config.dataset)
+            check_first_batch(self.dataset, self.conditions, component.name, component.plugin)
             self._build()
 
     def _build(self) -> None:
