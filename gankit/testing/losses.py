@@ -270,8 +270,6 @@ def _check_training_step(loss: Any, spec: ModelSpec, paired: bool, precision: st
 
 def _traced_call(run: Callable[[], Any], mode: str, what: str, where: str) -> Any:
     """``run()``; an exception raised only when traced is the kit's failure, in one line."""
-    from gankit.errors import describe
-
     try:
         return run()
     except AssertionError:
@@ -280,9 +278,19 @@ def _traced_call(run: Callable[[], Any], mode: str, what: str, where: str) -> An
         if mode == "eagerly":
             raise
         raise AssertionError(
-            f"the {what} works eagerly but fails {mode} {where}, as the trainer runs it: {describe(exc)} "
+            f"the {what} works eagerly but fails {mode} {where}, as the trainer runs it: {_reason(exc)} "
             "(use tensor ops — keras.ops or tf — not float(), NumPy or Python branches on tensors)"
         ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """``Type: message`` of an error raised while tracing: TensorFlow's message starts
+    with "in user code:" and a stack; the cause is its last line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if lines and lines[0].startswith("in user code"):
+        last = lines[-1]
+        return last if last.startswith(f"{type(exc).__name__}:") else f"{type(exc).__name__}: {last}"
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _check_terms(method: str, terms: Mapping[str, Any], where: str) -> None:
