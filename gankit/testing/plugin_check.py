@@ -60,7 +60,8 @@ def check_plugin(
 ) -> Iterator[CheckResult]:
     """Results for the plugins ``names`` of ``host``: whether each loaded and registered
     (the registry's rules), then the kit's check of every component it registered.
-    ``options`` (``{family: {option: value}}``) go to the factories the checks build."""
+    ``options`` (``{family: {option: value}}``) go to the factories the checks build
+    that have them (``-o metric.extractor=classifier`` reaches FID and KID only)."""
     options = options or {}
     for name in names:
         try:
@@ -72,8 +73,10 @@ def check_plugin(
             yield CheckResult("FAIL", f"plugin '{name}'", record.error or "failed to load")
             continue
         yield CheckResult("ok", f"plugin '{name}'", f"loaded and registered {len(record.components)} component(s)")
-        for component in record.components:
-            yield _check_component(component, dict(options.get(SINGULAR[component.family], {})))
+        for component in record.components:  # each option goes to the components that have it
+            own = {o.name for o in component.options}
+            given = options.get(SINGULAR[component.family], {})
+            yield _check_component(component, {k: v for k, v in given.items() if k in own})
 
 
 def _check_component(component: Component, options: dict[str, Any]) -> CheckResult:
