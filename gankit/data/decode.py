@@ -95,16 +95,17 @@ def decode_image(path: str | Path, options: DecodeOptions) -> tuple[np.ndarray, 
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 rgb, gray = _to_rgb(image, options.background)
+                array = np.asarray(_fit(rgb, options), dtype=np.uint8)
         except SkippedFile:
             raise
         except Image.DecompressionBombError as exc:
             raise SkippedFile(f"too large to decode safely ({_first_line(exc)})") from None
         except UnidentifiedImageError:
             raise SkippedFile("not an image Pillow can read") from None
-        except (OSError, ValueError, SyntaxError, EOFError, KeyError, IndexError, TypeError) as exc:
+        except MemoryError:
+            raise SkippedFile("too large for the memory left") from None
+        except Exception as exc:  # a damaged file makes Pillow raise many kinds: one file, never the run
             raise SkippedFile(f"cannot decode ({_first_line(exc)})") from None
-    square = _fit(rgb, options)
-    array = np.asarray(square, dtype=np.uint8)
     if not gray:
         gray = bool((array[..., 0] == array[..., 1]).all() and (array[..., 1] == array[..., 2]).all())
     return array, gray
