@@ -8,7 +8,14 @@ the folder reader skips such files and reports them instead.
 
 from __future__ import annotations
 
-from gankit.data.decode import parse_colour
+from gankit.data.decode import (
+    FITS,
+    RESAMPLING,
+    DecodeOptions,
+    SkippedFile,
+    decode_image,
+    parse_colour,
+)
 from gankit.data.files import (
     RemoteFile,
     fetch,
@@ -19,16 +26,7 @@ from gankit.data.files import (
     read_pickle_members,
     user_cache_dir,
 )
-from gankit.data.folder import (
-    FITS,
-    IMAGE_EXTENSIONS,
-    RESAMPLING,
-    DecodeOptions,
-    FolderImages,
-    SkippedFile,
-    decode_image,
-    open_folder,
-)
+from gankit.data.folder import IMAGE_EXTENSIONS, FolderImages, open_folder
 
 __all__ = [
     "RemoteFile",

@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from gankit.data.decode import FITS, RESAMPLING, DecodeOptions, SkippedFile, decode_image
+from gankit.data.decode import DecodeOptions, SkippedFile, decode_image
 from gankit.data.files import user_cache_dir
 from gankit.errors import DataError, UsageError
 from gankit.io.files import atomic_write_text
 
-__all__ = ["IMAGE_EXTENSIONS", "FITS", "RESAMPLING", "DecodeOptions", "SkippedFile", "decode_image",
-           "FolderImages", "open_folder", "SPLIT_FOLDERS"]
+__all__ = ["IMAGE_EXTENSIONS", "SPLIT_FOLDERS", "FolderImages", "open_folder"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 SPLIT_FOLDERS = {"train": ("train",), "test": ("test", "val", "validation")}
@@ -86,8 +85,8 @@ class FolderImages:
         fd = os.open(self.data_file, os.O_RDONLY)
         try:
             for i, row in enumerate(rows):
-                data = os.pread(fd, row_bytes, int(row) * row_bytes)
-                if len(data) != row_bytes:
+                data = _pread_row(fd, int(row), row_bytes)
+                if data is None:
                     raise DataError(f"the image cache {self.data_file} is truncated; delete {self.cache_dir}")
                 flat[i] = np.frombuffer(data, np.uint8)
         finally:
@@ -311,10 +310,16 @@ class _Reader:
             os.close(self.fd)
 
     def row(self, row: int, row_bytes: int) -> bytes:
-        data = os.pread(self.fd, row_bytes, row * row_bytes) if self.fd is not None else b""
-        if len(data) != row_bytes:
+        data = _pread_row(self.fd, row, row_bytes) if self.fd is not None else None
+        if data is None:
             raise OSError(f"the previous cache file {self.path} is truncated")
         return data
+
+
+def _pread_row(fd: int, row: int, row_bytes: int) -> bytes | None:
+    """Row ``row`` of a cache file (None: the file is shorter)."""
+    data = os.pread(fd, row_bytes, row * row_bytes)
+    return data if len(data) == row_bytes else None
 
 
 def _read_index(cache_dir: Path, ident: dict[str, Any]) -> dict[str, Any] | None:
