@@ -37,7 +37,12 @@ class ConfigError(UsageError):
 
 
 class UnknownComponentError(UsageError):
-    """No component of that name is registered in that family."""
+    """No component of that name is registered in that family (``family`` is plural,
+    empty for an unknown family)."""
+
+    def __init__(self, message: str, family: str = "", name: str = "") -> None:
+        super().__init__(message)
+        self.family, self.name = family, name
 
 
 class OptionError(UsageError):

@@ -25,12 +25,14 @@ def test_list_plugins_json_has_exactly_the_documented_keys():
     rows = json.loads(invoke("list-plugins", "--json").stdout)
     assert {r["name"] for r in rows} == {"dcgan", "minimax", "losses", "penalties", "mnist-cifar", "image-folder", "metrics"}
     for row in rows:
-        assert set(row) == {"name", "version", "source", "status", "error", "components"}
+        assert set(row) == {"name", "version", "source", "via", "target", "status", "error", "components"}
         assert set(row["components"]) == {"generators", "discriminators", "losses", "penalties", "datasets", "metrics"}
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert dcgan["components"]["generators"] == [
         {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)",
-         "options": {"width": "auto", "skips": True, "conditioning": "joint"}, "training": {}}
+         "options": {"width": "auto", "skips": True, "conditioning": "joint"},
+         "option_types": {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'"},
+         "training": {}}
     ]
     assert dcgan["components"]["discriminators"][0]["options"] == {"width": "auto", "spectral_norm": False, "batch_norm": True}
     data = next(r for r in rows if r["name"] == "mnist-cifar")["components"]["datasets"]

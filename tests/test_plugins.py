@@ -130,7 +130,7 @@ def test_entry_point_plugin_is_found_with_its_version(example_plugin_site):
     assert row["status"] == "ok"
     assert row["components"]["generators"] == [
         {"name": "example-mlp", "summary": "A two-layer MLP generator (test plugin).", "options": {"hidden": 32},
-         "training": {}}
+         "option_types": {"hidden": "int"}, "training": {}}
     ]
 
 

@@ -156,14 +156,13 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
         run = RunDir(Path("runs") / f"{config.dataset}-{config.generator}-{config.loss}-{stamp}")
     config, dataset, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
     import_tensorflow()
-    from gankit.run.models import plugin_versions_for
+    from gankit.run.provenance import plugins_used
     from gankit.train.distribute import is_chief, make_strategy
     from gankit.train.trainer import Trainer
 
     strategy = make_strategy(config.strategy, cpu_devices=cpu_devices)
-    versions = {r.name: r.version for r in host.records}
     trainer = Trainer(config, host.registry, dataset, run,
-                      plugin_versions=plugin_versions_for(config, host.registry, versions),
+                      plugins=plugins_used(config, host.registry, host.records),
                       strategy=strategy, live_progress=live, data_source=_data_source(data_dir))
     chief = is_chief(strategy)
     trainer.build()  # a model that cannot be built for the dataset fails before the folder exists

@@ -1,4 +1,11 @@
-"""What ``gankit list-plugins`` shows: JSON rows and a rich table."""
+"""What ``gankit list-plugins`` shows: JSON rows and a rich table.
+
+Each plugin row: ``name``, ``version``, ``source`` (builtin, entry-point, local),
+``via`` (registry.toml, entry point, --plugin, GANKIT_PLUGINS, --registry FILE),
+``target`` (the module or file, or the distribution), ``status``, ``error`` and
+``components`` by family, each with ``name``, ``summary``, ``options`` (defaults),
+``option_types`` and ``training`` (the settings it declares).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,8 @@ def plugin_rows(host: PluginHost, family: str | None = None) -> list[dict[str, A
                 "name": record.name,
                 "version": record.version,
                 "source": record.source,
+                "via": record.via,
+                "target": record.target,
                 "status": record.status,
                 "error": record.error,
                 "components": components,
@@ -39,6 +48,7 @@ def _component_row(component: Component) -> dict[str, Any]:
         "name": component.name,
         "summary": component.summary,
         "options": {name: _jsonable(v) for name, v in component.option_defaults().items()},
+        "option_types": {o.name: o.type_name() for o in component.options},
         "training": component.training.declared(),
     }
 
@@ -52,35 +62,44 @@ def _jsonable(value: Any) -> Any:
 
 
 def print_plugin_table(rows: list[dict[str, Any]], family: str | None = None) -> None:
-    """A table: plugin, version, source, status, and its components by family; then errors."""
+    """A table with one row per component: its plugin (version, source, status), family,
+    name, summary and options (``name: type = default``), wrapped to the terminal; a
+    plugin that failed shows its error instead."""
     from rich.console import Console
     from rich.table import Table
 
     families = FAMILIES if family is None else (family,)
-    table = Table(title="gankit plugins", title_justify="left", show_lines=True)
-    for column in ("plugin", "version", "source", "status"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("components", overflow="fold")
+    table = Table(title="gankit plugins", title_justify="left")
+    table.add_column("plugin", overflow="fold", max_width=24)
+    table.add_column("component", no_wrap=True)
+    table.add_column("summary", ratio=3, overflow="fold")
+    table.add_column("options", ratio=2, overflow="fold")
     for row in rows:
-        status = "[green]ok[/]" if row["status"] == "ok" else "[red]error[/]"
-        lines = [
-            f"[bold]{SINGULAR[f]}[/] " + ", ".join(_with_options(c) for c in row["components"][f])
-            for f in families
-            if row["components"][f]
-        ]
-        if row["error"]:
-            lines.append(f"[red]{escape(row['error'])}[/]")
-        table.add_row(row["name"], row["version"] or "-", row["source"], status, "\n".join(lines) or "-")
+        plugin = f"[bold]{escape(row['name'])}[/]\n{row['version'] or '-'} {row['source']}"
+        if row["status"] != "ok":
+            table.add_row(plugin + "\n[red]error[/]", "-", f"[red]{escape(row['error'] or 'failed')}[/]", "", end_section=True)
+            continue
+        components = [(f, c) for f in families for c in row["components"][f]]
+        for i, (f, component) in enumerate(components):
+            table.add_row(plugin if i == 0 else "", f"{SINGULAR[f]}\n[bold]{escape(component['name'])}[/]",
+                          _summary(component), _options(component), end_section=i == len(components) - 1)
+        if not components:
+            table.add_row(plugin, "-", "", "", end_section=True)
     Console().print(table)
 
 
-def _with_options(component: dict[str, Any]) -> str:
-    text = component["name"]
-    if component["options"]:
-        text += " (" + ", ".join(f"{k}={v!r}" for k, v in component["options"].items()) + ")"
+def _summary(component: dict[str, Any]) -> str:
+    text = escape(component["summary"] or "")
     if component.get("training"):
-        text += " [trains with " + ", ".join(f"{k}={v}" for k, v in component["training"].items()) + "]"
-    return escape(text)
+        text += "\n[dim]trains with " + escape(", ".join(f"{k}={v}" for k, v in component["training"].items())) + "[/]"
+    return text
+
+
+def _options(component: dict[str, Any]) -> str:
+    types = component.get("option_types", {})
+    return "\n".join(
+        escape(f"{name}: {types.get(name, 'any')} = {default!r}") for name, default in component["options"].items()
+    )
 
 
 def escape(text: str) -> str:

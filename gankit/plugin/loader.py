@@ -39,6 +39,7 @@ __all__ = [
     "PluginHost",
     "load_plugins",
     "builtin_registry_path",
+    "reload_advice",
 ]
 
 ENTRY_POINT_GROUP = "gankit"
@@ -56,6 +57,12 @@ class PluginRecord:
     error: str | None = None
     components: list[Component] = field(default_factory=list)
     traceback: str | None = field(default=None, repr=False)
+    via: str = "registry.toml"  # registry.toml, entry point, --plugin, GANKIT_PLUGINS, --registry FILE
+    target: str | None = None  # the module or absolute file path loaded; for entry points, the distribution
+
+    def origin(self) -> dict[str, Any]:
+        """Where the plugin came from, as ``run.json`` records it (see :func:`reload_advice`)."""
+        return {"source": self.source, "via": self.via, "target": self.target}
 
     def fail(self, message: str) -> None:
         self.status, self.error, self.components = "error", message, []
@@ -135,14 +142,55 @@ def load_plugins(options: LoadOptions | None = None) -> PluginHost:
         pm.add_hookcall_monitoring(_trace_before, _trace_after)
     host = PluginHost(pm, [], Registry())
     disabled = set(options.disabled)
+    taken: dict[str, PluginRecord] = {}
     for record, load in _candidates(options, env):
         if record.name in disabled:
+            disabled.discard(record.name)  # of two plugins with one name, the first is skipped
             continue
         host.records.append(record)
-        _load_one(host, record, load)
+        if record.name in taken:
+            _refuse_duplicate_name(record, taken[record.name])
+        else:
+            taken[record.name] = record
+            _load_one(host, record, load)
         if record.status == "error":
             host.registry.failed_plugins[record.name] = record.error or "failed"
     return host
+
+
+def _refuse_duplicate_name(record: PluginRecord, first: PluginRecord) -> None:
+    """A second plugin under a taken name: refused in one line, and listed under its
+    target so that no two plugins ever show under one name."""
+    name, where = record.name, record.target or record.name
+    record.name = where if where != name else f"{name} ({record.via})"
+    advice = (
+        "a local plugin is named after its file (a package after its folder): rename the file, "
+        f'or give it another name in a registry file ([plugins] my_{name.replace("-", "_")} = "{where}")'
+        if record.source == "local" else "uninstall one of the two distributions"
+    )
+    record.fail(
+        f"its name '{name}' is taken by the {_kind(first)} plugin '{name}'"
+        f"{f' ({first.target})' if first.target else ''}; {advice}, or pass --disable-plugin {name} "
+        f"to skip the {_kind(first)} one"
+    )
+
+
+def _kind(record: PluginRecord) -> str:
+    return {"builtin": "built-in", "entry-point": "installed"}.get(record.source, "local")
+
+
+def reload_advice(origin: dict[str, Any]) -> str:
+    """How to load a plugin again, from what :meth:`PluginRecord.origin` recorded."""
+    via, target = origin.get("via"), origin.get("target")
+    if via == "--plugin":
+        return f"pass --plugin {target} again"
+    if via == "GANKIT_PLUGINS":
+        return f"set GANKIT_PLUGINS={target} again (or pass --plugin {target})"
+    if isinstance(via, str) and via.startswith("--registry"):
+        return f"pass {via} again"
+    if via == "entry point":
+        return f"install the distribution {target!r} again (it provided the plugin)"
+    return f"it was built into gankit ({target}); check registry.toml of this installation"
 
 
 def _candidates(
@@ -156,25 +204,36 @@ def _candidates(
         yield PluginRecord("registry.toml", __version__, "builtin"), _raiser(exc)
         builtins = {}
     for name, target in builtins.items():
-        yield PluginRecord(name, __version__, "builtin"), _importer(target, name)
+        yield PluginRecord(name, __version__, "builtin", target=target), _importer(target, name)
 
     if env.get("GANKIT_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0"):
         for ep in _entry_points():
             version = ep.dist.version if ep.dist is not None else None
-            yield PluginRecord(ep.name, version, "entry-point"), ep.load
+            dist = ep.dist.metadata["Name"] if ep.dist is not None else ep.value
+            yield PluginRecord(ep.name, version, "entry-point", via="entry point", target=dist), ep.load
 
-    local = list(options.plugins)
-    local += [p.strip() for p in env.get("GANKIT_PLUGINS", "").split(",") if p.strip()]
-    for target in local:
-        yield PluginRecord(local_name(target), None, "local"), _importer(target, local_name(target))
+    local = [("--plugin", p) for p in options.plugins]
+    local += [("GANKIT_PLUGINS", p.strip()) for p in env.get("GANKIT_PLUGINS", "").split(",") if p.strip()]
+    for via, target in local:
+        target = _absolute(target)
+        yield PluginRecord(local_name(target), None, "local", via=via, target=target), _importer(target, local_name(target))
     for registry_file in options.registries:
+        via = f"--registry {Path(registry_file).resolve()}"
         try:
             entries = read_registry_file(registry_file)
         except ConfigError as exc:
-            yield PluginRecord(str(registry_file), None, "local"), _raiser(exc)
+            yield PluginRecord(str(registry_file), None, "local", via=via), _raiser(exc)
             continue
         for name, target in entries.items():
-            yield PluginRecord(name, None, "local"), _importer(target, name)
+            yield PluginRecord(name, None, "local", via=via, target=target), _importer(target, name)
+
+
+def _absolute(target: str) -> str:
+    """A plugin file's absolute path (a module name stays as it is), so a run records
+    where to find it from any folder."""
+    if target.endswith(".py") or os.sep in target or "/" in target:
+        return str(Path(target).resolve())
+    return target
 
 
 def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:

@@ -168,7 +168,7 @@ class Registry:
         if self.failed_plugins:
             failed = "; ".join(f"{plugin}: {error}" for plugin, error in self.failed_plugins.items())
             message += f"; plugins that failed to load: {failed}"
-        raise UnknownComponentError(message)
+        raise UnknownComponentError(message, family, name)
 
     def names(self, family: str) -> list[str]:
         return sorted(self._components[family])

@@ -68,6 +68,7 @@ __all__ = [
 # unconditional step costs half a conditional one (no condition encoder), and the
 # unconditional GAN needs the extra steps to cover the digit classes.
 DEFAULT_STEPS = {True: 3000, False: 6000}  # conditional, unconditional
+NO_PENALTY = "none"  # --penalty none: the loss alone
 
 UPDATES = UPDATE_RULES  # how a step updates D and G (gankit.train.update)
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.train.distribute

@@ -11,11 +11,12 @@ from gankit.nn.precision import dtype_policy
 from gankit.plugin.registry import SINGULAR, Component, Registry
 from gankit.run.checkpoints import EMA_GROUP, CheckpointStore
 from gankit.run.config import RunConfig
+from gankit.run.provenance import plugin_source_hint
 from gankit.run.resolve import NO_PENALTY, resolve_components
 from gankit.run.rundir import RunDir
 from gankit.types import ModelSpec
 
-__all__ = ["Models", "model_spec", "build_models", "load_generator", "plugin_versions_for"]
+__all__ = ["Models", "model_spec", "build_models", "load_generator"]
 
 
 @dataclass
@@ -97,7 +98,8 @@ def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tu
     if latest is None:
         raise GankitError(f"{run.path} has neither generator.keras nor a checkpoint yet")
     config = run.read_config()
-    dataset = resolve_components(config, registry)
+    with plugin_source_hint(run):
+        dataset = resolve_components(config, registry)
     with dtype_policy(run.read_run_info().get("precision", "float32")):
         models = build_models(config, registry, dataset)
     generator = models.generator
@@ -106,17 +108,3 @@ def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tu
         groups[EMA_GROUP] = list(generator.trainable_variables)
     CheckpointStore.load(latest[1], groups)
     return generator, latest[0]
-
-
-def plugin_versions_for(config: RunConfig, registry: Registry, versions: dict[str, str | None]) -> dict[str, str | None]:
-    """``{plugin: version}`` of the plugins providing the config's components."""
-    used = {}
-    for family, name in (
-        ("generators", config.generator), ("discriminators", config.discriminator),
-        ("losses", config.loss), ("penalties", config.penalty), ("datasets", config.dataset),
-    ):
-        if family == "penalties" and name == NO_PENALTY:
-            continue
-        plugin = registry.get(family, name).plugin
-        used[plugin] = versions.get(plugin)
-    return used

@@ -10,13 +10,13 @@ from typing import Any
 from gankit.errors import ConfigError, GankitError
 from gankit.plugin.building import build_dataset, resolve_metrics
 from gankit.plugin.registry import Registry
-from gankit.run.config import DEFAULT_STEPS, RunConfig
+from gankit.run.config import DEFAULT_STEPS, NO_PENALTY, RunConfig
+from gankit.run.provenance import plugin_source_hint
 from gankit.run.rundir import RunDir
 
 __all__ = ["DEFAULT_DISCRIMINATOR", "NO_PENALTY", "resolve_components", "prepare_run", "check_resumable"]
 
 DEFAULT_DISCRIMINATOR = "dcgan"  # when the generator has no discriminator of its name
-NO_PENALTY = "none"
 
 
 def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Path | None = None) -> Any:
@@ -110,7 +110,8 @@ def prepare_run(
     nothing (the trainer's chief creates the folders), so every worker of a
     multi-worker job can call it.
     """
-    dataset = resolve_components(requested, registry, data_dir)
+    with plugin_source_hint(run):
+        dataset = resolve_components(requested, registry, data_dir)
     if run.path.exists() and not run.exists() and not run.is_unused():
         raise GankitError(f"{run.path} exists and is not a gankit run directory; choose another --out")
     if not run.exists():

@@ -100,7 +100,7 @@ class Trainer:
         dataset: Any,
         run: RunDir,
         *,
-        plugin_versions: dict[str, str | None] | None = None,
+        plugins: dict[str, dict[str, Any]] | None = None,
         strategy: Any = None,
         live_progress: bool | None = None,
         data_source: dict[str, Any] | None = None,
@@ -111,7 +111,7 @@ class Trainer:
         self.registry = registry
         self.dataset = dataset
         self.rundir = run
-        self.plugin_versions = plugin_versions or {}
+        self.plugins = plugins or {}  # gankit.run.provenance.plugins_used
         self.strategy = strategy or tf.distribute.get_strategy()
         self.live_progress = live_progress
         self.data_source = data_source  # recorded in run.json: sample/evaluate read it back
@@ -213,7 +213,8 @@ class Trainer:
         info = self.rundir.read_run_info()
         info.update({
             "gankit": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-            "python": platform.python_version(), "plugins": self.plugin_versions,
+            "python": platform.python_version(), "plugins": {p: e.get("version") for p, e in self.plugins.items()},
+            "plugin_sources": {p: {k: v for k, v in e.items() if k != "version"} for p, e in self.plugins.items()},
             "seed": self.config.seed, "devices": [d.name for d in tf.config.list_logical_devices()],
             "strategy": type(self.strategy).__name__,
             "replicas": int(self.strategy.num_replicas_in_sync),
