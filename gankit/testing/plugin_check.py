@@ -80,6 +80,18 @@ def check_plugin(
 
 
 def _check_component(component: Component, options: dict[str, Any]) -> CheckResult:
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # the kit traces on purpose: TF's retracing warnings are noise here
+    try:
+        return _run_check(component, options)
+    finally:
+        logger.setLevel(level)
+
+
+def _run_check(component: Component, options: dict[str, Any]) -> CheckResult:
     import gankit.testing as kit
 
     what = f"{component.label} ({_CHECKS[component.family]})"
