@@ -19,10 +19,12 @@ __all__ = [
     "FeatureSource",
     "TrainingDefaults",
     "UPDATE_RULES",
+    "LABEL",
 ]
 
 Shape = tuple[int, ...]
 UPDATE_RULES = ("alternating", "simultaneous")  # see gankit.train.update
+LABEL = "label"  # the class condition: an int32 input of shape (B,) beside the images
 
 
 @dataclass(frozen=True)
@@ -34,17 +36,27 @@ class ModelSpec:
         latent_dim: length of the noise vector ``z`` the generator takes.
         conditions: ``{name: shape}`` of the condition images the models see, in the
             order the run lists them; empty for an unconditional GAN.
+        num_classes: for a label-conditional run (``--condition label``) the number of
+            classes, and both models take a ``"label"`` input: int32 of shape ``(B,)``
+            with values in ``[0, num_classes)``; 0 otherwise (no ``"label"`` input). A
+            model built for classes must depend on the label: the contract kit fails a
+            generator whose images, or a discriminator whose logits, ignore it.
     """
 
     image_shape: Shape
     latent_dim: int = 100
     conditions: Mapping[str, Shape] = field(default_factory=dict)
+    num_classes: int = 0
 
     def __post_init__(self) -> None:
         if len(self.image_shape) != 3:
             raise ValueError(f"`image_shape` must be (H, W, C), received `{self.image_shape}`.")
         if self.latent_dim < 1:
             raise ValueError(f"`latent_dim` must be positive, received `{self.latent_dim}`.")
+        if self.num_classes < 0 or self.num_classes == 1:
+            raise ValueError(f"`num_classes` must be 0 or at least 2, received `{self.num_classes}`.")
+        if LABEL in self.conditions:
+            raise ValueError("the label is not an image condition: give `num_classes` instead")
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,9 @@ class TrainingDefaults:
         beta1, beta2: Adam's betas, for both optimizers.
         d_steps: discriminator updates per generator update.
         update: the update rule, ``"alternating"`` or ``"simultaneous"``.
+        loss: the loss a model is meant to train with (e.g. ``"hinge"`` for SNGAN's
+            networks); a run takes it when no layer names ``--loss``. Models only: the
+            discriminator's declaration wins over the generator's.
     """
 
     lr_g: float | None = None
@@ -69,6 +84,7 @@ class TrainingDefaults:
     beta2: float | None = None
     d_steps: int | None = None
     update: str | None = None
+    loss: str | None = None
 
     def __post_init__(self) -> None:
         for key in ("lr_g", "lr_d"):
@@ -83,6 +99,8 @@ class TrainingDefaults:
             raise ValueError(f"`d_steps` must be a positive integer, received `{self.d_steps!r}`.")
         if self.update is not None and self.update not in UPDATE_RULES:
             raise ValueError(f"`update` must be one of {', '.join(UPDATE_RULES)}, received `{self.update!r}`.")
+        if self.loss is not None and not (isinstance(self.loss, str) and self.loss):
+            raise ValueError(f"`loss` must be a loss's name, received `{self.loss!r}`.")
 
     def declared(self) -> dict[str, Any]:
         """The settings given (not None), by name."""

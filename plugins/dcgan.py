@@ -19,6 +19,14 @@ the style reaches every output pixel, as in pix2pix's U-Net (Isola et al. 2017).
 skips from the content's. The discriminator sees the image concatenated with the
 conditions along channels.
 
+Class-conditional variant (``--condition label``; ``spec.num_classes > 0``): the
+generator's batch norms become conditional batch norms, ``gamma[c] * BN(x) + beta[c]``
+(de Vries et al. 2017; Miyato & Koyama 2018), or with ``labels="concat"`` the label is
+embedded and joined with ``z`` (the cGAN baseline); the discriminator adds a projection
+of the label onto its features, ``logit = psi(h) + <embed(y), h>`` (Miyato & Koyama
+2018), or with ``labels="acgan"`` an auxiliary classifier head (Odena et al. 2017). The
+pieces are :mod:`gankit.nn.conditioning`'s.
+
 Reference: Radford, Metz, Chintala, "Unsupervised Representation Learning with Deep
 Convolutional Generative Adversarial Networks", ICLR 2016.
 """
@@ -29,8 +37,11 @@ import math
 from typing import Any, Literal
 
 import gankit
+from gankit.nn import conditioning as cond
 
 Conditioning = Literal["joint", "separate"]
+GeneratorLabels = Literal["cbn", "concat"]
+DiscriminatorLabels = Literal["projection", "acgan"]
 
 
 def _stages(spec: gankit.ModelSpec) -> int:
@@ -68,6 +79,7 @@ def build_dcgan_generator(
     width: int | Literal["auto"] = "auto",
     skips: bool = True,
     conditioning: Conditioning = "joint",
+    labels: GeneratorLabels = "cbn",
 ) -> Any:
     """DCGAN generator; conditional (encoder + U-Net skips) when the run has conditions.
 
@@ -83,6 +95,9 @@ def build_dcgan_generator(
             features at full resolution, so the style reaches every pixel; ``"separate"``:
             one encoder per condition joined at 4x4, skips from the content's encoder
             only (gankit 0.1's generator).
+        labels: how a class-conditional run's label enters: ``"cbn"``, conditional batch
+            norm (each class its own BN gain and bias); ``"concat"``, embedded and joined
+            with ``z``.
     """
     import keras
     from keras import layers
@@ -93,14 +108,28 @@ def build_dcgan_generator(
     width = _base_width(width, spec)
     if conditioning not in ("joint", "separate"):
         raise ValueError(f"`conditioning` must be 'joint' or 'separate', received `{conditioning}`.")
+    if labels not in ("cbn", "concat"):
+        raise ValueError(f"`labels` must be 'cbn' or 'concat', received `{labels}`.")
     init = keras.initializers.RandomNormal(0.0, 0.02)
     channels = spec.image_shape[2]
 
     z = keras.Input((spec.latent_dim,), name="z")
     inputs: dict[str, Any] = {"z": z}
-    x = layers.Dense(4 * 4 * width * 2 ** (n - 1), use_bias=False, kernel_initializer=init)(z)
+    label = cond.label_input() if spec.num_classes else None
+    if label is not None:
+        inputs["label"] = label
+    embedded = cond.embed_label(label, spec.num_classes) if label is not None else None
+    counter = iter(range(1000))
+
+    def norm(x: Any) -> Any:
+        if label is not None and labels == "cbn":
+            return cond.conditional_batch_norm(x, embedded, name=f"cbn{next(counter)}", batch_norm=fast.BatchNormalization)
+        return fast.BatchNormalization()(x)
+
+    source = cond.join_label(z, embedded) if label is not None and labels == "concat" else z
+    x = layers.Dense(4 * 4 * width * 2 ** (n - 1), use_bias=False, kernel_initializer=init)(source)
     x = layers.Reshape((4, 4, width * 2 ** (n - 1)))(x)
-    x = layers.ReLU()(fast.BatchNormalization()(x))
+    x = layers.ReLU()(norm(x))
     inputs.update({name: keras.Input(tuple(shape), name=name) for name, shape in spec.conditions.items()})
     conditions = [inputs[name] for name in spec.conditions]
     skip_maps: dict[int, Any] = {}
@@ -125,7 +154,7 @@ def build_dcgan_generator(
             width * 2 ** (n - 2 - i), 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=init,
         )(x)
-        x = layers.ReLU()(fast.BatchNormalization()(x))
+        x = layers.ReLU()(norm(x))
         if x.shape[1] in skip_maps:
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, skip_maps[x.shape[1]]])
     if stacked is None or not skips:
@@ -133,11 +162,11 @@ def build_dcgan_generator(
     else:  # features at full resolution beside the conditions, then a 3x3 conv to the image
         x = fast.Conv2DTranspose(max(width // 2, 1), 4, strides=2, padding="same", use_bias=False,
                                  kernel_initializer=init)(x)
-        x = layers.ReLU()(fast.BatchNormalization()(x))
+        x = layers.ReLU()(norm(x))
         x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, stacked])
         x = layers.Conv2D(channels, 3, padding="same", kernel_initializer=init, name="to_image")(x)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
-    name = "dcgan_generator" if not spec.conditions else "dcgan_conditional_generator"
+    name = "dcgan_generator" if not (spec.conditions or label is not None) else "dcgan_conditional_generator"
     return keras.Model(inputs, images, name=name)
 
 
@@ -147,6 +176,7 @@ def build_dcgan_discriminator(
     width: int | Literal["auto"] = "auto",
     spectral_norm: bool = False,
     batch_norm: bool = True,
+    labels: DiscriminatorLabels = "projection",
 ) -> Any:
     """DCGAN discriminator returning logits; sees image and conditions stacked on channels.
 
@@ -156,12 +186,18 @@ def build_dcgan_discriminator(
         spectral_norm: wrap every conv and the dense layer in Keras 3
             ``SpectralNormalization`` (Miyato et al. 2018).
         batch_norm: BatchNorm after every conv but the first (as in DCGAN).
+        labels: how a class-conditional run's label enters: ``"projection"``,
+            ``logit = psi(h) + <embed(y), h>`` on the flattened features ``h``;
+            ``"acgan"``, an auxiliary classifier head (the model then returns
+            ``{"logits", "class_logits"}`` and the trainer adds its cross-entropy).
     """
     import keras
     from keras import layers
 
     n = _stages(spec)
     width = _base_width(width, spec)
+    if labels not in ("projection", "acgan"):
+        raise ValueError(f"`labels` must be 'projection' or 'acgan', received `{labels}`.")
     init = keras.initializers.RandomNormal(0.0, 0.02)
     image = keras.Input(tuple(spec.image_shape), name="image")
     inputs: dict[str, Any] = {"image": image}
@@ -170,6 +206,9 @@ def build_dcgan_discriminator(
         for name, shape in spec.conditions.items():
             inputs[name] = keras.Input(tuple(shape), name=name)
         x = layers.Concatenate(name="stack_conditions")([image, *list(inputs.values())[1:]])
+    label = cond.label_input() if spec.num_classes else None
+    if label is not None:
+        inputs["label"] = label
     features = _conv_stack(
         x, n, width, init, prefix="disc", spectral_norm=spectral_norm, batch_norm=batch_norm
     )
@@ -178,6 +217,11 @@ def build_dcgan_discriminator(
     if spectral_norm:
         dense = layers.SpectralNormalization(dense, dtype="float32", name="sn_logits")
     logits = dense(x)
+    if label is not None and labels == "acgan":
+        outputs = {"logits": logits, cond.CLASS_LOGITS: cond.class_logits(x, spec.num_classes, spectral_norm=spectral_norm)}
+        return keras.Model(inputs, outputs, name="dcgan_discriminator")
+    if label is not None:
+        logits = cond.projection(x, label, logits, spec.num_classes)
     return keras.Model(inputs, logits, name="dcgan_discriminator")
 
 

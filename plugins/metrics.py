@@ -29,13 +29,17 @@ class FrechetDistance:
     higher_is_better = False
     requires: tuple[str, ...] = ()
 
-    def __init__(self, extractor: str, weights: str) -> None:
-        self.extractor, self.weights = extractor, weights or None
-        self.protocol = {"extractor": extractor}
+    def __init__(self, extractor: str, weights: str, per_class: bool = False) -> None:
+        self.extractor, self.weights, self.per_class = extractor, weights or None, per_class
+        self.protocol = {"extractor": extractor, **({"per_class": True} if per_class else {})}
+        if per_class:  # each class's reals against the images generated for it
+            self.requires, self.needs_labels = ("label",), True
 
     def compute(self, ctx: gankit.EvalContext) -> float:
         real = ctx.features(self.extractor, "real", weights=self.weights)
         fake = ctx.features(self.extractor, "fake", weights=self.weights)
+        if self.per_class:
+            return per_class_frechet(real, fake, np.asarray(ctx.labels))
         return frechet_distance(*feature_statistics(real), *feature_statistics(fake))
 
 
@@ -83,7 +87,8 @@ class ContentAccuracy:
     """
 
     higher_is_better = True
-    requires = ("content", "label")
+    requires = ("content",)
+    needs_labels = True
     protocol = {"extractor": "classifier"}
 
     def compute(self, ctx: gankit.EvalContext) -> dict[str, float]:
@@ -93,6 +98,41 @@ class ContentAccuracy:
             "value": float(np.mean(classifier.probabilities(ctx.fake).argmax(axis=1) == labels)),
             "reference": float(np.mean(classifier.probabilities(ctx.real).argmax(axis=1) == labels)),
         }
+
+
+class ClassAccuracy:
+    """Fraction of images generated for class c that the dataset classifier reads as c.
+
+    The classifier is trained on the real labelled images (``classifier`` features);
+    ``reference`` is its accuracy on the real images of the same examples (the ceiling it
+    allows), ``worst`` the accuracy of the worst-read class.
+    """
+
+    higher_is_better = True
+    requires = ("label",)
+    needs_labels = True
+    protocol = {"extractor": "classifier"}
+
+    def compute(self, ctx: gankit.EvalContext) -> dict[str, float]:
+        classifier = ctx.classifier()
+        labels = np.asarray(ctx.labels)
+        read = classifier.probabilities(ctx.fake).argmax(axis=1) == labels
+        per_class = [float(read[labels == c].mean()) for c in np.unique(labels)]
+        return {
+            "value": float(read.mean()),
+            "reference": float(np.mean(classifier.probabilities(ctx.real).argmax(axis=1) == labels)),
+            "worst": min(per_class),
+        }
+
+
+def per_class_frechet(real: np.ndarray, fake: np.ndarray, labels: np.ndarray) -> float:
+    """The mean over classes of the Fréchet distance between the real and the generated
+    features of each class (images generated for that class)."""
+    values = [
+        frechet_distance(*feature_statistics(real[labels == c]), *feature_statistics(fake[labels == c]))
+        for c in np.unique(labels)
+    ]
+    return float(np.mean(values))
 
 
 class StyleDistance:
@@ -124,9 +164,12 @@ def _three_channels_like(images: np.ndarray, like: np.ndarray) -> np.ndarray:
     return np.repeat(images, like.shape[-1] // images.shape[-1], axis=-1)
 
 
-def build_fid(*, extractor: Extractor = "inception", weights: str = "") -> FrechetDistance:
-    """Fréchet distance of features (FID with inception; lower is better)."""
-    return FrechetDistance(extractor, weights)
+def build_fid(*, extractor: Extractor = "inception", weights: str = "", per_class: bool = False) -> FrechetDistance:
+    """Fréchet distance of features (FID with inception; lower is better).
+
+    ``per_class=True`` (a run conditioned on the label): the mean over classes of the
+    distance between each class's real images and the images generated for it."""
+    return FrechetDistance(extractor, weights, per_class)
 
 
 def build_kid(
@@ -148,6 +191,11 @@ def build_content_accuracy() -> ContentAccuracy:
     return ContentAccuracy()
 
 
+def build_class_accuracy() -> ClassAccuracy:
+    """Images generated for a class read as that class (label-conditional runs; higher is better)."""
+    return ClassAccuracy()
+
+
 def build_style_distance() -> StyleDistance:
     """Channel-statistics distance from output to style image (lower is better)."""
     return StyleDistance()
@@ -159,4 +207,5 @@ def register_metrics(register: Any) -> None:
     register("kid", build_kid)
     register("classifier-score", build_classifier_score)
     register("content-accuracy", build_content_accuracy)
+    register("class-accuracy", build_class_accuracy)
     register("style-distance", build_style_distance)

@@ -20,33 +20,43 @@ from gankit.errors import UsageError
 @click.option("--npz", type=click.Path(dir_okay=False), default=None, help="Write the images (and conditions) as .npz.")
 @click.option("--scale", type=click.IntRange(1, 16), default=2, help="Upscale the PNG for viewing.")
 @click.option("--best", is_flag=True, help="Use checkpoints/best.npz (kept by train --eval-every).")
+@click.option("--class", "classes", metavar="CLASS", default=None,
+              help="Run trained with --condition label: images of one class (index or name), or `all` "
+                   "for one row per class [default: the classes in turn].")
 @data_dir_option
 @click.pass_context
 def sample_cmd(ctx: click.Context, run_dir: str, count: int, seed: int, out: str | None,
-               npz: str | None, scale: int, best: bool, data_dir: str | None) -> None:
+               npz: str | None, scale: int, best: bool, classes: str | None, data_dir: str | None) -> None:
     """Generate images from a run's exported generator (or its latest checkpoint).
 
     The .npz holds `images` (n, H, W, C) in [-1, 1]; for a conditional run also the
-    conditions, drawn from the dataset's test split, and their `label`.
+    conditions, drawn from the dataset's test split, and their `label`; for a run
+    conditioned on the label alone, the `label` of each image.
 
     \b
-    Example:
+    Examples:
       gankit sample --run runs/R -n 64 --out grid.png --npz samples.npz
+      gankit sample --run runs/digits --class 7 -n 64
+      gankit sample --run runs/digits --class all -n 80   # 8 of each class, one row each
     """
     from gankit.eval.sampling import sample
     from gankit.io.files import save_npz
-    from gankit.io.images import paired_grid, save_png
+    from gankit.io.images import class_grid, paired_grid, save_png
     from gankit.run.rundir import RunDir
 
     import_tensorflow()
     run = RunDir(Path(run_dir))
     data_dir = run.data_dir(data_dir, note=_note) if run.exists() else data_dir
-    arrays = sample(run, get_host(ctx).registry, count, seed, data_dir, best=best)
+    arrays = sample(run, get_host(ctx).registry, count, seed, data_dir, best=best, classes=classes)
     if out is None and npz is None:
         out = str(run.path / "sample.png")
     if out is not None:
-        conditions = [arrays[c] for c in run.read_config().condition or []]
-        save_png(paired_grid(conditions + [arrays["images"]]), out, scale=scale)
+        if classes == "all":
+            names = run.read_run_info()["class_names"]
+            save_png(class_grid(arrays["images"], names, scale=scale), out)
+        else:
+            conditions = [arrays[c] for c in run.read_config().condition or [] if c != "label"]
+            save_png(paired_grid(conditions + [arrays["images"]]), out, scale=scale)
         click.echo(f"wrote {out}")
     if npz is not None:
         save_npz(npz, arrays)

@@ -103,7 +103,7 @@ class Evaluator:
         self.context = context or DataContext.from_env()
         self.log = log
         for m in self.metrics:
-            missing = [r for r in getattr(m.metric, "requires", ()) if r != "label" and r not in self.conditions]
+            missing = [r for r in getattr(m.metric, "requires", ()) if r not in self.conditions]
             if missing:
                 raise ConfigError(
                     f"metric '{m.name}' needs a run conditioned on {', '.join(missing)} "
@@ -128,7 +128,8 @@ class Evaluator:
         if self._examples is None:
             self._examples = take_examples(self.dataset, self.split, self.n, shuffle_seed=self.seed)
             if "label" not in self._examples and any(
-                "label" in getattr(m.metric, "requires", ()) for m in self.metrics
+                getattr(m.metric, "needs_labels", False) or "label" in getattr(m.metric, "requires", ())
+                for m in self.metrics
             ):
                 raise GankitError("a selected metric needs labels, and this dataset has none")
         return self._examples

@@ -11,28 +11,45 @@ from gankit.io.images import read_image
 from gankit.plugin.registry import Registry
 from gankit.run.models import load_generator
 from gankit.run.rundir import RunDir
+from gankit.types import LABEL
 
-__all__ = ["sample", "prepare_content", "prepare_style", "transfer", "image_files", "pair_up"]
+__all__ = ["sample", "class_inputs", "class_index", "prepare_content", "prepare_style", "transfer", "image_files", "pair_up"]
 
 
 def sample(
-    run: RunDir, registry: Registry, n: int, seed: int = 0, data_dir: str | None = None, *, best: bool = False
+    run: RunDir, registry: Registry, n: int, seed: int = 0, data_dir: str | None = None, *,
+    best: bool = False, classes: str | None = None,
 ) -> dict[str, np.ndarray]:
-    """``n`` generated images (and, for a conditional run, the test-split conditions used).
+    """``n`` generated images (and, for a conditional run, the conditions used).
 
     Returns ``images`` (n, H, W, C) in [-1, 1] plus ``content``/``style``/``label``
-    (every condition of the run, and the labels when the dataset has them).
+    (every condition of the run, and the labels when the dataset has them). A run
+    conditioned on the label alone needs no data: ``classes`` is a class index or name
+    (``n`` images of it), ``"all"`` (``n // classes`` of each, row by row), or None
+    (the classes in turn, ``label = i % classes``).
     """
     from gankit.plugin.building import build_dataset, take_examples
 
-    generator, _ = load_generator(run, registry, best=best)
     config = run.read_config()
+    names = list(run.read_run_info().get("class_names") or [])
+    image_conditions = [c for c in config.condition or [] if c != LABEL]
+    if classes is not None and (LABEL not in (config.condition or []) or image_conditions):
+        raise UsageError(f"--class needs a run trained with --condition label alone; {run.path} was trained with "
+                         f"condition {','.join(config.condition or []) or 'none'}")
+    generator, _ = load_generator(run, registry, best=best)
     rng = np.random.default_rng(seed)
-    inputs: dict[str, np.ndarray] = {
-        "z": rng.standard_normal((n, config.latent_dim)).astype(np.float32)
-    }
+    inputs: dict[str, np.ndarray] = {"z": rng.standard_normal((n, config.latent_dim)).astype(np.float32)}
     out: dict[str, np.ndarray] = {}
-    if config.condition:
+    if config.condition and not image_conditions:  # the label alone
+        if not names:
+            raise UsageError(f"{run.path}/run.json does not name the run's classes (trained by an older gankit?)")
+        if classes == "all":
+            inputs = class_inputs(list(range(len(names))), max(1, n // len(names)), config.latent_dim, seed)
+        else:
+            label = np.arange(n) % len(names) if classes is None else np.full(n, class_index(classes, names))
+            inputs[LABEL] = label.astype(np.int32)
+        out[LABEL] = inputs[LABEL]
+    elif config.condition:
         dataset = build_dataset(registry, config.dataset, config.options.get("dataset"), data_dir)
         examples = take_examples(dataset, "test", n, shuffle_seed=seed)
         if len(examples["image"]) < n:
@@ -43,6 +60,24 @@ def sample(
             out["label"] = examples["label"]
     images = np.asarray(generator.predict(inputs, batch_size=256, verbose=0), dtype=np.float32)
     return {"images": images, **out}
+
+
+def class_inputs(classes: list[int], per_class: int, latent_dim: int, seed: int) -> dict[str, np.ndarray]:
+    """``z`` and ``label`` for ``per_class`` samples of each of ``classes``, row by row;
+    column ``j`` of every row shares its noise, so rows differ by the label alone."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((per_class, latent_dim)).astype(np.float32)
+    return {"z": np.tile(z, (len(classes), 1)), LABEL: np.repeat(np.asarray(classes, np.int32), per_class)}
+
+
+def class_index(value: str, names: list[str]) -> int:
+    """A class given by index (``"3"``) or name (``"horse"``) as its index."""
+    if value in names:
+        return names.index(value)
+    if value.isdigit() and int(value) < len(names):
+        return int(value)
+    shown = ", ".join(f"{i}={n}" for i, n in enumerate(names))
+    raise UsageError(f"unknown class {value!r}: give an index below {len(names)} or a name ({shown}), or all")
 
 
 def prepare_content(path: str | Path) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from gankit.errors import DataError, UsageError
 
-__all__ = ["to_uint8", "image_grid", "paired_grid", "save_png", "read_image"]
+__all__ = ["to_uint8", "image_grid", "paired_grid", "class_grid", "save_png", "read_image"]
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -56,6 +56,28 @@ def paired_grid(groups: Sequence[np.ndarray], columns: int | None = None, gap: i
         for j, part in enumerate(parts):
             grid[y : y + h, x + j * (w + 1) : x + j * (w + 1) + w] = part[i]
     return grid
+
+
+def class_grid(images: np.ndarray, row_names: Sequence[str], scale: int = 1, gap: int = 2) -> np.ndarray:
+    """One row per class: ``images`` (rows * columns, H, W, C) in row order, upscaled by
+    ``scale``, each row headed by its class name in a left margin (uint8 RGB)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    rows = len(row_names)
+    if rows == 0 or len(images) % rows:
+        raise ValueError("class_grid needs the same number of images for every class")
+    grid = paired_grid([images], columns=len(images) // rows, gap=gap)
+    picture = Image.fromarray(grid)
+    if scale > 1:
+        picture = picture.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    font = ImageFont.load_default()
+    margin = 8 + max(int(ImageDraw.Draw(picture).textlength(str(n), font=font)) for n in row_names)
+    canvas = Image.new("RGB", (picture.width + margin, picture.height), (255, 255, 255))
+    canvas.paste(picture, (margin, 0))
+    draw, row_height = ImageDraw.Draw(canvas), picture.height / rows
+    for i, name in enumerate(row_names):
+        draw.text((4, int((i + 0.5) * row_height) - 5), str(name), fill=(0, 0, 0), font=font)
+    return np.asarray(canvas)
 
 
 def save_png(grid: np.ndarray, path: str | Path, scale: int = 1) -> Path:

@@ -12,11 +12,11 @@ import numpy as np
 
 from gankit.errors import ComponentError, DataError, OptionError, PluginCodeError
 from gankit.plugin.registry import Component, Registry
-from gankit.types import DataContext
+from gankit.types import LABEL, DataContext
 
 __all__ = [
     "resolve", "resolve_metrics", "build_dataset", "take_examples", "example_problem", "check_first_batch",
-    "GuardedDataset",
+    "GuardedDataset", "class_names", "offered_conditions",
 ]
 
 
@@ -72,6 +72,17 @@ def take_examples(dataset: Any, split: str, n: int, shuffle_seed: int | None = N
     return {k: np.asarray(v) for k, v in batch.items()}
 
 
+def class_names(dataset: Any) -> tuple[str, ...]:
+    """The dataset's class names (empty when it has no labels)."""
+    return tuple(str(n) for n in (getattr(dataset, "class_names", None) or ()))
+
+
+def offered_conditions(dataset: Any) -> list[str]:
+    """What ``--condition`` may name for ``dataset``: its condition images, and
+    ``label`` when it declares two or more classes."""
+    return [*dataset.conditions, *([LABEL] if len(class_names(dataset)) >= 2 else [])]
+
+
 def example_problem(dataset: Any, element: Mapping[str, Any], conditions: Sequence[str] | None = None) -> str | None:
     """What is wrong with one example (numpy values) for ``dataset``'s declarations, or
     None: ``image`` float32 in [-1, 1] of ``image_shape``, each of ``conditions`` (all
@@ -89,6 +100,10 @@ def example_problem(dataset: Any, element: Mapping[str, Any], conditions: Sequen
     if low < -1.0 or high > 1.0:
         return f"image values in [{low:g}, {high:g}], outside [-1, 1]"
     for name in dataset.conditions if conditions is None else conditions:
+        if name == LABEL:
+            if LABEL not in element:
+                return "a run conditioned on the label needs examples with `label`"
+            continue  # checked below
         shape = tuple(dataset.conditions[name])
         if name not in element:
             return f"element has no condition `{name}`"

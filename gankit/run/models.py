@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from gankit.errors import ComponentError, GankitError, PluginCodeError, UsageError, describe
+from gankit.nn.conditioning import input_names
 from gankit.nn.precision import dtype_policy
+from gankit.plugin.building import class_names
 from gankit.plugin.registry import SINGULAR, Component, Registry
 from gankit.run.checkpoints import EMA_GROUP, CheckpointStore
 from gankit.run.config import RunConfig
 from gankit.run.provenance import plugin_source_hint
 from gankit.run.resolve import NO_PENALTY, resolve_components
 from gankit.run.rundir import RunDir
-from gankit.types import ModelSpec
+from gankit.types import LABEL, ModelSpec
 
 __all__ = ["Models", "model_spec", "build_models", "load_generator"]
 
@@ -33,8 +35,12 @@ class Models:
 
 
 def model_spec(config: RunConfig, dataset: Any) -> ModelSpec:
-    conditions = {name: tuple(dataset.conditions[name]) for name in config.condition or []}
-    return ModelSpec(tuple(dataset.image_shape), config.latent_dim, conditions)
+    """What the run's models are built for: the dataset's image shape, the run's condition
+    images, and the number of classes when the run is conditioned on the label."""
+    names = config.condition or []
+    conditions = {name: tuple(dataset.conditions[name]) for name in names if name != LABEL}
+    num_classes = len(class_names(dataset)) if LABEL in names else 0
+    return ModelSpec(tuple(dataset.image_shape), config.latent_dim, conditions, num_classes)
 
 
 def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
@@ -60,14 +66,22 @@ def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any],
     """A model factory's failure names what the run asked it to build for (a 40-pixel
     dataset and a power-of-two model: which requires what)."""
     try:
-        return component.create(spec, **options)
+        model = component.create(spec, **options)
     except PluginCodeError as exc:
         h, w, c = spec.image_shape
         conditions = "".join(f", {name} {tuple(shape)}" for name, shape in spec.conditions.items())
+        conditions += f", {spec.num_classes} classes" if spec.num_classes else ""
         raise ComponentError(
             SINGULAR[component.family], component.name, component.plugin,
             f"{exc.what} raised {describe(exc.error)} (building for dataset '{dataset}': {h}x{w}x{c} images{conditions})",
         ) from exc
+    if spec.num_classes and LABEL not in input_names(model):
+        raise ComponentError(
+            SINGULAR[component.family], component.name, component.plugin,
+            f"takes no `label` input, so it cannot train with --condition label (its inputs: "
+            f"{', '.join(input_names(model)) or 'none'})",
+        )
+    return model
 
 
 def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tuple[Any, int | None]:

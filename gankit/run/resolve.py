@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit.errors import ConfigError, GankitError
-from gankit.plugin.building import build_dataset, resolve_metrics
+from gankit.plugin.building import build_dataset, offered_conditions, resolve_metrics
 from gankit.plugin.registry import Registry
 from gankit.run.config import DEFAULT_STEPS, NO_PENALTY, RunConfig
 from gankit.run.provenance import plugin_source_hint
@@ -26,6 +26,7 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
     ``config.options`` holds every option of every component with its value.
     """
     config.discriminator = _discriminator_for(config, registry)
+    _declared_loss(config, registry)
     resolved, components = {}, {}
     for single, family, name in (
         ("generator", "generators", config.generator),
@@ -51,17 +52,19 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
             registry, [config.eval_metric], config.options.get("metric", {})
         )[0]
     config.options = resolved
-    config.resolve_training(
-        [(components[s].label, components[s].training) for s in ("loss", "penalty", "discriminator", "generator")
-         if s in components]
-    )
+    order = ["loss", "penalty", "discriminator", "generator"]
+    declarer = next((s for s in ("discriminator", "generator") if config.sources.get("loss") == components[s].label), None)
+    if declarer:  # a model that names its loss also sets how it trains with it
+        order.remove(declarer)
+        order.insert(0, declarer)
+    config.resolve_training([(components[s].label, components[s].training) for s in order if s in components])
     dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
     _resolve_conditions(config, dataset)
     if config.steps is None:
         config.steps = DEFAULT_STEPS[bool(config.condition)]
     if config.eval_every and metric is not None:
         requires = getattr(metric.create(**resolved["metric"]), "requires", ())
-        missing = [r for r in requires if r != "label" and r not in config.condition]
+        missing = [r for r in requires if r not in config.condition]
         if missing:
             raise ConfigError(f"--eval-metric {config.eval_metric} needs a run conditioned on {', '.join(missing)}")
     return dataset
@@ -82,13 +85,26 @@ def _discriminator_for(config: RunConfig, registry: Registry) -> str:
     )
 
 
+def _declared_loss(config: RunConfig, registry: Registry) -> None:
+    """The loss the discriminator (else the generator) declares, when no layer named one."""
+    if "loss" in config.sources:
+        return
+    for family, name in (("discriminators", config.discriminator), ("generators", config.generator)):
+        component = registry.get(family, name)
+        declared = component.training.declared().get("loss")
+        if declared:
+            config.loss, config.sources["loss"] = declared, component.label
+            return
+
+
 def _resolve_conditions(config: RunConfig, dataset: Any) -> None:
     if config.condition is None:
         config.condition = list(dataset.default_conditions)
         config.sources["condition"] = f"dataset '{config.dataset}'"
-    unknown = [c for c in config.condition if c not in dataset.conditions]
+    offered = offered_conditions(dataset)
+    unknown = [c for c in config.condition if c not in offered]
     if unknown:
-        available = ", ".join(dataset.conditions) or "none"
+        available = ", ".join(offered) or "none"
         raise ConfigError(
             f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} "
             f"(available: {available}, or 'none')"

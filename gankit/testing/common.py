@@ -10,7 +10,7 @@ import numpy as np
 
 from gankit.types import ModelSpec
 
-__all__ = ["PRECISIONS", "DEFAULT_SPEC", "CONDITIONAL_SPEC", "require", "build_model", "condition_inputs"]
+__all__ = ["PRECISIONS", "DEFAULT_SPEC", "CONDITIONAL_SPEC", "LABEL_SPEC", "require", "build_model", "condition_inputs"]
 
 # Every compute policy the trainer may build models under (gankit.nn.precision).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -19,6 +19,7 @@ DEFAULT_SPEC = ModelSpec(image_shape=(32, 32, 3), latent_dim=16)
 CONDITIONAL_SPEC = ModelSpec(
     image_shape=(32, 32, 3), latent_dim=16, conditions={"content": (32, 32, 1), "style": (32, 32, 3)}
 )
+LABEL_SPEC = ModelSpec(image_shape=(32, 32, 3), latent_dim=16, num_classes=5)  # --condition label
 
 
 def require_registrable(family: str, factory: Callable[..., Any]) -> None:
@@ -55,7 +56,11 @@ def build_model(
 
 
 def condition_inputs(spec: ModelSpec, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {
+    """Random condition images, and ``label`` (classes in turn) when ``spec`` has classes."""
+    inputs = {
         name: rng.uniform(-1, 1, (batch, *shape)).astype(np.float32)
         for name, shape in spec.conditions.items()
     }
+    if spec.num_classes:
+        inputs["label"] = (np.arange(batch) % spec.num_classes).astype(np.int32)
+    return inputs

@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from gankit.nn.conditioning import input_names
 from gankit.testing.common import (
     DEFAULT_SPEC,
+    LABEL_SPEC,
     PRECISIONS,
     build_model,
     condition_inputs,
@@ -31,6 +33,7 @@ def check_generator(
     batch_size: int = 3,
     seed: int = 0,
     precisions: tuple[str, ...] = PRECISIONS,
+    label_spec: ModelSpec | None = LABEL_SPEC,
 ) -> None:
     """Check a generator factory against the contract in ``register_generators``.
 
@@ -38,8 +41,18 @@ def check_generator(
     finite, in [-1, 1], and a gradient reaching every trainable weight. In float32
     also: the ``.keras`` round trip (``safe_mode=True``) gives identical outputs, and
     building twice under the same seed gives identical outputs.
+
+    Then the same for ``label_spec`` (classes, a ``"label"`` input), and the images
+    must depend on the label; a factory that raises ``ValueError`` for a spec with
+    classes declares it takes none and passes (``label_spec=None`` skips this).
     """
     require_registrable("generators", factory)
+    for each in _specs(factory, spec, label_spec, options, seed):
+        _check_generator(factory, each, options, batch_size, seed, precisions)
+
+
+def _check_generator(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None,
+                     batch_size: int, seed: int, precisions: tuple[str, ...]) -> None:
     rng = np.random.default_rng(seed)
     inputs = {"z": rng.standard_normal((batch_size, spec.latent_dim)).astype(np.float32)}
     inputs.update(condition_inputs(spec, batch_size, rng))
@@ -52,6 +65,8 @@ def check_generator(
             f"generator output range [{images.min():.3f}, {images.max():.3f}] exceeds [-1, 1] "
             f"under {precision} (end with tanh)",
         )
+    if spec.num_classes:
+        _check_label_matters(factory, spec, options, seed, inputs, "generator", "images")
 
 
 def check_discriminator(
@@ -62,14 +77,25 @@ def check_discriminator(
     batch_size: int = 3,
     seed: int = 0,
     precisions: tuple[str, ...] = PRECISIONS,
+    label_spec: ModelSpec | None = LABEL_SPEC,
 ) -> None:
     """Check a discriminator factory against the contract in ``register_discriminators``.
 
     Under every precision: logits (B, 1) or a patch map (B, h, w, 1), float32 and
     finite; a gradient reaches every trainable weight and the input image (gradient
     penalties need it). In float32 also the ``.keras`` round trip and seeded builds.
+
+    Then the same for ``label_spec``: the logits must depend on the label, or the model
+    returns ``{"logits", "class_logits"}`` (an auxiliary classifier, ``(B, classes)``);
+    a factory that raises ``ValueError`` for classes declares it takes none.
     """
     require_registrable("discriminators", factory)
+    for each in _specs(factory, spec, label_spec, options, seed):
+        _check_discriminator(factory, each, options, batch_size, seed, precisions)
+
+
+def _check_discriminator(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None,
+                         batch_size: int, seed: int, precisions: tuple[str, ...]) -> None:
     rng = np.random.default_rng(seed)
     inputs = {"image": rng.uniform(-1, 1, (batch_size, *spec.image_shape)).astype(np.float32)}
     inputs.update(condition_inputs(spec, batch_size, rng))
@@ -79,6 +105,36 @@ def check_discriminator(
             logits.shape[0] == batch_size and logits.shape[-1] == 1 and logits.ndim in (2, 4),
             f"discriminator output shape {logits.shape} is neither (B, 1) nor (B, h, w, 1)",
         )
+    if spec.num_classes:
+        _check_label_matters(factory, spec, options, seed, inputs, "discriminator", "logits")
+
+
+def _specs(factory: Callable[..., Any], spec: ModelSpec, label_spec: ModelSpec | None,
+           options: Mapping[str, Any] | None, seed: int) -> list[ModelSpec]:
+    """``spec``, and ``label_spec`` unless the factory takes no labels: it raises
+    ``ValueError`` for classes or builds a model without a ``"label"`` input (which the
+    trainer refuses for ``--condition label``)."""
+    if label_spec is None or spec.num_classes:
+        return [spec]
+    try:
+        model = build_model(factory, label_spec, options, seed)
+    except ValueError:
+        return [spec]
+    return [spec, label_spec] if "label" in input_names(model) else [spec]
+
+
+def _check_label_matters(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None,
+                         seed: int, inputs: dict[str, np.ndarray], what: str, output: str) -> None:
+    """The output changes when the labels do (for an auxiliary classifier: its class logits)."""
+    model = build_model(factory, spec, options, seed)
+    other = {**inputs, "label": ((inputs["label"] + 1) % spec.num_classes).astype(np.int32)}
+    a, b = model(inputs, training=False), model(other, training=False)
+    if isinstance(a, Mapping) and "class_logits" in a:
+        return  # the class head reads the image; its training term uses the label
+    a, b = np.asarray(a), np.asarray(b)
+    require(not np.allclose(a, b, rtol=0, atol=1e-7),
+            f"{what} ignores its label: its {output} do not change when the labels do (a model built for "
+            f"spec.num_classes > 0 must use the `label` input; raise ValueError if it takes no labels)")
 
 
 def _check_model(
@@ -94,7 +150,7 @@ def _check_model(
     """The checks both model families share; returns the inference output."""
     model = build_model(factory, spec, options, seed, precision)
     _check_input_names(model, list(inputs), what)
-    out = np.asarray(model(inputs, training=False))
+    out = _main_output(model(inputs, training=False), spec, what)
     require(
         out.dtype == np.float32,
         f"{what} output dtype is {out.dtype} under {precision}, not float32: give the output "
@@ -107,10 +163,26 @@ def _check_model(
         _check_round_trip(model, inputs, what)
         again = build_model(factory, spec, options, seed, precision)
         require(
-            np.array_equal(out, np.asarray(again(inputs, training=False))),
+            np.array_equal(out, _main_output(again(inputs, training=False), spec, what)),
             f"{what}: two builds under the same seed differ (build from keras.utils.set_random_seed)",
         )
     return out
+
+
+def _main_output(out: Any, spec: ModelSpec, what: str) -> np.ndarray:
+    """The model's output, or an auxiliary-classifier discriminator's ``logits`` (its
+    ``class_logits`` checked here: ``(B, classes)``, float32)."""
+    if not isinstance(out, Mapping):
+        return np.asarray(out)
+    require(what == "discriminator" and "logits" in out,
+            f"{what} returns a mapping ({', '.join(map(str, out))}); only a discriminator may, with "
+            f"`logits` and `class_logits`")
+    classes = np.asarray(out.get("class_logits"))
+    require(spec.num_classes > 0 and classes.shape == (len(out["logits"]), spec.num_classes)
+            and classes.dtype == np.float32,
+            f"discriminator `class_logits` must be float32 of shape (B, {spec.num_classes}), got "
+            f"{classes.dtype} {classes.shape}")
+    return np.asarray(out["logits"])
 
 
 def _check_traced(model: Any, inputs: Mapping[str, np.ndarray], eager: np.ndarray, what: str, precision: str) -> None:
@@ -120,7 +192,8 @@ def _check_traced(model: Any, inputs: Mapping[str, np.ndarray], eager: np.ndarra
     from gankit.errors import describe
 
     try:
-        traced = np.asarray(tf.function(lambda x: model(x, training=False))({k: tf.constant(v) for k, v in inputs.items()}))
+        traced = tf.function(lambda x: model(x, training=False))({k: tf.constant(v) for k, v in inputs.items()})
+        traced = np.asarray(traced["logits"] if isinstance(traced, Mapping) else traced)
     except Exception as exc:
         raise AssertionError(
             f"{what} works eagerly but fails inside tf.function under {precision}, as the trainer calls it: "
@@ -131,9 +204,7 @@ def _check_traced(model: Any, inputs: Mapping[str, np.ndarray], eager: np.ndarra
 
 
 def _check_input_names(model: Any, expected: list[str], what: str) -> None:
-    inputs = model.inputs if hasattr(model, "inputs") else []
-    flat = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
-    names = sorted(getattr(t, "name", "").split(":")[0] for t in flat)
+    names = input_names(model)
     require(sorted(expected) == names, f"{what} inputs are {names}, expected {sorted(expected)}")
 
 
@@ -146,9 +217,11 @@ def _check_gradients(
     with tf.GradientTape() as tape:
         if wrt_input:
             tape.watch(tensors[wrt_input])
-        out = model(tensors, training=True)
-        weights = tf.constant(np.random.default_rng(1).standard_normal(out.shape).astype(np.float32))
-        objective = tf.reduce_sum(tf.cast(out, tf.float32) * weights)
+        outs = model(tensors, training=True)
+        objective = 0.0
+        for out in (outs.values() if isinstance(outs, Mapping) else [outs]):
+            weights = tf.constant(np.random.default_rng(1).standard_normal(out.shape).astype(np.float32))
+            objective += tf.reduce_sum(tf.cast(out, tf.float32) * weights)
     targets = list(model.trainable_variables)
     extra = [tensors[wrt_input]] if wrt_input else []
     grads = tape.gradient(objective, targets + extra)
@@ -172,8 +245,8 @@ def _check_round_trip(model: Any, inputs: Mapping[str, np.ndarray], what: str) -
         path = Path(tmp) / "model.keras"
         model.save(path)
         loaded = keras.models.load_model(path, safe_mode=True, compile=False)
-    a = np.asarray(model(dict(inputs), training=False))
-    b = np.asarray(loaded(dict(inputs), training=False))
+    a, b = model(dict(inputs), training=False), loaded(dict(inputs), training=False)
+    a, b = (np.asarray(x["logits"] if isinstance(x, Mapping) else x) for x in (a, b))
     require(
         np.allclose(a, b, rtol=0, atol=1e-6),
         f"{what}: .keras save/load changes the outputs (max difference {np.max(np.abs(a - b)):.3g})",

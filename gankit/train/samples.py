@@ -7,23 +7,33 @@ from typing import Any
 
 import numpy as np
 
-from gankit.io.images import paired_grid, save_png
-from gankit.plugin.building import take_examples
+from gankit.eval.sampling import class_inputs
+from gankit.io.images import class_grid, paired_grid, save_png
+from gankit.plugin.building import class_names, take_examples
 from gankit.run.config import RunConfig
 from gankit.run.rundir import RunDir
+from gankit.types import LABEL
 
-__all__ = ["SAMPLE_COUNT", "SampleGrid"]
+__all__ = ["SAMPLE_COUNT", "PER_CLASS", "SampleGrid"]
 
 SAMPLE_COUNT = {False: 64, True: 32}  # grid size: unconditional, conditional
+PER_CLASS = 8  # columns of a label-conditional run's grid (one row per class)
 
 
 class SampleGrid:
     """``samples/step_XXXXXX.png`` (content | style | output cells for a conditional
-    run) and the same grid in TensorBoard."""
+    run; one row per class, named, for a run conditioned on the label alone) and the
+    same grid in TensorBoard."""
 
     def __init__(self, config: RunConfig, dataset: Any, run: RunDir) -> None:
         self.conditions = list(config.condition or [])
+        self.images = [c for c in self.conditions if c != LABEL]  # shown beside the outputs
         self.run = run
+        self.names: tuple[str, ...] = ()
+        if LABEL in self.conditions and not self.images:
+            self.names = class_names(dataset)
+            self.inputs = class_inputs(list(range(len(self.names))), PER_CLASS, config.latent_dim, config.seed)
+            return
         n = SAMPLE_COUNT[bool(self.conditions)]
         rng = np.random.default_rng(config.seed)
         self.inputs = {"z": rng.standard_normal((n, config.latent_dim)).astype(np.float32)}
@@ -33,6 +43,11 @@ class SampleGrid:
 
     def write(self, generator: Any, step: int, metrics: Any) -> None:
         images = np.asarray(generator(self.inputs, training=False))
-        grid = paired_grid([self.inputs[c] for c in self.conditions] + [images])
-        save_png(grid, self.run.sample_path(step), scale=2 if images.shape[1] <= 32 else 1)
+        scale = 2 if images.shape[1] <= 32 else 1
+        if self.names:
+            grid = class_grid(images, self.names, scale=scale)
+            save_png(grid, self.run.sample_path(step))
+        else:
+            grid = paired_grid([self.inputs[c] for c in self.images] + [images])
+            save_png(grid, self.run.sample_path(step), scale=scale)
         metrics.image("samples", grid, step)

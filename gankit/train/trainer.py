@@ -28,7 +28,7 @@ from gankit._version import __version__
 from gankit.errors import GankitError, TrainingError, TrainingInterrupted, describe
 from gankit.io.files import atomic_write_text
 from gankit.nn.precision import dtype_policy, resolve_jit, resolve_precision
-from gankit.plugin.building import check_first_batch
+from gankit.plugin.building import check_first_batch, class_names
 from gankit.plugin.registry import Registry
 from gankit.run.checkpoints import EMA_GROUP, CheckpointStore, model_variables
 from gankit.run.config import RunConfig, parse_augment
@@ -44,6 +44,7 @@ from gankit.train.progress import Progress, Stopwatch
 from gankit.train.samples import SampleGrid
 from gankit.train.schedule import Due, Schedule
 from gankit.train.update import UpdateStep
+from gankit.types import LABEL
 
 __all__ = ["Trainer", "TrainResult"]
 
@@ -222,6 +223,8 @@ class Trainer:
             "status": status, "step": step, **({"data": self.data_source} if self.data_source else {}),
             "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         })
+        if LABEL in self.conditions:  # sample --class reads them without the data
+            info["class_names"] = list(class_names(self.dataset))
         info.setdefault("created_at", info["updated_at"])
         info.pop("error", None)
         if hasattr(self, "models"):

@@ -16,6 +16,12 @@ A step takes ``d_steps`` global batches (each replica its slice of each) and run
   generator update share one forward pass and step from the same position; both losses
   see the same logits.
 
+An auxiliary-classifier discriminator (ACGAN, Odena et al. 2017: its model returns
+``{"logits", "class_logits"}``) gives the losses and penalties its ``logits`` alone; the
+cross-entropy of its class prediction against the label is added to the discriminator's
+loss on the reals and to the generator's on the fakes, logged as ``d_class`` and
+``g_class``, whatever the adversarial loss.
+
 Losses return the mean over the replica's examples (see ``docs/losses.md``); here it is
 divided by the replica count, so the gradients the optimizer sums over replicas are
 those of the global-batch mean, and scaled under ``mixed_float16``. Noise comes from
@@ -30,10 +36,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from gankit.errors import ComponentError
+from gankit.nn.conditioning import CLASS_LOGITS
 from gankit.plugin.registry import SINGULAR, Component
 from gankit.run.config import UPDATES
 from gankit.train.augment import AugmentedDiscriminator
-from gankit.types import LossContext
+from gankit.types import LABEL, LossContext
 
 __all__ = ["UpdateStep", "loss_terms", "split_loss_output"]
 
@@ -115,7 +122,9 @@ class UpdateStep:
         self.G, self.D, self.loss = models.generator, models.discriminator, models.loss
         # Forward passes (and the losses' ctx.discriminator) go through the augmentation;
         # gradients are taken for the model's own variables.
-        self.D_call = AugmentedDiscriminator(self.D, augment) if augment else self.D
+        self.D_raw = AugmentedDiscriminator(self.D, augment) if augment else self.D
+        self.auxiliary = isinstance(getattr(self.D, "output", None), Mapping) and CLASS_LOGITS in self.D.output
+        self.D_call = LogitsOnly(self.D_raw) if self.auxiliary else self.D_raw
         self.loss_component: Component = models.components["loss"]
         self.penalty, self.penalty_component = models.penalty, models.components.get("penalty")
         self.g_opt, self.d_opt = g_opt, d_opt
@@ -170,10 +179,26 @@ class UpdateStep:
         return {name: batch[name] for name in self.conditions}
 
     def discriminator_context(self, real: Any, fake: Any, conds: dict[str, Any]) -> LossContext:
-        D = self.D_call
-        real_logits = D({"image": real, **conds}, training=True)
-        fake_logits = D({"image": fake, **conds}, training=True)
-        return LossContext(real, fake, real_logits, fake_logits, conds, D, self.paired)
+        """The loss's context; an auxiliary classifier's class logits on the reals and the
+        fakes ride along as ``ctx.class_logits`` (not part of the loss contract)."""
+        real_logits, real_classes = split_outputs(self.D_raw({"image": real, **conds}, training=True))
+        fake_logits, fake_classes = split_outputs(self.D_raw({"image": fake, **conds}, training=True))
+        ctx = LossContext(real, fake, real_logits, fake_logits, conds, self.D_call, self.paired)
+        ctx.class_logits = {"real": real_classes, "fake": fake_classes}
+        return ctx
+
+    def class_term(self, class_logits: Any, conds: dict[str, Any]) -> Any:
+        """Mean cross-entropy of an auxiliary classifier's logits against the label."""
+        import tensorflow as tf
+
+        labels = tf.cast(conds[LABEL], tf.int32)
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(class_logits, tf.float32)))
+
+    def with_class_term(self, terms: Scalars, class_logits: Any, conds: dict[str, Any]) -> Scalars:
+        if not self.auxiliary:
+            return terms
+        value = self.class_term(class_logits, conds)
+        return {**terms, "loss": terms["loss"] + value, "class": value}
 
     def gradients(self, tape: Any, scaled: Any, model: Any, method: str, network: str) -> list[Any]:
         """The gradients of ``scaled`` for ``model``'s weights; a loss that reaches none
@@ -195,8 +220,9 @@ class UpdateStep:
         if fake is None:
             fake = self.generate(batch, step, stream)
         with tf.GradientTape() as tape:
-            ctx = self.discriminator_context(batch["image"], fake, self.conditions_of(batch))
-            terms = self.discriminator_terms(ctx, step)
+            conds = self.conditions_of(batch)
+            ctx = self.discriminator_context(batch["image"], fake, conds)
+            terms = self.with_class_term(self.discriminator_terms(ctx, step), ctx.class_logits["real"], conds)
             scaled = self.scale(self.d_opt, terms["loss"])
         grads = self.gradients(tape, scaled, self.D, "discriminator_loss", "discriminator")
         self.d_opt.apply(grads, self.D.trainable_variables)
@@ -231,19 +257,29 @@ class UpdateStep:
     def alternating(self, batch: dict[str, Any], step: Any, stream: int) -> tuple[Scalars, Scalars]:
         import tensorflow as tf
 
-        G, D = self.G, self.D_call
+        G, D = self.G, self.D_raw
         real, conds = batch["image"], self.conditions_of(batch)
+        fake_classes: list[Any] = []  # the auxiliary classifier's, from the fake pass
+
+        def fake_logits() -> Any:
+            logits, classes = split_outputs(D({"image": fake, **conds}, training=True))
+            fake_classes.append(classes)
+            return logits
+
         with tf.GradientTape() as tape:
             fake = self.generate(batch, step, stream)
             with tape.stop_recording():
                 d_terms = self.d_update(batch, step, stream, fake=tf.stop_gradient(fake))
             ctx = LossContext.lazy(
                 real, fake,
-                lambda: tf.stop_gradient(D({"image": real, **conds}, training=True)),
-                lambda: D({"image": fake, **conds}, training=True),
-                conditions=conds, discriminator=D, paired=self.paired,
+                lambda: tf.stop_gradient(split_outputs(D({"image": real, **conds}, training=True))[0]),
+                fake_logits,
+                conditions=conds, discriminator=self.D_call, paired=self.paired,
             )
             g_terms = loss_terms(self.loss_component, "generator_loss", self.loss.generator_loss, ctx)
+            if self.auxiliary:
+                classes = fake_classes[0] if fake_classes else split_outputs(D({"image": fake, **conds}, training=True))[1]
+                g_terms = self.with_class_term(g_terms, classes, conds)
             scaled = self.scale(self.g_opt, g_terms["loss"])
         grads = self.gradients(tape, scaled, G, "generator_loss", "generator")
         self.g_opt.apply(grads, G.trainable_variables)
@@ -255,12 +291,35 @@ class UpdateStep:
         G, D = self.G, self.D
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generate(batch, step, stream)
-            ctx = self.discriminator_context(batch["image"], fake, self.conditions_of(batch))
-            d_terms = self.discriminator_terms(ctx, step)
+            conds = self.conditions_of(batch)
+            ctx = self.discriminator_context(batch["image"], fake, conds)
+            d_terms = self.with_class_term(self.discriminator_terms(ctx, step), ctx.class_logits["real"], conds)
             g_terms = loss_terms(self.loss_component, "generator_loss", self.loss.generator_loss, ctx)
+            g_terms = self.with_class_term(g_terms, ctx.class_logits["fake"], conds)
             d_scaled, g_scaled = self.scale(self.d_opt, d_terms["loss"]), self.scale(self.g_opt, g_terms["loss"])
         d_grads = self.gradients(d_tape, d_scaled, D, "discriminator_loss", "discriminator")
         g_grads = self.gradients(g_tape, g_scaled, G, "generator_loss", "generator")
         self.d_opt.apply(d_grads, D.trainable_variables)
         self.g_opt.apply(g_grads, G.trainable_variables)
         return d_terms, g_terms
+
+
+def split_outputs(out: Any) -> tuple[Any, Any]:
+    """A discriminator's output as ``(logits, class logits or None)``."""
+    if isinstance(out, Mapping):
+        return out["logits"], out.get(CLASS_LOGITS)
+    return out, None
+
+
+class LogitsOnly:
+    """An auxiliary-classifier discriminator as losses and penalties see it: called like
+    the model, it returns the adversarial logits alone."""
+
+    def __init__(self, discriminator: Any) -> None:
+        self.discriminator = discriminator
+
+    def __call__(self, inputs: Mapping[str, Any], training: Any = None, **kwargs: Any) -> Any:
+        return split_outputs(self.discriminator(inputs, training=training, **kwargs))[0]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.discriminator, name)
