@@ -23,18 +23,20 @@ def invoke(*args: str, ok: bool = True):
 
 def test_list_plugins_json_has_exactly_the_documented_keys():
     rows = json.loads(invoke("list-plugins", "--json").stdout)
-    assert {r["name"] for r in rows} == {"dcgan", "minimax", "losses", "penalties", "mnist-cifar", "image-folder", "metrics"}
+    assert {r["name"] for r in rows} == {"dcgan", "resnet", "minimax", "losses", "penalties", "mnist-cifar", "image-folder", "metrics"}
     for row in rows:
         assert set(row) == {"name", "version", "source", "via", "target", "status", "error", "components"}
         assert set(row["components"]) == {"generators", "discriminators", "losses", "penalties", "datasets", "metrics"}
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert dcgan["components"]["generators"] == [
         {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)",
-         "options": {"width": "auto", "skips": True, "conditioning": "joint"},
-         "option_types": {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'"},
+         "options": {"width": "auto", "skips": True, "conditioning": "joint", "labels": "cbn"},
+         "option_types": {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'",
+                          "labels": "'cbn' | 'concat'"},
          "training": {}}
     ]
-    assert dcgan["components"]["discriminators"][0]["options"] == {"width": "auto", "spectral_norm": False, "batch_norm": True}
+    assert dcgan["components"]["discriminators"][0]["options"] == {"width": "auto", "spectral_norm": False, "batch_norm": True,
+                                                                   "labels": "projection"}
     data = next(r for r in rows if r["name"] == "mnist-cifar")["components"]["datasets"]
     assert [d["name"] for d in data] == ["cifar10", "mnist", "mnist-cifar"]
     assert data[2]["options"] == {"seed": 0, "repair_each_epoch": False, "styles": None}
@@ -74,12 +76,12 @@ def test_plugin_option_adds_a_local_plugin():
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["train", "--generator", "nosuch"], 2, "Error: unknown generator 'nosuch'; available: dcgan\n"),
+        (["train", "--generator", "nosuch"], 2, "Error: unknown generator 'nosuch'; available: dcgan, resnet\n"),
         (["train", "--loss", "minmax"], 2, "Error: unknown loss 'minmax' (did you mean 'minimax'?); available: hinge, lsgan, minimax, ragan, wgan-gp\n"),
-        (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: conditioning, skips, width)\n"),
+        (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: conditioning, labels, skips, width)\n"),
         (["train", "-o", "generator.width=big"], 2, "Error: generator 'dcgan': option `width` expects int | 'auto', got 'big' (invalid literal for int() with base 10: 'big'; choose one of 'auto')\n"),
         (["train", "-o", "width=3"], 2, "Error: bad override `width=3`: expected family.option=value, e.g. generator.width=128\n"),
-        (["train", "--condition", "colour"], 2, "Error: dataset 'mnist-cifar' has no condition 'colour' (available: content, style, or 'none')\n"),
+        (["train", "--condition", "colour"], 2, "Error: dataset 'mnist-cifar' has no condition 'colour' (available: content, style, label, or 'none')\n"),
         (["dataset-preview", "nope"], 2, "Error: unknown dataset 'nope'; available: cifar10, image-folder, mnist, mnist-cifar\n"),
     ],
 )

@@ -52,3 +52,57 @@ def test_conditional_generator_has_skips_only_when_asked():
 def test_bad_image_shapes_are_rejected_with_the_argument_named(shape):
     with pytest.raises(ValueError, match="`image_shape`"):
         build_dcgan_generator(gankit.ModelSpec(shape, 8), width=4)
+
+
+@pytest.mark.parametrize("labels", ["cbn", "concat"])
+def test_dcgan_generator_label_mechanisms_meet_the_contract(labels):
+    from gankit.testing import LABEL_SPEC
+
+    check_generator(build_dcgan_generator, spec=LABEL_SPEC, options={"width": 8, "labels": labels})
+    both = gankit.ModelSpec((32, 32, 3), 16, {"style": (32, 32, 3)}, num_classes=4)  # a label beside an image
+    check_generator(build_dcgan_generator, spec=both, options={"width": 8, "labels": labels},
+                    precisions=("float32",))
+
+
+@pytest.mark.parametrize("labels", ["projection", "acgan"])
+def test_dcgan_discriminator_label_mechanisms_meet_the_contract(labels):
+    from gankit.testing import LABEL_SPEC
+
+    check_discriminator(build_dcgan_discriminator, spec=LABEL_SPEC, options={"width": 8, "labels": labels})
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_resnet_models_meet_the_contract(size):
+    from gankit_plugins.resnet import build_resnet_discriminator, build_resnet_generator
+
+    spec = gankit.ModelSpec((size, size, 3), 16)
+    label_spec = gankit.ModelSpec((size, size, 3), 16, num_classes=3)
+    precisions = ("float32", "mixed_bfloat16") if size == 32 else ("float32",)
+    check_generator(build_resnet_generator, spec=spec, label_spec=label_spec, options={"width": 8}, precisions=precisions)
+    check_discriminator(build_resnet_discriminator, spec=spec, label_spec=label_spec, options={"width": 8},
+                        precisions=precisions)
+    check_discriminator(build_resnet_discriminator, spec=label_spec, options={"width": 8, "labels": "acgan"},
+                        precisions=("float32",))
+
+
+def test_resnet_follows_the_paper_and_refuses_what_it_cannot_build():
+    import keras
+
+    from gankit_plugins.resnet import (
+        SNGAN_TRAINING,
+        build_resnet_discriminator,
+        build_resnet_generator,
+    )
+
+    spec = gankit.ModelSpec((32, 32, 3), 16)
+    d = build_resnet_discriminator(spec, width=8)
+    plain = [layer for layer in d.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    assert not plain  # every convolution and dense layer is spectrally normalised
+    g = build_resnet_generator(gankit.ModelSpec((128, 128, 3), 16), width=8)
+    assert [g.get_layer(f"up{i}_conv2").filters for i in range(5)] == [32, 16, 8, 8, 8]
+    assert SNGAN_TRAINING.declared() == {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5,
+                                         "loss": "hinge"}
+    with pytest.raises(ValueError, match="side 32, 64 or 128"):
+        build_resnet_generator(gankit.ModelSpec((16, 16, 3), 16))
+    with pytest.raises(ValueError, match="no condition images"):
+        build_resnet_discriminator(gankit.ModelSpec((32, 32, 3), 16, {"style": (32, 32, 3)}))

@@ -59,7 +59,7 @@ def test_a_broken_plugin_is_warned_about_and_named_when_its_component_is_asked_f
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
     assert warnings == [warnings[0]] and f"plugin 'broken_{kind}' was not loaded" in warnings[0]
     [error] = error_lines(result)
-    assert error.startswith("Error: unknown generator 'resnet-small'; available: dcgan; plugins that failed")
+    assert error.startswith("Error: unknown generator 'resnet-small' (did you mean 'resnet'?); available: dcgan, resnet; plugins that failed")
     assert f"broken_{kind}" in error
     rows = json.loads(invoke("--plugin", path, "list-plugins", "--json", "--family", "losses").stdout)
     assert any(r["name"] == f"broken_{kind}" and r["status"] == "error" for r in rows)

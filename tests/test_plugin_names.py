@@ -115,4 +115,5 @@ def test_list_plugins_json_gives_option_types_and_origin():
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert (dcgan["via"], dcgan["target"]) == ("registry.toml", "gankit_plugins.dcgan")
     generator = dcgan["components"]["generators"][0]
-    assert generator["option_types"] == {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'"}
+    assert generator["option_types"] == {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'",
+                          "labels": "'cbn' | 'concat'"}

@@ -55,6 +55,12 @@ def register_generators(register: RegisterFn) -> None:
     with one entry per name in ``spec.conditions`` and returns images of shape
     ``(B, *spec.image_shape)`` in [-1, 1], as float32. It must save and load as a
     ``.keras`` file with ``safe_mode=True`` (no ``Lambda`` layers).
+
+    When ``spec.num_classes > 0`` (``--condition label``) the dict also has
+    ``"label"``, int32 of shape ``(B,)``, and the images must depend on it
+    (:mod:`gankit.nn.conditioning` has conditional batch norm and the label joined with
+    ``z``). A factory that cannot condition on a class raises ``ValueError``, or builds
+    no ``"label"`` input, which the trainer refuses for a label-conditional run.
     """
 
 
@@ -71,6 +77,11 @@ def register_discriminators(register: RegisterFn) -> None:
     The model takes a dict ``{"image": (B, *spec.image_shape), <condition>: ...}``
     and returns float32 logits of shape ``(B, 1)`` (or a patch map ``(B, h, w, 1)``).
     Logits, not probabilities: losses apply the sigmoid in a numerically stable way.
+
+    When ``spec.num_classes > 0`` the dict also has ``"label"`` (int32, ``(B,)``) and
+    the logits must depend on it (a projection, ``logit = psi(h) + <embed(y), h>``), or
+    the model returns ``{"logits": (B, 1), "class_logits": (B, num_classes)}``, an
+    auxiliary classifier (ACGAN) whose cross-entropy the trainer adds to both losses.
     """
 
 

@@ -16,7 +16,7 @@ mixed_bfloat16, mixed_float16). Keep ``options`` small so the checks run in seco
 
 from __future__ import annotations
 
-from gankit.testing.common import CONDITIONAL_SPEC, DEFAULT_SPEC, PRECISIONS
+from gankit.testing.common import CONDITIONAL_SPEC, DEFAULT_SPEC, LABEL_SPEC, PRECISIONS
 from gankit.testing.data import TinyLabelledDataset, check_dataset, check_example
 from gankit.testing.losses import ProbeDiscriminator, check_loss, check_penalty
 from gankit.testing.metrics import check_metric
@@ -30,6 +30,7 @@ from gankit.testing.models import (
 __all__ = [
     "DEFAULT_SPEC",
     "CONDITIONAL_SPEC",
+    "LABEL_SPEC",
     "PRECISIONS",
     "check_generator",
     "check_discriminator",

@@ -1,23 +1,20 @@
-"""gankit's contract checks on the SNGAN components, and the loss it builds on gankit's hinge."""
+"""gankit's contract checks on the SNGAN components, which are gankit's built-ins composed
+with gankit.create at the paper's widths."""
 
 import gankit_sngan
 import numpy as np
 import pytest
 
 import gankit
-from gankit.testing import CONDITIONAL_SPEC, check_discriminator, check_generator, check_loss
+from gankit.testing import check_discriminator, check_generator, check_loss
 
 
-@pytest.mark.parametrize("spec", [None, CONDITIONAL_SPEC], ids=["unconditional", "conditional"])
-def test_generator_meets_the_contract(spec):
-    kwargs = {"spec": spec} if spec else {}
-    check_generator(gankit_sngan.build_sngan_generator, options={"width": 8}, **kwargs)
+def test_generator_meets_the_contract():  # unconditional and, through LABEL_SPEC, label-conditional
+    check_generator(gankit_sngan.build_sngan_generator, options={"width": 8})
 
 
-@pytest.mark.parametrize("spec", [None, CONDITIONAL_SPEC], ids=["unconditional", "conditional"])
-def test_discriminator_meets_the_contract(spec):
-    kwargs = {"spec": spec} if spec else {}
-    check_discriminator(gankit_sngan.build_sngan_discriminator, options={"width": 8}, **kwargs)
+def test_discriminator_meets_the_contract():
+    check_discriminator(gankit_sngan.build_sngan_discriminator, options={"width": 8})
 
 
 def test_loss_meets_the_contract():
@@ -35,19 +32,23 @@ def test_the_loss_is_gankits_hinge_with_the_papers_settings():
     assert mine["sngan"].training.declared() == {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5}
 
 
-def test_the_discriminator_is_spectrally_normalised():
+def test_the_models_are_the_builtin_resnet_at_the_papers_widths():
     import keras
 
     from gankit import ModelSpec
 
-    model = gankit_sngan.build_sngan_discriminator(ModelSpec((32, 32, 3), 16), width=8)
-    wrapped = [layer for layer in model.layers if isinstance(layer, keras.layers.SpectralNormalization)]
-    plain = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
-    assert wrapped and not plain
+    spec = ModelSpec((32, 32, 3), 16)
+    generator = gankit_sngan.build_sngan_generator(spec)
+    discriminator = gankit_sngan.build_sngan_discriminator(spec)
+    assert generator.name == "resnet_generator" and generator.get_layer("up2_conv2").filters == 256
+    assert discriminator.name == "resnet_discriminator"
+    wrapped = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert wrapped and wrapped[0].layer.filters == 128
 
 
-def test_rejects_sizes_it_cannot_build():
+def test_sizes_the_builtin_cannot_build_are_refused_by_it():
     from gankit import ModelSpec
+    from gankit.errors import PluginCodeError
 
-    with pytest.raises(ValueError, match="square images"):
+    with pytest.raises(PluginCodeError, match="side 32, 64 or 128"):
         gankit_sngan.build_sngan_generator(ModelSpec((28, 28, 1), 16), width=8)
