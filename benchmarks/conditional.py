@@ -1,8 +1,9 @@
-"""Class-conditional against unconditional training, at equal steps (and so about equal
-wall-clock time: the label costs little), on MNIST and CIFAR-10.
+"""Class-conditional against unconditional training at equal wall-clock time, on MNIST
+and CIFAR-10; DCGAN against the SNGAN ResNet; projection against ACGAN.
 
-Each configuration trains with ``gankit train`` (its defaults unless listed), then is
-scored with gankit's own yardstick pieces on ``n`` test examples:
+Each configuration trains with ``gankit train`` (its defaults unless listed) for the
+same number of seconds (then SIGTERM: the trainer checkpoints and stops), one at a
+time, then is scored with gankit's own yardstick pieces on ``n`` test examples:
 
 - FD ratio: the Fréchet distance in the ``classifier`` features (a CNN trained on the
   dataset's real labelled training images) between generated images and the real test
@@ -13,7 +14,7 @@ scored with gankit's own yardstick pieces on ``n`` test examples:
 
 Usage::
 
-    GANKIT_DATA_DIR=../shared/datasets python benchmarks/conditional.py --steps 3000 \\
+    GANKIT_DATA_DIR=../shared/datasets python benchmarks/conditional.py --seconds 300 \\
         --out runs/bench-conditional [--only mnist-label,...]
 
 Prints one line per configuration and writes ``results.json`` in ``--out``.
@@ -43,13 +44,25 @@ CONFIGS: dict[str, list[str]] = {
 }
 
 
-def train(name: str, args: list[str], steps: int, out: Path) -> float:
+def train(name: str, args: list[str], seconds: float, out: Path) -> tuple[float, int]:
+    """Train for ``seconds`` of wall-clock time (start-up included); the seconds taken
+    and the step reached."""
+    import signal
+
+    from gankit.run.rundir import RunDir
+
     run = out / name
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "gankit", "train", *args, "--steps", str(steps), "--out", str(run),
-                    "--no-progress", "--sample-every", str(steps), "--checkpoint-every", str(steps)],
-                   check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    process = subprocess.Popen([sys.executable, "-m", "gankit", "train", *args, "--steps", "1000000", "--out", str(run),
+                                "--no-progress", "--sample-every", "1000000", "--checkpoint-every", "1000000"],
+                               stdout=subprocess.DEVNULL)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)  # the trainer checkpoints the step it is at
+    process.wait()
+    latest = RunDir(run).latest_checkpoint()
+    return time.perf_counter() - started, latest[0] if latest else 0
 
 
 def score(run: Path, n: int) -> dict[str, Any]:
@@ -86,7 +99,7 @@ def score(run: Path, n: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=Path("runs/bench-conditional"))
     parser.add_argument("--only", default=",".join(CONFIGS))
@@ -98,16 +111,18 @@ def main() -> None:
     if path.exists():
         results = json.loads(path.read_text())
     for name in args.only.split(","):
-        seconds = results.get(name, {}).get("seconds")
+        seconds, steps = results.get(name, {}).get("seconds"), results.get(name, {}).get("steps")
         if not args.score_only:
-            seconds = train(name, CONFIGS[name], args.steps, args.out)
-        results[name] = {"steps": args.steps, "seconds": seconds, **score(args.out / name, args.n)}
+            seconds, steps = train(name, CONFIGS[name], args.seconds, args.out)
+        results[name] = {"steps": steps, "seconds": seconds, **score(args.out / name, args.n)}
         row = results[name]
         extra = f"  class accuracy {row['class_accuracy']:.3f} (real {row['real_accuracy']:.3f})" if "class_accuracy" in row else ""
-        print(f"{name:24s} {args.steps} steps {seconds or 0:7.0f} s  FD ratio {row['fd_ratio']:6.2f}{extra}", flush=True)
+        print(f"{name:24s} {steps:6d} steps {seconds or 0:5.0f} s  FD ratio {row['fd_ratio']:6.2f}{extra}", flush=True)
         args.out.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2))
-    print(f"machine: {os.cpu_count()} CPUs; results in {path}")
+    import platform
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; results in {path}")
 
 
 if __name__ == "__main__":

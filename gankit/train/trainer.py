@@ -223,8 +223,7 @@ class Trainer:
             "status": status, "step": step, **({"data": self.data_source} if self.data_source else {}),
             "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         })
-        if LABEL in self.conditions:  # sample --class reads them without the data
-            info["class_names"] = list(class_names(self.dataset))
+        info.update({"class_names": list(class_names(self.dataset))} if LABEL in self.conditions else {})  # for sample --class
         info.setdefault("created_at", info["updated_at"])
         info.pop("error", None)
         if hasattr(self, "models"):
