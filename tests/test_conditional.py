@@ -93,6 +93,10 @@ def test_resnet_trains_label_conditional_with_the_papers_settings(tmp_path, tiny
     assert 'loss = "hinge"' in config and "d_steps = 5" in config and "lr_g = 0.0002" in config
     assert "beta1 = 0.0" in config
     assert 'loss = "discriminator \'resnet\'"' in config  # where the loss came from
+    result = invoke("train", "--out", str(out), "--steps", "3", *TINY, "-o", "generator.width=8",
+                    "-o", "discriminator.width=8")
+    assert result.exit_code == 0 and "resuming" in result.output, result.output
+    assert (out / "generator.keras").is_file()
     result = invoke("sample", "--run", str(out), "--class", "horse", "-n", "4", "--npz", str(tmp_path / "h.npz"))
     assert result.exit_code == 0, result.output
     assert set(np.load(tmp_path / "h.npz")["label"].tolist()) == {7}
