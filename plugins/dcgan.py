@@ -115,18 +115,8 @@ def build_dcgan_generator(
 
     z = keras.Input((spec.latent_dim,), name="z")
     inputs: dict[str, Any] = {"z": z}
-    label = cond.label_input() if spec.num_classes else None
-    if label is not None:
-        inputs["label"] = label
-    embedded = cond.embed_label(label, spec.num_classes) if label is not None else None
-    counter = iter(range(1000))
-
-    def norm(x: Any) -> Any:
-        if label is not None and labels == "cbn":
-            return cond.conditional_batch_norm(x, embedded, name=f"cbn{next(counter)}", batch_norm=fast.BatchNormalization)
-        return fast.BatchNormalization()(x)
-
-    source = cond.join_label(z, embedded) if label is not None and labels == "concat" else z
+    join, norm = cond.generator_labels(inputs, spec.num_classes, labels, fast.BatchNormalization)
+    source = join(z)
     x = layers.Dense(4 * 4 * width * 2 ** (n - 1), use_bias=False, kernel_initializer=init)(source)
     x = layers.Reshape((4, 4, width * 2 ** (n - 1)))(x)
     x = layers.ReLU()(norm(x))
@@ -166,7 +156,7 @@ def build_dcgan_generator(
         x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, stacked])
         x = layers.Conv2D(channels, 3, padding="same", kernel_initializer=init, name="to_image")(x)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
-    name = "dcgan_generator" if not (spec.conditions or label is not None) else "dcgan_conditional_generator"
+    name = "dcgan_generator" if not (spec.conditions or spec.num_classes) else "dcgan_conditional_generator"
     return keras.Model(inputs, images, name=name)
 
 

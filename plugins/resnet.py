@@ -71,18 +71,8 @@ def build_resnet_generator(spec: gankit.ModelSpec, *, width: int = 64, labels: L
     if labels not in ("cbn", "concat"):
         raise ValueError(f"`labels` must be 'cbn' or 'concat', received `{labels}`.")
     inputs: dict[str, Any] = {"z": keras.Input((spec.latent_dim,), name="z")}
-    label = cond.label_input() if spec.num_classes else None
-    if label is not None:
-        inputs["label"] = label
-    embedded = cond.embed_label(label, spec.num_classes) if label is not None else None
-    count = iter(range(100))
-
-    def norm(x: Any) -> Any:
-        if label is not None and labels == "cbn":
-            return cond.conditional_batch_norm(x, embedded, name=f"cbn{next(count)}", batch_norm=fast.BatchNormalization)
-        return fast.BatchNormalization(name=f"bn{next(count)}")(x)
-
-    z = cond.join_label(inputs["z"], embedded) if label is not None and labels == "concat" else inputs["z"]
+    join, norm = cond.generator_labels(inputs, spec.num_classes, labels, fast.BatchNormalization)
+    z = join(inputs["z"])
     first = _channels(width, blocks, 0)
     x = layers.Reshape((4, 4, first))(layers.Dense(4 * 4 * first, name="from_z")(z))
     for i in range(blocks):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["input_names", "label_input", "embed_label", "join_label", "conditional_batch_norm", "projection", "class_logits", "CLASS_LOGITS"]
+__all__ = ["input_names", "label_input", "embed_label", "join_label", "generator_labels", "conditional_batch_norm", "projection", "class_logits", "CLASS_LOGITS"]
 
 CLASS_LOGITS = "class_logits"  # an ACGAN discriminator's second output, by this name
 
@@ -83,6 +83,25 @@ def conditional_batch_norm(x: Any, embedded: Any, *, name: str, batch_norm: Any 
     gamma = layers.Reshape(shape, name=f"{name}_gamma_map")(gamma)
     beta = layers.Reshape(shape, name=f"{name}_beta_map")(beta)
     return layers.Add(name=f"{name}_shift")([layers.Multiply(name=f"{name}_scale")([norm, gamma]), beta])
+
+
+def generator_labels(inputs: dict[str, Any], num_classes: int, mode: str, batch_norm: Any) -> tuple[Any, Any]:
+    """A generator's label machinery: adds the ``"label"`` input to ``inputs`` when
+    ``num_classes > 0`` and returns ``(join, norm)``. ``join(z)`` is ``z``, or for
+    ``mode="concat"`` :func:`join_label`; ``norm(x)`` is ``batch_norm()(x)``, or for
+    ``mode="cbn"`` :func:`conditional_batch_norm` (layers named ``cbn0``, ``cbn1``, ...)."""
+    if not num_classes:
+        return (lambda z: z), (lambda x: batch_norm()(x))
+    label = inputs["label"] = label_input()
+    embedded = embed_label(label, num_classes)
+    count = iter(range(10_000))
+
+    def norm(x: Any) -> Any:
+        if mode == "cbn":
+            return conditional_batch_norm(x, embedded, name=f"cbn{next(count)}", batch_norm=batch_norm)
+        return batch_norm()(x)
+
+    return (lambda z: join_label(z, embedded) if mode == "concat" else z), norm
 
 
 def projection(features: Any, label: Any, logits: Any, num_classes: int, *, name: str = "projection") -> Any:
