@@ -104,10 +104,10 @@ def _resolve_conditions(config: RunConfig, dataset: Any) -> None:
     offered = offered_conditions(dataset)
     unknown = [c for c in config.condition if c not in offered]
     if unknown:
-        available = ", ".join(offered) or "none"
+        available = f"available: {', '.join(offered)}, or 'none'" if offered else "it takes only --condition none"
+        why = "; `label` needs a dataset with two or more classes" if "label" in unknown else ""
         raise ConfigError(
-            f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} "
-            f"(available: {available}, or 'none')"
+            f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} ({available}){why}"
         )
 
 
