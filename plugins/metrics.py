@@ -1,4 +1,5 @@
-"""Built-in metrics: FID, KID, classifier score, content accuracy, style distance.
+"""Built-in metrics: FID, KID, classifier score, content and class accuracy, style
+distance, PSNR to the ground truth.
 
 The numerics are the pure functions of :mod:`gankit.eval.metrics`; features come from the
 extractors of :mod:`gankit.eval.features` through the evaluation context, so FID and KID
@@ -18,6 +19,7 @@ from gankit.eval.metrics import (
     feature_statistics,
     frechet_distance,
     kernel_distance,
+    pixel_fidelity,
 )
 
 Extractor = Literal["inception", "classifier"]
@@ -158,6 +160,25 @@ class StyleDistance:
         }
 
 
+class GroundTruthFidelity:
+    """PSNR (dB) and L1 of each output to the real image of the same example, on a
+    paired dataset (``paired = True``: an example's ``image`` is the ground-truth
+    rendering of its conditions, as mnist-cifar's ``|style - digit|``).
+
+    Pixel fidelity tells apart two generators whose outputs a classifier reads equally
+    well and whose feature statistics match; it rewards the conditional mean, so it
+    cannot tell a sharp plausible output from a right one, nor see diversity.
+    """
+
+    higher_is_better = True
+    requires: tuple[str, ...] = ()
+    needs_pairs = True
+
+    def compute(self, ctx: gankit.EvalContext) -> dict[str, float]:
+        scores = pixel_fidelity(ctx.fake, ctx.real)
+        return {"value": scores["psnr"], "l1": scores["l1"]}
+
+
 def _three_channels_like(images: np.ndarray, like: np.ndarray) -> np.ndarray:
     if images.shape[-1] == like.shape[-1]:
         return images
@@ -201,6 +222,11 @@ def build_style_distance() -> StyleDistance:
     return StyleDistance()
 
 
+def build_psnr() -> GroundTruthFidelity:
+    """PSNR to the ground truth, with L1, on paired datasets (dB; higher is better)."""
+    return GroundTruthFidelity()
+
+
 @gankit.hookimpl
 def register_metrics(register: Any) -> None:
     register("fid", build_fid)
@@ -209,3 +235,4 @@ def register_metrics(register: Any) -> None:
     register("content-accuracy", build_content_accuracy)
     register("class-accuracy", build_class_accuracy)
     register("style-distance", build_style_distance)
+    register("psnr", build_psnr)

@@ -12,6 +12,7 @@ from scipy import linalg
 
 from gankit.cli import cli
 from gankit.eval.metrics import (
+    pixel_fidelity,
     channel_statistics_distance,
     classifier_score,
     feature_statistics,
@@ -94,9 +95,21 @@ def test_channel_statistics_distance():
     assert np.all(channel_statistics_distance(a, a) == 0)
 
 
+def test_pixel_fidelity_in_units_of_pixels_in_0_1():
+    truth = np.random.default_rng(0).uniform(-0.8, 0.8, (3, 4, 4, 3))
+    exact = pixel_fidelity(truth, truth)
+    assert exact["psnr"] == pytest.approx(100.0) and exact["l1"] == 0.0
+    off = pixel_fidelity(truth + 0.2, truth)  # 0.1 of the [0, 1] range everywhere: MSE 0.01
+    assert off["psnr"] == pytest.approx(20.0) and off["l1"] == pytest.approx(0.1)
+    one_bad = pixel_fidelity(np.concatenate([truth[:2], truth[2:] + 0.2]), truth)
+    assert one_bad["psnr"] == pytest.approx((100 + 100 + 20) / 3)  # the mean over images
+    with pytest.raises(ValueError, match="one shape"):
+        pixel_fidelity(truth[:2], truth)
+
+
 @pytest.mark.parametrize(
     "name,options",
-    [("fid", {"extractor": "classifier"}), ("kid", {"extractor": "classifier", "subsets": 5}),
+    [("psnr", {}), ("fid", {"extractor": "classifier"}), ("kid", {"extractor": "classifier", "subsets": 5}),
      ("classifier-score", {}), ("content-accuracy", {}), ("style-distance", {})],
 )
 def test_builtin_metrics_meet_the_contract(host, name, options):
@@ -142,6 +155,19 @@ def test_evaluate_conditional_metrics(tiny_run):
                                       "--metric", "style-distance", "-n", "20"])
     assert result.exit_code == 0, result.output
     assert "content-accuracy [classifier]:" in result.stdout and "reference" in result.stdout
+
+
+def test_psnr_compares_outputs_with_the_ground_truth_of_paired_examples(tiny_run, tmp_path, tiny_data):
+    result = CliRunner().invoke(cli, ["evaluate", "--run", str(tiny_run), "--metric", "psnr", "-n", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert row["metric"] == "psnr" and 0 < row["value"] < 100 and 0 < row["l1"] < 1
+    out = tmp_path / "U"
+    trained = CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "2", "--condition", "none", *TINY])
+    assert trained.exit_code == 0, trained.output
+    refused = CliRunner().invoke(cli, ["evaluate", "--run", str(out), "--metric", "psnr", "-n", "20"])
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert "paired = True" in refused.stderr
 
 
 @pytest.mark.parametrize(

@@ -109,6 +109,13 @@ class Evaluator:
                     f"metric '{m.name}' needs a run conditioned on {', '.join(missing)} "
                     f"(this run's conditions: {', '.join(self.conditions) or 'none'})"
                 )
+        unpaired = [m.name for m in self.metrics if getattr(m.metric, "needs_pairs", False)
+                    and not (self.conditions and getattr(dataset, "paired", False))]
+        if unpaired:
+            raise ConfigError(
+                f"metric '{unpaired[0]}' compares outputs with their ground truth: it needs a run conditioned on "
+                "a paired dataset (one declaring `paired = True`: each image renders its conditions)"
+            )
         if split not in dataset.splits:
             raise UsageError(f"dataset has no split '{split}' (splits: {', '.join(dataset.splits)})")
         if n > dataset.splits[split]:

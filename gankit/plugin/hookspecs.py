@@ -177,7 +177,9 @@ def register_metrics(register: RegisterFn) -> None:
     ``metric`` has ``higher_is_better`` (bool: which way is better, used to keep the
     best checkpoint), optionally ``requires`` (a tuple of condition names the run
     must be conditioned on, ``"label"`` for a class-conditional run), ``needs_labels``
-    (True if it reads the dataset's labels, ``ctx.labels``) and
+    (True if it reads the dataset's labels, ``ctx.labels``), ``needs_pairs`` (True
+    if it compares each output with its ground truth ``ctx.real``: the run must be
+    conditioned on a dataset declaring ``paired = True``) and
     ``protocol`` (a dict recorded with every result, e.g. ``{"extractor": ...}``),
     and a method ``compute(ctx) -> float`` (or a dict with ``"value"`` and extra
     numbers). ``ctx`` is a :class:`gankit.EvalContext`: ``n`` real images of a
