@@ -3,12 +3,16 @@ every step between two host events (logging, samples, checkpoints)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["SHUFFLE_BUFFER", "shuffle_buffer", "MAX_SCALARS", "input_pipeline", "TrainChunk", "first_set"]
+__all__ = [
+    "SHUFFLE_BUFFER", "shuffle_buffer", "MAX_SCALARS", "input_pipeline", "release_in_background", "TrainChunk",
+    "first_set",
+]
 
 SHUFFLE_BUFFER = 10_000
 SHUFFLE_BYTES = 300 * 2**20  # at most this much of decoded examples in the shuffle buffer (mnist-cifar: 280 MiB)
@@ -65,6 +69,31 @@ def input_pipeline(
     # global batch, so workers see the same batches a single process would.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+RELEASE_DELAY_S = 1.0
+
+
+def release_in_background(iterator: Any) -> None:
+    """Destroy ``iterator`` on a daemon thread, a moment from now.
+
+    Destroying a ``tf.data`` iterator that still has work in flight (an epoch's
+    iterator at the epoch's end: its prefetch and map threads run ahead) waits for that
+    work to be cancelled; measured on a 2-core CPU during training, the training thread
+    sat idle for 30-40 s at about every other epoch boundary. Off the training thread it
+    costs nothing. The caller drops its own reference right after the call (the delay
+    covers a variable it is about to rebind).
+    """
+    import threading
+
+    held = [iterator]
+    del iterator
+
+    def drop() -> None:
+        time.sleep(RELEASE_DELAY_S)
+        held.clear()
+
+    threading.Thread(target=drop, name="gankit-release-iterator", daemon=True).start()
 
 
 def _replica_major(value: Any, d_steps: int, replicas: int) -> Any:

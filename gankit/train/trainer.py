@@ -1,9 +1,9 @@
 """The trainer: builds the registered components a run's config names and trains them.
 
-One ``tf.function`` (:func:`gankit.train.loop.make_train_chunk`) runs every step between
-two host events under the run's ``tf.distribute`` strategy; what a step does is the
-update rule (:mod:`gankit.train.update`); when the host logs, writes samples,
-checkpoints and evaluates is the :class:`~gankit.train.schedule.Schedule`.
+One ``tf.function`` (:class:`gankit.train.loop.TrainChunk`) runs every step between two
+host events under the run's ``tf.distribute`` strategy; a step is the update rule
+(:mod:`gankit.train.update`); when the host logs, writes samples, checkpoints and
+evaluates is the :class:`~gankit.train.schedule.Schedule`.
 ``--batch-size`` is the global batch: each replica gets an equal slice. Data order is
 keyed by (seed, epoch) and noise by (seed, step): a resumed run continues exactly where
 its checkpoint left off, and a run on N replicas sees the same noise and data as on one.
@@ -38,7 +38,7 @@ from gankit.train.distribute import is_chief, synchronise_batch_norm, worker_los
 from gankit.train.ema import AveragedGenerator
 from gankit.train.evaluation import PeriodicEvaluation
 from gankit.train.export import export_generator
-from gankit.train.loop import TrainChunk, first_set, input_pipeline
+from gankit.train.loop import TrainChunk, first_set, input_pipeline, release_in_background
 from gankit.train.metrics_log import MetricsLog
 from gankit.train.progress import Progress, Stopwatch
 from gankit.train.samples import SampleGrid
@@ -306,7 +306,8 @@ class Trainer:
         with loop.progress:
             while loop.step < c.steps:
                 epoch, offset = divmod(loop.step, steps_per_epoch)
-                if epoch != iterator_epoch:
+                if epoch != iterator_epoch:  # the old one is destroyed off this thread: that can take seconds
+                    release_in_background(iterator)
                     iterator, iterator_epoch = self._iterator(epoch, offset), epoch
                 count = schedule.chunk(loop.step, steps_per_epoch)
                 with loop.watch:
@@ -380,10 +381,8 @@ class Trainer:
         try:
             return self._train_chunk(iterator, tf.constant(count, tf.int64))
         except worker_lost_errors() as exc:
-            raise TrainingError(
-                f"lost contact with another worker ({type(exc).__name__}); "
-                f"restart every worker with the same command to resume from step {last_good or 0}"
-            ) from None
+            raise TrainingError(f"lost contact with another worker ({type(exc).__name__}); restart every "
+                                f"worker with the same command to resume from step {last_good or 0}") from None
         except tf.errors.OpError as exc:
             raise TrainingError(
                 f"training failed after step {int(self.step_var.numpy())}: {type(exc).__name__}: "
