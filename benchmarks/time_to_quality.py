@@ -1,22 +1,26 @@
 """Time to quality: the quality yardstick against wall-clock training seconds, for
-gankit's defaults and for the best unaided peer on the same task.
+gankit's defaults and for every peer a user could write instead, on the same task.
 
-    python benchmarks/time_to_quality.py                 # both tasks, 600 s each contender
-    python benchmarks/time_to_quality.py --task transfer --budget 300 --out runs/ttq
+    python benchmarks/time_to_quality.py                        # both tasks, seeds 0 and 1
+    python benchmarks/time_to_quality.py --task transfer --seeds 0 --budget 300
 
-- style transfer: ``gankit train`` (defaults) against the pix2pix tutorial's recipe
-  (:class:`peers.Pix2Pix`: a U-Net over the stacked conditions, minimax + 100 x L1,
-  ``mixed_bfloat16``, batch 64);
+- style transfer: ``gankit train`` (defaults) against the pix2pix recipe at DCGAN
+  widths (:class:`peers.Pix2PixDCGAN`, the strongest peer) and the literal pix2pix
+  tutorial (:class:`peers.Pix2Pix`, its full-width U-Net); both minimax + 100 x L1,
+  ``mixed_bfloat16``, batch 64;
 - unconditional: ``gankit train --condition none`` against TensorFlow's DCGAN tutorial
-  loop with ``mixed_bfloat16`` (:class:`peers.TutorialLoop`, batch 64).
+  loop in ``mixed_bfloat16`` (:class:`peers.TutorialLoop`, batch 64, its faster
+  precision here; the Keras ``fit()`` GAN is slower, benchmarks/throughput.py).
 
-Seconds are wall clock from the first training step (after start-up and tracing),
-including what each contender does between steps (gankit's sample grids, logs and
-checkpoints; the peer's weight snapshots). Quality is scored afterwards, off the
-clock, at every snapshot (gankit: its checkpoints) with the yardstick
-(``benchmarks/yardstick.py``, docs/quality.md). Contenders run one after the other on
-the same machine. Writes ``time_to_quality.json`` and ``time_to_quality.png`` into
-``--out``.
+gankit trains its default run length; each peer trains for as many seconds as
+gankit's run took (``--budget`` fixes the seconds instead). Seconds are wall clock
+from the first training step (after start-up and tracing), including what each
+contender does between steps (gankit's sample grids, logs and checkpoints; the peer's
+weight snapshots). Quality is scored afterwards, off the clock, at every snapshot
+(gankit: its checkpoints) with the yardstick (``benchmarks/yardstick.py``,
+docs/quality.md). Contenders run one after the other on the same machine. Writes
+``time_to_quality.json`` and ``time_to_quality.png`` into ``--out``; ``--table``
+prints the points as markdown.
 """
 
 from __future__ import annotations
@@ -40,23 +44,35 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from yardstick import Yardstick, noise, score_gankit  # noqa: E402
 
 TASKS = {"transfer": [], "unconditional": ["--condition", "none"]}
+# Each task's peers, strongest first: (key, peer class name in peers.py, label).
+PEERS = {
+    "transfer": [("pix2pix-dcgan", "Pix2PixDCGAN", "pix2pix recipe at DCGAN widths (strongest peer)"),
+                 ("pix2pix-tutorial", "Pix2Pix", "pix2pix tutorial, full-width U-Net")],
+    "unconditional": [("dcgan-tutorial", "TutorialLoop", "DCGAN tutorial loop, bf16 (strongest peer)")],
+}
+GANKIT_LABEL = {"transfer": "gankit defaults", "unconditional": "gankit --condition none"}
 
 
-def train_gankit(out: Path, budget: float, every: int, extra: list[str]) -> list[tuple[int, float]]:
-    """Run ``gankit train`` until ``budget`` training seconds have passed (then SIGTERM:
-    it checkpoints and stops); return (step, elapsed seconds) of every checkpoint."""
+def train_gankit(out: Path, budget: float | None, every: int, extra: list[str]) -> list[tuple[int, float]]:
+    """Run ``gankit train`` for its default run (or until ``budget`` training seconds,
+    then SIGTERM: it checkpoints and stops); return (step, elapsed seconds) of every
+    checkpoint."""
     if not (out / "config.toml").is_file():
-        args = [sys.executable, "-m", "gankit", "train", "--out", str(out), "--steps", "1000000",
+        length = ["--steps", "1000000"] if budget else []
+        args = [sys.executable, "-m", "gankit", "train", "--out", str(out), *length,
                 "--checkpoint-every", str(every), "--keep-checkpoints", "100000", "--log-every", "25", *extra]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        while proc.poll() is None:
-            time.sleep(1.0)
-            if _elapsed(out) >= budget:
-                proc.send_signal(signal.SIGTERM)
-                break
-        _, err = proc.communicate(timeout=600)
+        out.mkdir(parents=True, exist_ok=True)
+        log = out.parent / f"{out.name}.stderr.log"  # a file, not a pipe nobody reads while it runs
+        with log.open("w") as err:
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, text=True)
+            while proc.poll() is None:
+                time.sleep(1.0)
+                if budget and _elapsed(out) >= budget:
+                    proc.send_signal(signal.SIGTERM)
+                    break
+            proc.wait(timeout=600)
         if proc.returncode not in (0, 143):
-            raise RuntimeError(f"gankit train failed: {err[-2000:]}")
+            raise RuntimeError(f"gankit train failed: {log.read_text()[-2000:]}")
     elapsed = {r["step"]: r["elapsed_s"] for r in _metrics(out)}
     steps = sorted(int(p.stem.split("_")[1]) for p in (out / "checkpoints").glob("step_*.npz"))
     return [(s, elapsed[s]) for s in steps if s in elapsed]
@@ -87,56 +103,104 @@ def train_peer(peer: Any, budget: float, every: int) -> list[tuple[int, float, l
     return snapshots
 
 
-def run_task(task: str, args: argparse.Namespace, yardstick: Yardstick) -> dict[str, list[dict[str, float]]]:
-    from peers import Pix2Pix, TutorialLoop
+def score_peer(task: str, peer: Any, yardstick: Yardstick) -> dict[str, float]:
+    if task == "transfer":
+        return yardstick.score_transfer(peer.transfer)
+    return yardstick.score_unconditional(
+        lambda count, offset: peer.generator({"z": noise(count, offset, 100)}, training=False))
 
-    out = args.out / task
-    points: dict[str, list[dict[str, float]]] = {"gankit": [], "peer": []}
-    for step, seconds in train_gankit(out / "gankit", args.budget, args.every, TASKS[task]):
+
+def run_task(task: str, seed: int, args: argparse.Namespace, yardstick: Yardstick) -> dict[str, list[dict[str, float]]]:
+    """Every contender of ``task`` with ``seed``: {contender: [point, ...]}."""
+    import peers
+
+    out = args.out / task / f"seed{seed}"
+    points: dict[str, list[dict[str, float]]] = {"gankit": []}
+    extra = [*TASKS[task], "--seed", str(seed), *args.gankit_args]
+    for step, seconds in train_gankit(out / "gankit", args.budget, args.every, extra):
         score = score_gankit(yardstick, out / "gankit", out / "gankit" / "checkpoints" / f"step_{step:06d}.npz")
         points["gankit"].append({"step": step, "seconds": seconds, **score})
-        print(f"{task} gankit step {step} {seconds:.0f}s {score}", flush=True)
-    peer = Pix2Pix(batch=64) if task == "transfer" else TutorialLoop("mixed_bfloat16", 64)
-    for step, seconds, weights in train_peer(peer, args.budget, args.every):
-        peer.generator.set_weights(weights)
-        if task == "transfer":
-            score = yardstick.score_transfer(peer.transfer)
-        else:
-            score = yardstick.score_unconditional(
-                lambda count, offset: peer.generator({"z": noise(count, offset, 100)}, training=False))
-        points["peer"].append({"step": step, "seconds": seconds, **score})
-        print(f"{task} peer step {step} {seconds:.0f}s {score}", flush=True)
+        print(f"{task} seed {seed} gankit step {step} {seconds:.0f}s {_brief(score)}", flush=True)
+    budget = args.budget or points["gankit"][-1]["seconds"]
+    for key, cls, _ in PEERS[task]:
+        if args.peers and key not in args.peers:
+            continue
+        peer = getattr(peers, cls)(batch=64, seed=seed) if task == "transfer" else peers.TutorialLoop(
+            "mixed_bfloat16", 64, seed=seed)
+        points[key] = []
+        for step, seconds, weights in train_peer(peer, budget, args.every):
+            peer.generator.set_weights(weights)
+            score = score_peer(task, peer, yardstick)
+            points[key].append({"step": step, "seconds": seconds, **score})
+            print(f"{task} seed {seed} {key} step {step} {seconds:.0f}s {_brief(score)}", flush=True)
     return points
 
 
+def _brief(score: dict[str, float]) -> str:
+    return " ".join(f"{k}={v:.4g}" for k, v in score.items() if k not in ("fd", "ground_truth_accuracy"))
+
+
+PANELS = [("transfer", "psnr", "PSNR to the ground truth (dB)"), ("transfer", "content_accuracy", "content accuracy"),
+          ("unconditional", "fd_ratio", "FD / real-vs-real"), ("unconditional", "confident", "judge confident (>= 0.9)")]
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
+    """One panel per figure of :data:`PANELS`; a colour per contender, a line style per seed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("transfer", "content_accuracy", "content accuracy"), ("transfer", "fd_ratio", "FD / real-vs-real"),
-              ("unconditional", "entropy_ratio", "class entropy / ln 10"), ("unconditional", "fd_ratio", "FD / real-vs-real")]
-    panels = [p for p in panels if p[0] in results["tasks"]]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    names = {"transfer": ("gankit defaults", "pix2pix tutorial recipe (bf16)"),
-             "unconditional": ("gankit --condition none", "DCGAN tutorial loop (bf16)")}
+    panels = [p for p in PANELS if p[0] in results["tasks"]]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False)
+    styles = ["-", "--", ":", "-."]
     for ax, (task, key, label) in zip(axes[0], panels):
-        for contender, name in zip(("gankit", "peer"), names[task]):
-            rows = results["tasks"][task][contender]
-            ax.plot([r["seconds"] for r in rows], [r[key] for r in rows], marker="o", ms=3, label=name)
+        labels = {"gankit": GANKIT_LABEL[task], **{k: name for k, _, name in PEERS[task]}}
+        for seed_index, (seed, contenders) in enumerate(sorted(results["tasks"][task].items())):
+            for colour, (contender, rows) in enumerate(contenders.items()):
+                ax.plot([r["seconds"] for r in rows], [r[key] for r in rows], styles[seed_index % 4],
+                        color=f"C{colour}", marker="o", ms=2.5, lw=1.2,
+                        label=f"{labels.get(contender, contender)}, seed {seed}")
+        protocol = results["protocol"]
         if key == "content_accuracy":
-            ax.axhline(results["protocol"]["judge_accuracy_on_real_held_out"], color="gray", ls="--", lw=1,
-                       label="judge on real held-out")
+            ax.axhline(protocol["judge_accuracy_on_real_held_out"], color="gray", ls="--", lw=1,
+                       label="judge on the ground truth")
+        if key == "confident":
+            ax.axhline(protocol["judge_confident_on_real_held_out"], color="gray", ls="--", lw=1,
+                       label="judge on real composites")
         if key == "fd_ratio":
             ax.set_yscale("log")
             ax.axhline(1.0, color="gray", ls="--", lw=1)
+        ax.axvline(60, color="lightgray", lw=0.8)
         ax.set_title(f"{task}: {label}", fontsize=10)
         ax.set_xlabel("training seconds (wall clock)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6)
     fig.suptitle(results["machine"], fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+COLUMNS = {"transfer": [("psnr", "PSNR (dB)", "{:.2f}"), ("l1", "L1", "{:.4f}"),
+                        ("content_accuracy", "content acc.", "{:.1%}"), ("ground_truth_accuracy", "ground truth acc.", "{:.1%}"),
+                        ("fd_ratio", "FD ratio", "{:.2f}x")],
+           "unconditional": [("fd_ratio", "FD ratio", "{:.2f}x"), ("confident", "confident", "{:.1%}"),
+                             ("entropy_ratio", "entropy / ln 10", "{:.3f}")]}
+
+
+def table(results: dict[str, Any]) -> str:
+    """Every point of every contender and seed, as markdown tables (one per task)."""
+    lines = []
+    for task, seeds in results["tasks"].items():
+        cols = COLUMNS[task]
+        lines += [f"### {task}", "", "| contender | seed | step | seconds | " + " | ".join(c[1] for c in cols) + " |",
+                  "| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in cols) + " |"]
+        for seed, contenders in sorted(seeds.items()):
+            for contender, rows in contenders.items():
+                for r in rows:
+                    values = " | ".join(fmt.format(r[k]) for k, _, fmt in cols)
+                    lines.append(f"| {contender} | {seed} | {r['step']} | {r['seconds']:.0f} | {values} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def machine() -> str:
@@ -152,32 +216,44 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=["transfer", "unconditional", "both"], default="both")
-    parser.add_argument("--budget", type=float, default=600.0, help="training seconds per contender")
-    parser.add_argument("--every", type=int, default=250, help="steps between snapshots")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--budget", type=float, default=None,
+                        help="training seconds per contender (default: gankit's default run, peers as long)")
+    parser.add_argument("--every", type=int, default=125, help="steps between snapshots")
+    parser.add_argument("--peers", nargs="*", default=None, help="only these peers (keys of PEERS)")
+    parser.add_argument("--gankit-args", nargs=argparse.REMAINDER, default=[],
+                        help="extra `gankit train` flags (experiments; the figures use none)")
     parser.add_argument("--out", type=Path, default=Path("runs/time-to-quality"))
     parser.add_argument("--plot", type=Path, default=None, help="also write the plot here (e.g. docs/images/...)")
     parser.add_argument("--plot-only", action="store_true", help="plot an existing time_to_quality.json")
+    parser.add_argument("--table", action="store_true", help="print the points as markdown tables")
     args = parser.parse_args()
-    if args.plot_only:
-        results = json.loads((args.out / "time_to_quality.json").read_text())
-        for path in (args.out / "time_to_quality.png", args.plot):
-            if path is not None:
-                plot(results, path)
-        return
-    yardstick = Yardstick()
-    tasks = ["transfer", "unconditional"] if args.task == "both" else [args.task]
     results_file = args.out / "time_to_quality.json"
-    results = {"machine": machine(), "budget_s": args.budget, "protocol": yardstick.protocol(), "tasks": {}}
-    if results_file.is_file():  # keep the other task's results when running one
-        results["tasks"] = json.loads(results_file.read_text())["tasks"]
-    for task in tasks:
-        results["tasks"][task] = run_task(task, args, yardstick)
-        (args.out / "time_to_quality.json").write_text(json.dumps(results, indent=1))
+    if args.plot_only:
+        results = json.loads(results_file.read_text())
+    else:
+        results = run(args, results_file)
     for path in (args.out / "time_to_quality.png", args.plot):
         if path is not None:
             plot(results, path)
+    if args.table:
+        print(table(results))
+    print(f"wrote {results_file} and {args.out / 'time_to_quality.png'}")
+
+
+def run(args: argparse.Namespace, results_file: Path) -> dict[str, Any]:
+    yardstick = Yardstick()
+    tasks = ["transfer", "unconditional"] if args.task == "both" else [args.task]
+    results = {"machine": machine(), "budget_s": args.budget, "protocol": yardstick.protocol(), "tasks": {}}
+    if results_file.is_file():  # keep the other tasks' and seeds' results
+        results["tasks"] = json.loads(results_file.read_text())["tasks"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    for task in tasks:
+        for seed in args.seeds:
+            results["tasks"].setdefault(task, {})[str(seed)] = run_task(task, seed, args, yardstick)
+            results_file.write_text(json.dumps(results, indent=1))
     print(json.dumps(results["protocol"]))
-    print(f"wrote {args.out / 'time_to_quality.json'} and {args.out / 'time_to_quality.png'}")
+    return results
 
 
 if __name__ == "__main__":

@@ -13,8 +13,14 @@ Protocol (docs/quality.md):
   a ratio of 1.0; below 1.0 is noise of the protocol, not quality.
 - Content accuracy: the judge's accuracy on the generated half-A images w.r.t. their
   content digit, next to its accuracy on half A's real composites (its own ceiling).
+- Fidelity to the ground truth (style transfer): this task has a closed-form answer,
+  ``|style - digit|`` (the dataset declares it with ``paired = True``: its ``image``
+  is the rendering of its conditions), so each generated image is compared with the
+  real composite of the same pair: PSNR (dB, pixels in [0, 1], averaged over images)
+  and mean absolute error (L1, pixels in [0, 1]).
 - Class entropy (unconditional): entropy of the mean predicted class distribution,
-  over ln 10.
+  over ln 10; and legibility, the share of samples the judge is confident on (top
+  class probability >= 0.9), beside the same share on real half A.
 
 The judge is a small CNN trained here on **train**-split composites, the digits
 re-paired with other CIFAR images every epoch so it learns digit shape, not
@@ -38,6 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 HALF = 5000
 BATCH = 500
+CONFIDENT = 0.9  # a sample is legible when the judge's top probability reaches this
 
 
 @dataclass
@@ -138,6 +145,12 @@ def _train_judge(epochs: int, data_dir: str | None) -> Any:
     return model
 
 
+def pixel_fidelity(images: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    from gankit.eval import metrics
+
+    return metrics.pixel_fidelity(images, truth)
+
+
 def frechet(a: np.ndarray, b: np.ndarray) -> float:
     from gankit.eval.metrics import feature_statistics, frechet_distance
 
@@ -158,18 +171,22 @@ class Yardstick:
         self.features_b, _ = self.judge(self.b.image)
         self.fd_real = frechet(features_a, self.features_b)
         self.real_accuracy = float(np.mean(probs_a.argmax(1) == self.a.label))
+        self.real_confident = confident(probs_a)
 
     def protocol(self) -> dict[str, Any]:
         return {"n": HALF, "seed": self.seed, "fd_real_vs_real": round(self.fd_real, 4),
-                "judge_accuracy_on_real_held_out": round(self.real_accuracy, 4)}
+                "judge_accuracy_on_real_held_out": round(self.real_accuracy, 4),
+                "judge_confident_on_real_held_out": round(self.real_confident, 4),
+                "confidence_threshold": CONFIDENT}
 
     def score_transfer(self, generate: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> dict[str, float]:
         """``generate(content, style) -> images`` on half A's conditions."""
         images = _batched(lambda i: generate(self.a.content[i], self.a.style[i]), HALF)
         features, probs = self.judge(images)
         fd = frechet(features, self.features_b)
-        return {"fd": fd, "fd_ratio": fd / self.fd_real,
-                "content_accuracy": float(np.mean(probs.argmax(1) == self.a.label))}
+        return {"fd": fd, "fd_ratio": fd / self.fd_real, **pixel_fidelity(images, self.a.image),
+                "content_accuracy": float(np.mean(probs.argmax(1) == self.a.label)),
+                "ground_truth_accuracy": self.real_accuracy}
 
     def score_unconditional(self, generate: Callable[[int, int], np.ndarray]) -> dict[str, float]:
         """``generate(count, offset) -> images`` from noise."""
@@ -178,7 +195,13 @@ class Yardstick:
         fd = frechet(features, self.features_b)
         mean = probs.mean(0)
         entropy = float(-(mean * np.log(mean + 1e-12)).sum())
-        return {"fd": fd, "fd_ratio": fd / self.fd_real, "entropy_ratio": entropy / math.log(10)}
+        return {"fd": fd, "fd_ratio": fd / self.fd_real, "entropy_ratio": entropy / math.log(10),
+                "confident": confident(probs)}
+
+
+def confident(probs: np.ndarray) -> float:
+    """The share of images whose top class probability is at least ``CONFIDENT``."""
+    return float(np.mean(probs.max(1) >= CONFIDENT))
 
 
 def _batched(make: Callable[[slice], np.ndarray], n: int) -> np.ndarray:

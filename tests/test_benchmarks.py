@@ -1,0 +1,52 @@
+"""The benchmarks' own pieces that can be checked without real data: the peers'
+networks are the ones their docstrings describe, and the time-to-quality report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+def test_the_strong_pix2pix_peer_is_a_three_level_unet_at_dcgan_widths():
+    import keras
+
+    from peers import LATENT, dcgan_conditional_discriminator, dcgan_unet_generator
+
+    G, D = dcgan_unet_generator(), dcgan_conditional_discriminator()
+    conditions = np.zeros((2, 32, 32, 4), np.float32)
+    z = np.random.default_rng(0).standard_normal((2, LATENT)).astype(np.float32)
+    images = np.asarray(G([conditions, z]))
+    assert images.shape == (2, 32, 32, 3) and np.all(np.abs(images) <= 1)
+    assert np.asarray(D([conditions, images])).shape == (2, 1)
+    convs = [layer.filters for layer in G.layers if isinstance(layer, keras.layers.Conv2D)
+             and not isinstance(layer, keras.layers.Conv2DTranspose)]
+    ups = [layer.filters for layer in G.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert convs == [64, 128, 256] and ups == [128, 64, 3]
+    joins = [layer.output.shape[1:] for layer in G.layers if isinstance(layer, keras.layers.Concatenate)]
+    assert joins == [(4, 4, 256 + 16), (8, 8, 128 + 128), (16, 16, 64 + 64)]  # z, then the two skips
+    assert [layer.filters for layer in D.layers if isinstance(layer, keras.layers.Conv2D)] == [64, 128, 256]
+    assert G.count_params() < 2_000_000 and D.count_params() < 1_000_000  # DCGAN-sized, not the tutorial's
+
+
+def test_the_time_to_quality_table_lists_every_point_of_every_contender_and_seed():
+    from time_to_quality import table
+
+    point = {"step": 125, "seconds": 12.3, "psnr": 20.0, "l1": 0.05, "content_accuracy": 0.9,
+             "ground_truth_accuracy": 0.97, "fd_ratio": 2.0}
+    results = {"tasks": {"transfer": {"0": {"gankit": [point], "pix2pix-dcgan": [point]},
+                                      "1": {"gankit": [point, {**point, "step": 250}]}}}}
+    rows = [line for line in table(results).splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == 4
+    assert rows[0].startswith("| gankit | 0 | 125 | 12 | 20.00 | 0.0500 | 90.0% | 97.0% | 2.00x |")
+
+
+def test_pixel_fidelity_of_the_yardstick_is_gankits(monkeypatch):
+    from yardstick import pixel_fidelity
+
+    truth = np.zeros((2, 4, 4, 3))
+    assert pixel_fidelity(truth + 0.2, truth)["psnr"] == pytest.approx(20.0)
