@@ -187,8 +187,10 @@ COLUMNS = {"transfer": [("psnr", "PSNR (dB)", "{:.2f}"), ("l1", "L1", "{:.4f}"),
                              ("entropy_ratio", "entropy / ln 10", "{:.3f}")]}
 
 
-def table(results: dict[str, Any]) -> str:
-    """Every point of every contender and seed, as markdown tables (one per task)."""
+def table(results: dict[str, Any], at: list[float] | None = None) -> str:
+    """Every point of every contender and seed, as markdown tables (one per task); with
+    ``at``, only each contender's first point at or after each of those seconds, and
+    its last point."""
     lines = []
     for task, seeds in results["tasks"].items():
         cols = COLUMNS[task]
@@ -196,7 +198,7 @@ def table(results: dict[str, Any]) -> str:
                   "| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in cols) + " |"]
         for seed, contenders in sorted(seeds.items()):
             for contender, rows in contenders.items():
-                for r in rows:
+                for r in _at(rows, at):
                     values = " | ".join(fmt.format(r[k]) for k, _, fmt in cols)
                     lines.append(f"| {contender} | {seed} | {r['step']} | {r['seconds']:.0f} | {values} |")
         lines.append("")
@@ -213,6 +215,13 @@ def machine() -> str:
     return f"{model}, {bf16}, {os.cpu_count()} cores, no GPU" if not Path("/dev/nvidia0").exists() else f"{model}, GPU"
 
 
+def _at(rows: list[dict[str, Any]], at: list[float] | None) -> list[dict[str, Any]]:
+    if not at:
+        return rows
+    picked = [next((r for r in rows if r["seconds"] >= t), None) for t in at] + rows[-1:]
+    return [r for i, r in enumerate(picked) if r is not None and r not in picked[:i]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=["transfer", "unconditional", "both"], default="both")
@@ -227,6 +236,8 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=None, help="also write the plot here (e.g. docs/images/...)")
     parser.add_argument("--plot-only", action="store_true", help="plot an existing time_to_quality.json")
     parser.add_argument("--table", action="store_true", help="print the points as markdown tables")
+    parser.add_argument("--table-at", type=float, nargs="*", default=None,
+                        help="with --table: only the first point after each of these seconds, and the last")
     args = parser.parse_args()
     results_file = args.out / "time_to_quality.json"
     if args.plot_only:
@@ -237,7 +248,7 @@ def main() -> None:
         if path is not None:
             plot(results, path)
     if args.table:
-        print(table(results))
+        print(table(results, args.table_at))
     print(f"wrote {results_file} and {args.out / 'time_to_quality.png'}")
 
 

@@ -14,7 +14,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 def test_the_strong_pix2pix_peer_is_a_three_level_unet_at_dcgan_widths():
     import keras
-
     from peers import LATENT, dcgan_conditional_discriminator, dcgan_unet_generator
 
     G, D = dcgan_unet_generator(), dcgan_conditional_discriminator()
@@ -43,6 +42,10 @@ def test_the_time_to_quality_table_lists_every_point_of_every_contender_and_seed
     rows = [line for line in table(results).splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert len(rows) == 4
     assert rows[0].startswith("| gankit | 0 | 125 | 12 | 20.00 | 0.0500 | 90.0% | 97.0% | 2.00x |")
+    seconds = [{**point, "step": 125 * i, "seconds": 10.0 * i} for i in range(1, 10)]
+    results = {"tasks": {"transfer": {"0": {"gankit": seconds}}}}
+    rows = [line for line in table(results, at=[25, 60]).splitlines() if line.startswith("| gankit")]
+    assert [row.split(" | ")[3] for row in rows] == ["30", "60", "90"]  # first at/after 25 s, 60 s; the last
 
 
 def test_pixel_fidelity_of_the_yardstick_is_gankits(monkeypatch):

@@ -12,13 +12,13 @@ from scipy import linalg
 
 from gankit.cli import cli
 from gankit.eval.metrics import (
-    pixel_fidelity,
     channel_statistics_distance,
     classifier_score,
     feature_statistics,
     frechet_distance,
     kernel_distance,
     mmd2_unbiased,
+    pixel_fidelity,
 )
 
 

@@ -104,7 +104,7 @@ def test_finished_run_is_not_overwritten_and_conflicts_need_force(tmp_path, tiny
     assert "already trained to step 3" in result.stderr
     assert (out / "generator.keras").read_bytes() == before
     result = train(out, "--steps", "5", "--lr-g", "0.001", code=2)
-    assert "lr_g: 0.0002 -> 0.001" in result.stderr and "--force" in result.stderr
+    assert "lr_g: 0.0004 -> 0.001" in result.stderr and "--force" in result.stderr
     train(out, "--steps", "5", "--lr-g", "0.001", "--force")
     assert "lr_g = 0.001" in (out / "config.toml").read_text()
 
