@@ -123,7 +123,7 @@ def run_task(task: str, seed: int, args: argparse.Namespace, yardstick: Yardstic
         print(f"{task} seed {seed} gankit step {step} {seconds:.0f}s {_brief(score)}", flush=True)
     budget = args.budget or points["gankit"][-1]["seconds"]
     for key, cls, _ in PEERS[task]:
-        if args.peers and key not in args.peers:
+        if args.peers is not None and key not in args.peers:
             continue
         peer = getattr(peers, cls)(batch=64, seed=seed) if task == "transfer" else peers.TutorialLoop(
             "mixed_bfloat16", 64, seed=seed)
@@ -229,7 +229,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=None,
                         help="training seconds per contender (default: gankit's default run, peers as long)")
     parser.add_argument("--every", type=int, default=125, help="steps between snapshots")
-    parser.add_argument("--peers", nargs="*", default=None, help="only these peers (keys of PEERS)")
+    parser.add_argument("--peers", nargs="*", default=None, help="only these peers (keys of PEERS; none with no keys)")
     parser.add_argument("--gankit-args", nargs=argparse.REMAINDER, default=[],
                         help="extra `gankit train` flags (experiments; the figures use none)")
     parser.add_argument("--out", type=Path, default=Path("runs/time-to-quality"))
