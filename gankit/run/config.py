@@ -62,7 +62,7 @@ __all__ = [
     "parse_augment",
 ]
 
-# Default training length: about 4.5 minutes each on the 2-core AMX-BF16 Xeon the
+# Default training length: about 4 (conditional) and 5 minutes on the 2-core AMX-BF16 Xeon the
 # figures in docs/performance.md come from. The style-transfer run reaches the judge's
 # accuracy on real composites at about 1000 steps and keeps gaining PSNR to the ground
 # truth; an unconditional step costs half a conditional one (no condition encoder), and
