@@ -107,6 +107,25 @@ def test_pixel_fidelity_in_units_of_pixels_in_0_1():
         pixel_fidelity(truth[:2], truth)
 
 
+def test_batch_norm_recalibration_sets_the_population_statistics_and_keeps_the_weights():
+    import keras
+    import tensorflow as tf
+
+    from gankit.eval.features import recalibrate_batch_norm
+
+    inputs = keras.Input((4, 4, 2))
+    model = keras.Model(inputs, keras.layers.BatchNormalization()(keras.layers.Conv2D(3, 1)(inputs)))
+    images = np.random.default_rng(0).normal(3.0, 2.0, (96, 4, 4, 2)).astype(np.float32)
+    kernel = np.array(model.layers[1].kernel)
+    recalibrate_batch_norm(model, tf.data.Dataset.from_tensor_slices(images).batch(32))
+    norm = model.layers[2]
+    features = np.asarray(model.layers[1](images)).reshape(-1, 3)
+    batches = features.reshape(3, -1, 3)  # the three batches' statistics, averaged
+    np.testing.assert_allclose(norm.moving_mean, features.mean(0), rtol=1e-4)
+    np.testing.assert_allclose(norm.moving_variance, batches.var(1).mean(0), rtol=1e-4)
+    assert norm.momentum == 0.99 and np.array_equal(model.layers[1].kernel, kernel)
+
+
 @pytest.mark.parametrize(
     "name,options",
     [("psnr", {}), ("fid", {"extractor": "classifier"}), ("kid", {"extractor": "classifier", "subsets": 5}),
