@@ -48,6 +48,13 @@ def make_tiny_data(folder: Path, n_train: int = 160, n_test: int = 40, seed: int
     return folder
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (the default in pyproject.toml): a worker per core, at most 4. Each
+    worker is a TensorFlow process of about a gigabyte, and the distributed tests start
+    more processes of their own."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 @pytest.fixture
 def tiny_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data dir with tiny made-up MNIST and CIFAR-10, set as GANKIT_DATA_DIR."""
