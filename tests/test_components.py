@@ -48,6 +48,19 @@ def test_conditional_generator_has_skips_only_when_asked():
     assert not any(l.name.startswith("skip_") for l in without.layers)
 
 
+def test_conv_to_image_ends_in_a_full_resolution_3x3_convolution():
+    spec = gankit.ModelSpec((32, 32, 3), 16)
+    g = build_dcgan_generator(spec, width=8, to_image="conv")
+    convt = [l for l in g.layers if l.__class__.__name__ == "Conv2DTranspose"]
+    assert [l.filters for l in convt] == [16, 8, 4]  # the last to w / 2 features, not to the image
+    last = g.get_layer("to_image")
+    assert (last.filters, last.kernel_size) == (3, (3, 3)) and last.output.shape[1:] == (32, 32, 3)
+    check_generator(build_dcgan_generator, spec=spec, options={"width": 8, "to_image": "conv"},
+                    precisions=("float32",))
+    with pytest.raises(ValueError, match="`to_image`"):
+        build_dcgan_generator(spec, width=8, to_image="pixelshuffle")
+
+
 @pytest.mark.parametrize("shape", [(30, 30, 3), (32, 16, 3), (4, 4, 3)])
 def test_bad_image_shapes_are_rejected_with_the_argument_named(shape):
     with pytest.raises(ValueError, match="`image_shape`"):
