@@ -158,7 +158,7 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
     config, dataset, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
     import_tensorflow()
     from gankit.run.provenance import plugins_used
-    from gankit.train.distribute import is_chief, make_strategy
+    from gankit.train.distribute import end_multi_worker_process, is_chief, make_strategy
     from gankit.train.trainer import Trainer
 
     strategy = make_strategy(config.strategy, cpu_devices=cpu_devices)
@@ -180,6 +180,7 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
         click.echo(f"done: step {result.end_step}; generator at {run.generator_file}")
     else:
         click.echo(f"done: step {result.end_step}")
+    end_multi_worker_process(strategy)
 
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "STRATEGIES",
     "configure_cpu_devices",
     "make_strategy",
+    "end_multi_worker_process",
     "is_chief",
     "read_tf_config",
     "worker_lost_errors",
@@ -110,6 +111,28 @@ def is_chief(strategy: Any) -> bool:
     if resolver.task_type == "chief":
         return True
     return resolver.task_type == "worker" and int(resolver.task_id) == 0 and "chief" not in cluster
+
+
+def end_multi_worker_process(strategy: Any) -> None:
+    """After a finished multi-worker run (everything written and flushed), end the
+    process with exit code 0 without the interpreter's teardown; other strategies return.
+
+    TensorFlow's collective runtime can abort a worker while the interpreter tears down
+    after ``MultiWorkerMirroredStrategy`` training ("terminate called after throwing an
+    instance of ...", SIGABRT; tensorflow/tensorflow#55250, #56684), turning a finished
+    run into exit code -6.
+    """
+    import logging
+    import sys
+
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    logging.shutdown()
+    os._exit(0)
 
 
 def worker_lost_errors() -> tuple[type[BaseException], ...]:
