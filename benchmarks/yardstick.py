@@ -182,7 +182,7 @@ def degrade(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     blur = rng.random(n)
     half = blur < 1 / 3
     if half.any():
-        out[half] = tf.image.resize(tf.image.resize(out[half], (16, 16), "area"), (32, 32), "bilinear").numpy()
+        out[half] = half_resolution(out[half])
     box = (blur >= 1 / 3) & (blur < 0.5)
     if box.any():
         edged = np.pad(out[box], ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
@@ -191,6 +191,14 @@ def degrade(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     sigma = rng.uniform(0, 0.15, (int(noisy.sum()), 1, 1, 1))
     out[noisy] += rng.standard_normal(out[noisy].shape).astype(np.float32) * sigma.astype(np.float32)
     return np.clip(out, -1, 1).astype(np.float32)
+
+
+def half_resolution(images: np.ndarray) -> np.ndarray:
+    """32x32 images averaged down to 16x16 and resized back (bilinear): a blur a person
+    still reads a digit through."""
+    import tensorflow as tf
+
+    return tf.image.resize(tf.image.resize(images, (16, 16), "area"), (32, 32), "bilinear").numpy()
 
 
 def pixel_fidelity(images: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -226,10 +234,8 @@ class Yardstick:
         """How the judge reads what it must and must not: half A's real composites at
         half resolution and back (a person still reads them), and half A's CIFAR-10
         images alone (no digit: a confident reading there would be a false one)."""
-        import tensorflow as tf
 
-        blurred = tf.image.resize(tf.image.resize(self.a.image, (16, 16), "area"), (32, 32), "bilinear").numpy()
-        _, probs = self.judge(blurred)
+        _, probs = self.judge(half_resolution(self.a.image))
         _, plain = self.judge(self.a.style)
         return {"judge_accuracy_on_blurred_real": round(float(np.mean(probs.argmax(1) == self.a.label)), 4),
                 "judge_confident_on_blurred_real": round(confident(probs), 4),

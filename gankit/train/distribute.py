@@ -26,8 +26,8 @@ from gankit.run.config import STRATEGIES
 __all__ = [
     "STRATEGIES",
     "configure_cpu_devices",
-    "make_strategy",
     "end_multi_worker_process",
+    "make_strategy",
     "is_chief",
     "read_tf_config",
     "worker_lost_errors",
