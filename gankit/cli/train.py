@@ -56,7 +56,7 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     click.IntRange(1),
     "Total training steps (a resumed run continues to this) [default: 3000 for a "
     "conditional run, 6000 unconditional; about 4 and 5 minutes on a 2-core AMX-BF16 Xeon, "
-    "9 and 10 on a 2-core AVX512-BF16 EPYC].",
+    "8 and 10 on a 2-core AVX512-BF16 EPYC].",
 )
 @_run_option("--batch-size", click.IntRange(1), "Global batch size.")
 @_run_option("--lr-g", click.FloatRange(0, min_open=True), "Generator learning rate (Adam).")
