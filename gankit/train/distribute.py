@@ -114,8 +114,9 @@ def is_chief(strategy: Any) -> bool:
 
 
 def end_multi_worker_process(strategy: Any) -> None:
-    """After a finished multi-worker run (everything written and flushed), end the
-    process with exit code 0 without the interpreter's teardown; other strategies return.
+    """After a finished multi-worker or mirrored run (everything written and flushed),
+    end the process with exit code 0 without the interpreter's teardown; other
+    strategies return. CI saw the abort below with both.
 
     TensorFlow's collective runtime can abort a worker while the interpreter tears down
     after ``MultiWorkerMirroredStrategy`` training ("terminate called after throwing an
@@ -127,7 +128,7 @@ def end_multi_worker_process(strategy: Any) -> None:
 
     import tensorflow as tf
 
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    if not isinstance(strategy, (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.MirroredStrategy)):
         return
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
