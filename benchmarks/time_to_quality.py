@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -57,6 +58,11 @@ def train_gankit(out: Path, budget: float | None, every: int, extra: list[str]) 
     """Run ``gankit train`` for its default run (or until ``budget`` training seconds,
     then SIGTERM: it checkpoints and stops); return (step, elapsed seconds) of every
     checkpoint."""
+    if (out / "config.toml").is_file() and not _complete(out, budget):
+        # A run cut short (a killed benchmark) is no result: its seconds would set the
+        # peers' budget. Start it again rather than resume, so its clock has no gap.
+        print(f"{out} is an unfinished run; training it again", file=sys.stderr, flush=True)
+        shutil.rmtree(out)
     if not (out / "config.toml").is_file():
         length = ["--steps", "1000000"] if budget else []
         args = [sys.executable, "-m", "gankit", "train", "--out", str(out), *length,
@@ -76,6 +82,15 @@ def train_gankit(out: Path, budget: float | None, every: int, extra: list[str]) 
     elapsed = {r["step"]: r["elapsed_s"] for r in _metrics(out)}
     steps = sorted(int(p.stem.split("_")[1]) for p in (out / "checkpoints").glob("step_*.npz"))
     return [(s, elapsed[s]) for s in steps if s in elapsed]
+
+
+def _complete(out: Path, budget: float | None) -> bool:
+    """Whether the run in ``out`` got to its end: the default run finished, or a
+    budgeted run trained for the whole budget."""
+    if budget:
+        return _elapsed(out) >= budget
+    run = out / "run.json"
+    return run.is_file() and json.loads(run.read_text()).get("status") == "finished"
 
 
 def _metrics(out: Path) -> list[dict[str, Any]]:
