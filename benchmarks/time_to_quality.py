@@ -20,7 +20,7 @@ weight snapshots). Quality is scored afterwards, off the clock, at every snapsho
 (gankit: its checkpoints) with the yardstick (``benchmarks/yardstick.py``,
 docs/quality.md). Contenders run one after the other on the same machine. Writes
 ``time_to_quality.json`` and ``time_to_quality.png`` into ``--out``; ``--table``
-prints the points as markdown.
+prints the points as markdown and compares gankit with each peer at equal seconds.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ PEERS = {
     "unconditional": [("dcgan-tutorial", "TutorialLoop", "DCGAN tutorial loop, bf16 (strongest peer)")],
 }
 GANKIT_LABEL = {"transfer": "gankit defaults", "unconditional": "gankit --condition none"}
+# Steps between snapshots: about every 12 s on the 2-core EPYC for either task (the
+# unconditional run is twice as long and its steps are cheaper).
+EVERY = {"transfer": 125, "unconditional": 250}
 
 
 def train_gankit(out: Path, budget: float | None, every: int, extra: list[str]) -> list[tuple[int, float]]:
@@ -130,9 +133,10 @@ def run_task(task: str, seed: int, args: argparse.Namespace, yardstick: Yardstic
     import peers
 
     out = args.out / task / f"seed{seed}"
+    every = args.every or EVERY[task]
     points: dict[str, list[dict[str, float]]] = {"gankit": []}
     extra = [*TASKS[task], "--seed", str(seed), *args.gankit_args]
-    for step, seconds in train_gankit(out / "gankit", args.budget, args.every, extra):
+    for step, seconds in train_gankit(out / "gankit", args.budget, every, extra):
         score = score_gankit(yardstick, out / "gankit", out / "gankit" / "checkpoints" / f"step_{step:06d}.npz")
         points["gankit"].append({"step": step, "seconds": seconds, **score})
         print(f"{task} seed {seed} gankit step {step} {seconds:.0f}s {_brief(score)}", flush=True)
@@ -143,7 +147,7 @@ def run_task(task: str, seed: int, args: argparse.Namespace, yardstick: Yardstic
         peer = getattr(peers, cls)(batch=64, seed=seed) if task == "transfer" else peers.TutorialLoop(
             "mixed_bfloat16", 64, seed=seed)
         points[key] = []
-        for step, seconds, weights in train_peer(peer, budget, args.every):
+        for step, seconds, weights in train_peer(peer, budget, every):
             peer.generator.set_weights(weights)
             score = score_peer(task, peer, yardstick)
             points[key].append({"step": step, "seconds": seconds, **score})
@@ -220,6 +224,36 @@ def table(results: dict[str, Any], at: list[float] | None = None) -> str:
     return "\n".join(lines)
 
 
+# Figures compared at equal seconds, and which way is better.
+HIGHER_IS_BETTER = {"psnr": True, "content_accuracy": True, "fd_ratio": False, "confident": True}
+COMPARED = {"transfer": ["psnr", "content_accuracy", "fd_ratio"], "unconditional": ["fd_ratio", "confident"]}
+
+
+def compare(results: dict[str, Any], start: float = 60.0) -> str:
+    """gankit against each peer at equal seconds: at every snapshot time of either, from
+    ``start`` to the shorter run's end, both curves interpolated linearly between their
+    snapshots. One line per task, seed, peer and figure: how many points gankit is
+    ahead at, and the point of its smallest lead (or largest deficit)."""
+    lines = []
+    for task, seeds in results["tasks"].items():
+        for seed, contenders in sorted(seeds.items()):
+            ours = contenders.get("gankit", [])
+            for peer, theirs in contenders.items():
+                if peer == "gankit" or not ours or not theirs:
+                    continue
+                end = min(ours[-1]["seconds"], theirs[-1]["seconds"])
+                times = sorted({r["seconds"] for r in ours + theirs if start <= r["seconds"] <= end})
+                for key in COMPARED[task]:
+                    a = np.interp(times, [r["seconds"] for r in ours], [r[key] for r in ours])
+                    b = np.interp(times, [r["seconds"] for r in theirs], [r[key] for r in theirs])
+                    lead = (a - b) if HIGHER_IS_BETTER[key] else (b - a)
+                    worst = int(np.argmin(lead))
+                    lines.append(f"{task} seed {seed} vs {peer} {key}: ahead at {int((lead > 0).sum())} of "
+                                 f"{len(times)} points ({start:.0f}-{end:.0f} s); smallest lead "
+                                 f"{a[worst]:.4g} against {b[worst]:.4g} at {times[worst]:.0f} s")
+    return "\n".join(lines)
+
+
 def machine() -> str:
     """The CPU, its bfloat16 support, cores and whether a GPU is visible."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
@@ -243,7 +277,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--budget", type=float, default=None,
                         help="training seconds per contender (default: gankit's default run, peers as long)")
-    parser.add_argument("--every", type=int, default=125, help="steps between snapshots")
+    parser.add_argument("--every", type=int, default=None,
+                        help="steps between snapshots (default: 125 on transfer, 250 unconditional)")
     parser.add_argument("--peers", nargs="*", default=None, help="only these peers (keys of PEERS; none with no keys)")
     parser.add_argument("--gankit-args", nargs=argparse.REMAINDER, default=[],
                         help="extra `gankit train` flags (experiments; the figures use none)")
@@ -264,6 +299,7 @@ def main() -> None:
             plot(results, path)
     if args.table:
         print(table(results, args.table_at))
+        print(compare(results))
     print(f"wrote {results_file} and {args.out / 'time_to_quality.png'}")
 
 
