@@ -48,6 +48,19 @@ def test_the_time_to_quality_table_lists_every_point_of_every_contender_and_seed
     assert [row.split(" | ")[3] for row in rows] == ["30", "60", "90"]  # first at/after 25 s, 60 s; the last
 
 
+def test_time_to_quality_compares_at_equal_seconds_interpolating_both_curves():
+    from time_to_quality import compare
+
+    ours = [{"seconds": s, "fd_ratio": f, "confident": 0.5} for s, f in ((50, 30.0), (100, 10.0), (200, 5.0))]
+    # the peer's curve crosses ours: behind at 60 and 100 s, ahead at 150 and 200 s (worst: 7.5 against 6)
+    theirs = [{"seconds": s, "fd_ratio": f, "confident": 0.4} for s, f in ((60, 40.0), (150, 6.0), (300, 1.0))]
+    results = {"tasks": {"unconditional": {"0": {"gankit": ours, "dcgan-tutorial": theirs}}}}
+    lines = compare(results).splitlines()
+    assert lines[0].startswith("unconditional seed 0 vs dcgan-tutorial fd_ratio: ahead at 2 of 4 points (60-200 s)")
+    assert lines[0].endswith("smallest lead 7.5 against 6 at 150 s")
+    assert "confident: ahead at 3 of 3 points" in lines[1]
+
+
 def test_pixel_fidelity_of_the_yardstick_is_gankits(monkeypatch):
     from yardstick import pixel_fidelity
 
