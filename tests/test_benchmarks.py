@@ -58,7 +58,7 @@ def test_time_to_quality_compares_at_equal_seconds_interpolating_both_curves():
     lines = compare(results).splitlines()
     assert lines[0].startswith("unconditional seed 0 vs dcgan-tutorial fd_ratio: ahead at 2 of 4 points (60-200 s)")
     assert lines[0].endswith("smallest lead 7.5 against 6 at 150 s")
-    assert "confident: ahead at 3 of 3 points" in lines[1]
+    assert "confident: ahead at 4 of 4 points" in lines[1]
 
 
 def test_pixel_fidelity_of_the_yardstick_is_gankits(monkeypatch):
