@@ -230,9 +230,9 @@ COMPARED = {"transfer": ["psnr", "content_accuracy", "fd_ratio"], "unconditional
 
 
 def compare(results: dict[str, Any], start: float = 60.0) -> str:
-    """gankit against each peer at equal seconds: at every snapshot time of either, from
-    ``start`` to the shorter run's end, both curves interpolated linearly between their
-    snapshots. One line per task, seed, peer and figure: how many points gankit is
+    """gankit against each peer at equal seconds: at ``start`` and every snapshot time of
+    either from there to the shorter run's end, both curves interpolated linearly
+    between their snapshots. One line per task, seed, peer and figure: how many points gankit is
     ahead at, and the point of its smallest lead (or largest deficit)."""
     lines = []
     for task, seeds in results["tasks"].items():
@@ -242,7 +242,7 @@ def compare(results: dict[str, Any], start: float = 60.0) -> str:
                 if peer == "gankit" or not ours or not theirs:
                     continue
                 end = min(ours[-1]["seconds"], theirs[-1]["seconds"])
-                times = sorted({r["seconds"] for r in ours + theirs if start <= r["seconds"] <= end})
+                times = sorted({start} | {r["seconds"] for r in ours + theirs if start <= r["seconds"] <= end})
                 for key in COMPARED[task]:
                     a = np.interp(times, [r["seconds"] for r in ours], [r[key] for r in ours])
                     b = np.interp(times, [r["seconds"] for r in theirs], [r[key] for r in theirs])
@@ -279,7 +279,9 @@ def main() -> None:
                         help="training seconds per contender (default: gankit's default run, peers as long)")
     parser.add_argument("--every", type=int, default=None,
                         help="steps between snapshots (default: 125 on transfer, 250 unconditional)")
-    parser.add_argument("--peers", nargs="*", default=None, help="only these peers (keys of PEERS; none with no keys)")
+    parser.add_argument("--peers", nargs="*", default=None,
+                        help="only these peers (keys of PEERS; none with no keys); the others keep the "
+                             "points of an earlier run in --out")
     parser.add_argument("--gankit-args", nargs=argparse.REMAINDER, default=[],
                         help="extra `gankit train` flags (experiments; the figures use none)")
     parser.add_argument("--out", type=Path, default=Path("runs/time-to-quality"))
@@ -312,7 +314,10 @@ def run(args: argparse.Namespace, results_file: Path) -> dict[str, Any]:
     args.out.mkdir(parents=True, exist_ok=True)
     for task in tasks:
         for seed in args.seeds:
-            results["tasks"].setdefault(task, {})[str(seed)] = run_task(task, seed, args, yardstick)
+            previous = results["tasks"].setdefault(task, {}).get(str(seed), {})
+            points = run_task(task, seed, args, yardstick)
+            # a peer left out by --peers keeps the points of its earlier run
+            results["tasks"][task][str(seed)] = {**points, **{k: v for k, v in previous.items() if k not in points}}
             results_file.write_text(json.dumps(results, indent=1))
     print(json.dumps(results["protocol"]))
     return results
