@@ -139,6 +139,30 @@ def test_label_condition_beside_an_image_condition(tmp_path, tiny_data):
     assert result.exit_code == 0, result.output  # the digit's class beside the style image
 
 
+def test_only_a_run_given_every_condition_image_of_a_paired_dataset_is_paired():
+    from types import SimpleNamespace
+
+    from gankit.plugin.building import is_paired_run
+
+    paired = SimpleNamespace(paired=True, conditions={"content": (32, 32, 1), "style": (32, 32, 3)})
+    assert is_paired_run(paired, ["content", "style"]) and is_paired_run(paired, ["style", "content", "label"])
+    assert not is_paired_run(paired, ["label"]) and not is_paired_run(paired, ["content"])
+    assert not is_paired_run(paired, [])
+    assert not is_paired_run(SimpleNamespace(conditions={"content": (32, 32, 1)}), ["content"])  # not declared
+
+
+@pytest.mark.parametrize("condition,paired", [("label", False), ("content,style", True)])
+def test_the_l1_term_joins_only_paired_runs(tmp_path, tiny_data, condition, paired):
+    # a label-conditional run on mnist-cifar has many right images per label: pulling
+    # towards the batch's real one (100 x L1) would blur them to the class mean
+    out = tmp_path / "run"
+    result = invoke("train", "--dataset", "mnist-cifar", "--condition", condition, "--steps", "1",
+                    "--out", str(out), *TINY, *SMALL_DCGAN)
+    assert result.exit_code == 0, result.output
+    g_loss = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])["g_loss"]
+    assert (g_loss > 10) is paired, g_loss  # 100 x L1 on [-1, 1] images, against minimax's ~0.7
+
+
 def test_label_condition_needs_classes_and_a_model_that_takes_labels(tmp_path, tiny_data):
     result = invoke("train", "--dataset", "cifar10", "--condition", "content", "--steps", "2",
                     "--out", str(tmp_path / "x"), *TINY)

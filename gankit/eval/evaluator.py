@@ -22,7 +22,7 @@ import numpy as np
 from gankit.errors import ConfigError, GankitError, UsageError
 from gankit.eval.features import make_extractor
 from gankit.io.files import append_jsonl
-from gankit.plugin.building import build_dataset, resolve_metrics, take_examples
+from gankit.plugin.building import build_dataset, is_paired_run, resolve_metrics, take_examples
 from gankit.plugin.registry import Component, Registry
 from gankit.run.models import load_generator
 from gankit.run.rundir import RunDir
@@ -110,11 +110,11 @@ class Evaluator:
                     f"(this run's conditions: {', '.join(self.conditions) or 'none'})"
                 )
         unpaired = [m.name for m in self.metrics if getattr(m.metric, "needs_pairs", False)
-                    and not (self.conditions and getattr(dataset, "paired", False))]
+                    and not is_paired_run(dataset, self.conditions)]
         if unpaired:
             raise ConfigError(
                 f"metric '{unpaired[0]}' compares outputs with their ground truth: it needs a run conditioned on "
-                "a paired dataset (one declaring `paired = True`: each image renders its conditions)"
+                "every condition image of a paired dataset (one declaring `paired = True`: each image renders them)"
             )
         if split not in dataset.splits:
             raise UsageError(f"dataset has no split '{split}' (splits: {', '.join(dataset.splits)})")

@@ -16,7 +16,7 @@ from gankit.types import LABEL, DataContext
 
 __all__ = [
     "resolve", "resolve_metrics", "build_dataset", "take_examples", "example_problem", "check_first_batch",
-    "GuardedDataset", "class_names", "offered_conditions",
+    "GuardedDataset", "class_names", "offered_conditions", "is_paired_run",
 ]
 
 
@@ -81,6 +81,16 @@ def offered_conditions(dataset: Any) -> list[str]:
     """What ``--condition`` may name for ``dataset``: its condition images, and
     ``label`` when it declares two or more classes."""
     return [*dataset.conditions, *([LABEL] if len(class_names(dataset)) >= 2 else [])]
+
+
+def is_paired_run(dataset: Any, conditions: Sequence[str]) -> bool:
+    """Whether a run conditioned on ``conditions`` has its real image as the ground truth
+    of them: the dataset declares ``paired = True`` (its image renders its condition
+    images) and the run is given every one of those condition images. A run given only
+    some of them (``--condition content``), or only ``label``, is not: its real image is
+    one of many right answers, and a reconstruction term towards it would blur them."""
+    rendered = set(getattr(dataset, "conditions", {}) or {})
+    return bool(getattr(dataset, "paired", False)) and bool(rendered) and rendered <= set(conditions)
 
 
 def example_problem(dataset: Any, element: Mapping[str, Any], conditions: Sequence[str] | None = None) -> str | None:

@@ -146,7 +146,8 @@ def register_datasets(register: RegisterFn) -> None:
     ``splits`` (``{split: number of examples}``, exactly what ``load`` yields; ``train``
     is required, ``test`` is what sample grids, ``evaluate`` and ``--eval-every`` use),
     optionally ``paired`` (True when ``image`` is the ground-truth rendering of its
-    conditions), ``class_names`` (the names of the labels' classes, in label order) and
+    condition images; a run given all of them is paired, one given some or only ``label``
+    is not), ``class_names`` (the names of the labels' classes, in label order) and
     ``describe()`` (a summary ``dataset-preview`` prints), and a method
     ``load(split, *, epoch=0) -> tf.data.Dataset`` giving one epoch of unbatched
     dicts with ``"image"`` in [-1, 1] (float32) of ``image_shape``, every condition,

@@ -28,7 +28,7 @@ from gankit._version import __version__
 from gankit.errors import GankitError, TrainingError, TrainingInterrupted, describe
 from gankit.io.files import atomic_write_text
 from gankit.nn.precision import dtype_policy, resolve_jit, resolve_precision
-from gankit.plugin.building import check_first_batch, class_names
+from gankit.plugin.building import check_first_batch, class_names, is_paired_run
 from gankit.plugin.registry import Registry
 from gankit.run.checkpoints import EMA_GROUP, CheckpointStore, model_variables
 from gankit.run.config import RunConfig, parse_augment
@@ -169,7 +169,7 @@ class Trainer:
         replica_step = UpdateStep(
             self.models, self.g_opt, self.d_opt,
             conditions=self.conditions, latent_dim=c.latent_dim, seed=c.seed, d_steps=c.d_steps,
-            update=c.update, paired=bool(self.conditions) and bool(getattr(self.dataset, "paired", False)),
+            update=c.update, paired=is_paired_run(self.dataset, self.conditions),
             replicas=int(self.strategy.num_replicas_in_sync),
             loss_scaling=self.precision == "mixed_float16", step_var=self.step_var,
             augment=parse_augment(c.augment),
