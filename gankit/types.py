@@ -120,8 +120,9 @@ class LossContext:
         discriminator: the discriminator model, for gradient penalties: call it as
             ``discriminator({"image": x, **conditions}, training=True)``.
         paired: True when ``real_images`` is the ground truth the generator should
-            produce for these ``conditions`` (a conditional run on a dataset whose
-            ``paired`` attribute is true, such as mnist-cifar), so reconstruction
+            produce for these ``conditions`` (a run given every condition image of a
+            dataset whose ``paired`` attribute is true, such as mnist-cifar's content
+            and style; not a ``--condition label`` run), so reconstruction
             terms (pix2pix's L1) apply. The real and fake batches then line up
             example by example.
         training: whether this is a training step.
