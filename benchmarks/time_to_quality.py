@@ -232,8 +232,9 @@ COMPARED = {"transfer": ["psnr", "content_accuracy", "fd_ratio"], "unconditional
 def compare(results: dict[str, Any], start: float = 60.0) -> str:
     """gankit against each peer at equal seconds: at ``start`` and every snapshot time of
     either from there to the shorter run's end, both curves interpolated linearly
-    between their snapshots. One line per task, seed, peer and figure: how many points gankit is
-    ahead at, and the point of its smallest lead (or largest deficit)."""
+    between their snapshots (before a curve's first snapshot, that snapshot's value).
+    One line per task, seed, peer and figure: how many points gankit is ahead at, and
+    the point of its smallest lead (or largest deficit)."""
     lines = []
     for task, seeds in results["tasks"].items():
         for seed, contenders in sorted(seeds.items()):
