@@ -82,6 +82,7 @@ def build_dcgan_generator(
     conditioning: Conditioning = "joint",
     labels: GeneratorLabels = "cbn",
     to_image: ToImage = "transposed",
+    layered: bool = False,
 ) -> Any:
     """DCGAN generator; conditional (encoder + U-Net skips) when the run has conditions.
 
@@ -107,6 +108,14 @@ def build_dcgan_generator(
             samples are closer to the data (docs/performance.md). The joint conditional
             generator with skips always ends this way, its conditions beside those
             features.
+        layered: end in three heads instead of one, a foreground ``f``, a background
+            ``b`` and a one-channel mask ``m``, and output ``m * f + (1 - m) * b``
+            (LR-GAN's composition, Yang et al. 2017): the mask draws a shape, the two
+            layers its inside and outside. Free at this size (four more output
+            channels); on unconditional mnist-cifar at 6000 steps it halved the FD ratio and
+            raised the judge's confident share from 57% to 65% in one run
+            (docs/performance.md); not yet the default (its time-to-quality race is not
+            retaken).
     """
     import keras
     from keras import layers
@@ -121,7 +130,15 @@ def build_dcgan_generator(
         raise ValueError(f"`labels` must be 'cbn' or 'concat', received `{labels}`.")
     if to_image not in ("transposed", "conv"):
         raise ValueError(f"`to_image` must be 'transposed' or 'conv', received `{to_image}`.")
+    if layered not in (True, False):
+        raise ValueError(f"`layered` must be true or false, received `{layered}`.")
     init = keras.initializers.RandomNormal(0.0, 0.02)
+
+    def fresh() -> Any:
+        # Keras 3 fixes an unseeded initializer's seed when it is made: one instance gives
+        # every layer of a shape the same weights, so same-shaped heads would start equal.
+        return keras.initializers.RandomNormal(0.0, 0.02)
+
     channels = spec.image_shape[2]
 
     z = keras.Input((spec.latent_dim,), name="z")
@@ -160,17 +177,39 @@ def build_dcgan_generator(
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, skip_maps[x.shape[1]]])
     beside = stacked if stacked is not None and skips else None
     if to_image == "transposed" and beside is None:
-        x = fast.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init)(x)
+        def head(filters: int, name: str) -> Any:
+            return fast.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=fresh(),
+                                        name=name)
     else:  # features at full resolution (beside the conditions), then a 3x3 conv to the image
         x = fast.Conv2DTranspose(max(width // 2, 1), 4, strides=2, padding="same", use_bias=False,
                                  kernel_initializer=init)(x)
         x = layers.ReLU()(norm(x))
         if beside is not None:
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, beside])
-        x = layers.Conv2D(channels, 3, padding="same", kernel_initializer=init, name="to_image")(x)
-    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+
+        def head(filters: int, name: str) -> Any:
+            return layers.Conv2D(filters, 3, padding="same", kernel_initializer=fresh(), name=name)
+    if layered:
+        x = _layered_composite(x, head, channels)
+    else:
+        x = head(channels, "to_image")(x)
+    images = layers.Activation("linear" if layered else "tanh", dtype="float32", name="images")(x)
     name = "dcgan_generator" if not (spec.conditions or spec.num_classes) else "dcgan_conditional_generator"
     return keras.Model(inputs, images, name=name)
+
+
+def _layered_composite(x: Any, head: Any, channels: int) -> Any:
+    """``m * f + (1 - m) * b`` from three heads on the same features: foreground ``f``
+    and background ``b`` (tanh) and a one-channel mask ``m`` (sigmoid), as LR-GAN composes
+    a foreground onto a background (Yang et al. 2017). Keras layers only, so an exported
+    generator loads with Keras alone."""
+    from keras import layers
+
+    fore = layers.Activation("tanh", name="foreground")(head(channels, "to_foreground")(x))
+    back = layers.Activation("tanh", name="background")(head(channels, "to_background")(x))
+    mask = layers.Activation("sigmoid", name="mask")(head(1, "to_mask")(x))
+    # b + m * (f - b): the mask's one channel broadcast over the image's
+    return layers.Add(name="composite")([back, layers.Multiply()([mask, layers.Subtract()([fore, back])])])
 
 
 def build_dcgan_discriminator(

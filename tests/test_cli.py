@@ -31,9 +31,10 @@ def test_list_plugins_json_has_exactly_the_documented_keys():
     assert dcgan["components"]["generators"] == [
         {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)",
          "options": {"width": "auto", "skips": True, "conditioning": "joint", "labels": "cbn",
-                     "to_image": "transposed"},
+                     "to_image": "transposed", "layered": False},
          "option_types": {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'",
-                          "labels": "'cbn' | 'concat'", "to_image": "'transposed' | 'conv'"},
+                          "labels": "'cbn' | 'concat'", "to_image": "'transposed' | 'conv'",
+                          "layered": "bool"},
          "training": {}}
     ]
     assert dcgan["components"]["discriminators"][0]["options"] == {"width": "auto", "spectral_norm": False, "batch_norm": True,
@@ -79,7 +80,7 @@ def test_plugin_option_adds_a_local_plugin():
     [
         (["train", "--generator", "nosuch"], 2, "Error: unknown generator 'nosuch'; available: dcgan, resnet\n"),
         (["train", "--loss", "minmax"], 2, "Error: unknown loss 'minmax' (did you mean 'minimax'?); available: hinge, lsgan, minimax, ragan, wgan-gp\n"),
-        (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: conditioning, labels, skips, to_image, width)\n"),
+        (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: conditioning, labels, layered, skips, to_image, width)\n"),
         (["train", "-o", "generator.width=big"], 2, "Error: generator 'dcgan': option `width` expects int | 'auto', got 'big' (invalid literal for int() with base 10: 'big'; choose one of 'auto')\n"),
         (["train", "-o", "width=3"], 2, "Error: bad override `width=3`: expected family.option=value, e.g. generator.width=128\n"),
         (["train", "--condition", "colour"], 2, "Error: dataset 'mnist-cifar' has no condition 'colour' (available: content, style, label, or 'none')\n"),

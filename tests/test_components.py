@@ -61,6 +61,29 @@ def test_conv_to_image_ends_in_a_full_resolution_3x3_convolution():
         build_dcgan_generator(spec, width=8, to_image="pixelshuffle")
 
 
+@pytest.mark.parametrize("to_image", ["transposed", "conv"])
+def test_layered_generator_composites_a_foreground_onto_a_background_through_its_mask(to_image):
+    import keras
+
+    spec = gankit.ModelSpec((32, 32, 3), 16)
+    g = build_dcgan_generator(spec, width=8, to_image=to_image, layered=True)
+    assert g.get_layer("mask").output.shape[1:] == (32, 32, 1)
+    z = np.random.default_rng(0).standard_normal((2, 16)).astype("float32")
+    parts = keras.Model(g.inputs, [g.get_layer(n).output for n in ("foreground", "background", "mask")])
+    fore, back, mask = (np.asarray(t) for t in parts(z))
+    expected = mask * fore + (1 - mask) * back
+    np.testing.assert_allclose(np.asarray(g(z)), expected, atol=1e-5)
+    check_generator(build_dcgan_generator, spec=spec, options={"width": 8, "to_image": to_image, "layered": True},
+                    precisions=("float32",))
+
+
+def test_layered_is_off_by_default_and_checked():
+    spec = gankit.ModelSpec((32, 32, 3), 16)
+    assert "mask" not in [l.name for l in build_dcgan_generator(spec, width=8).layers]
+    with pytest.raises(ValueError, match="`layered`"):
+        build_dcgan_generator(spec, width=8, layered="yes")
+
+
 @pytest.mark.parametrize("shape", [(30, 30, 3), (32, 16, 3), (4, 4, 3)])
 def test_bad_image_shapes_are_rejected_with_the_argument_named(shape):
     with pytest.raises(ValueError, match="`image_shape`"):
