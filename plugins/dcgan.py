@@ -133,12 +133,6 @@ def build_dcgan_generator(
     if layered not in (True, False):
         raise ValueError(f"`layered` must be true or false, received `{layered}`.")
     init = keras.initializers.RandomNormal(0.0, 0.02)
-
-    def fresh() -> Any:
-        # Keras 3 fixes an unseeded initializer's seed when it is made: one instance gives
-        # every layer of a shape the same weights, so same-shaped heads would start equal.
-        return keras.initializers.RandomNormal(0.0, 0.02)
-
     channels = spec.image_shape[2]
 
     z = keras.Input((spec.latent_dim,), name="z")
@@ -177,8 +171,8 @@ def build_dcgan_generator(
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, skip_maps[x.shape[1]]])
     beside = stacked if stacked is not None and skips else None
     if to_image == "transposed" and beside is None:
-        def head(filters: int, name: str) -> Any:
-            return fast.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=fresh(),
+        def head(filters: int, name: str, initializer: Any = init) -> Any:
+            return fast.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=initializer,
                                         name=name)
     else:  # features at full resolution (beside the conditions), then a 3x3 conv to the image
         x = fast.Conv2DTranspose(max(width // 2, 1), 4, strides=2, padding="same", use_bias=False,
@@ -187,8 +181,8 @@ def build_dcgan_generator(
         if beside is not None:
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, beside])
 
-        def head(filters: int, name: str) -> Any:
-            return layers.Conv2D(filters, 3, padding="same", kernel_initializer=fresh(), name=name)
+        def head(filters: int, name: str, initializer: Any = init) -> Any:
+            return layers.Conv2D(filters, 3, padding="same", kernel_initializer=initializer, name=name)
     if layered:
         x = _layered_composite(x, head, channels)
     else:
@@ -203,11 +197,18 @@ def _layered_composite(x: Any, head: Any, channels: int) -> Any:
     and background ``b`` (tanh) and a one-channel mask ``m`` (sigmoid), as LR-GAN composes
     a foreground onto a background (Yang et al. 2017). Keras layers only, so an exported
     generator loads with Keras alone."""
+    import keras
     from keras import layers
 
-    fore = layers.Activation("tanh", name="foreground")(head(channels, "to_foreground")(x))
-    back = layers.Activation("tanh", name="background")(head(channels, "to_background")(x))
-    mask = layers.Activation("sigmoid", name="mask")(head(1, "to_mask")(x))
+    def own(filters: int, name: str) -> Any:
+        # Keras 3 fixes an unseeded initializer's seed when it is made: a shared instance
+        # gives every layer of a shape the same weights, so the two image heads would start
+        # equal (and the mask get no gradient).
+        return head(filters, name, keras.initializers.RandomNormal(0.0, 0.02))(x)
+
+    fore = layers.Activation("tanh", name="foreground")(own(channels, "to_foreground"))
+    back = layers.Activation("tanh", name="background")(own(channels, "to_background"))
+    mask = layers.Activation("sigmoid", name="mask")(own(1, "to_mask"))
     # b + m * (f - b): the mask's one channel broadcast over the image's
     return layers.Add(name="composite")([back, layers.Multiply()([mask, layers.Subtract()([fore, back])])])
 
