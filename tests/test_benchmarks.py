@@ -66,3 +66,22 @@ def test_pixel_fidelity_of_the_yardstick_is_gankits(monkeypatch):
 
     truth = np.zeros((2, 4, 4, 3))
     assert pixel_fidelity(truth + 0.2, truth)["psnr"] == pytest.approx(20.0)
+
+
+def test_the_legibility_bound_composites_generated_digits_as_the_real_composites_are(monkeypatch):
+    import types
+
+    import legibility_bound
+    from yardstick import compose
+
+    rng = np.random.default_rng(0)
+    digits = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    real = compose(digits, rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8), np.arange(6))
+    # a "generator" that draws exactly the real digits must give exactly the real composites
+    monkeypatch.setattr(legibility_bound, "gankit_generator",
+                        lambda run, checkpoint: (lambda inputs, training: real.content[:len(inputs["z"])],
+                                                 types.SimpleNamespace(latent_dim=4)))
+    seen = []
+    yardstick = types.SimpleNamespace(a=real, score_unconditional=lambda make: seen.append(make(6, 0)) or {})
+    legibility_bound.score_digits(yardstick, Path("run"), Path("checkpoint"))
+    np.testing.assert_allclose(seen[0], real.image, atol=1e-6)
