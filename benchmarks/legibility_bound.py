@@ -26,20 +26,21 @@ from pathlib import Path
 
 import numpy as np
 
+from gankit.run.rundir import RunDir
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from time_to_quality import machine  # noqa: E402
-from yardstick import Yardstick, gankit_generator, noise  # noqa: E402
+from yardstick import Yardstick, composite, gankit_generator, noise  # noqa: E402
 
 
 def score_digits(yardstick: Yardstick, run: Path, checkpoint: Path) -> dict[str, float]:
     """The run's digits at ``checkpoint`` on half A's backgrounds, scored unconditionally."""
     generator, config = gankit_generator(run, checkpoint)
-    style = (yardstick.a.style + 1) / 2
 
     def composites(count: int, offset: int) -> np.ndarray:
         digits = np.asarray(generator({"z": noise(count, offset, config.latent_dim)}, training=False), np.float32)
-        return np.abs(style[offset:offset + count] - (digits + 1) / 2) * 2 - 1
+        return composite(digits, yardstick.a.style[offset:offset + count])
 
     return yardstick.score_unconditional(composites)
 
@@ -66,7 +67,7 @@ def main() -> None:
     print(f"real composites, half A: confident {yardstick.real_confident:.1%}")
     results = {}
     for step in args.steps:
-        checkpoint = run / "checkpoints" / f"step_{step:06d}.npz"
+        checkpoint = RunDir(run).checkpoint_path(step)
         if not checkpoint.is_file():
             sys.exit(f"error: no checkpoint {checkpoint} (train with --checkpoint-every 1000 --keep-checkpoints 100)")
         score = score_digits(yardstick, run, checkpoint)

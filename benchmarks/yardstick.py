@@ -65,12 +65,16 @@ def _unit_digits(x: np.ndarray) -> np.ndarray:
     return np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None].astype(np.float32) / 255.0
 
 
+def composite(digit: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """``|style - digit|`` per channel (MNIST-M with CIFAR-10); every array in [-1, 1]."""
+    return np.abs((style + 1) / 2 - (digit + 1) / 2) * 2 - 1
+
+
 def compose(digits: np.ndarray, styles: np.ndarray, labels: np.ndarray) -> Composites:
-    """``|style - digit|`` per channel in [0, 1] (MNIST-M with CIFAR-10), scaled to [-1, 1]."""
-    digit = _unit_digits(digits)
-    style = styles.astype(np.float32) / 255.0
-    image = np.abs(style - digit)
-    return Composites(image * 2 - 1, digit * 2 - 1, style * 2 - 1, labels.astype(np.int64))
+    """Composites of uint8 MNIST digits and CIFAR-10 images (:func:`composite`)."""
+    digit = _unit_digits(digits) * 2 - 1
+    style = styles.astype(np.float32) / 127.5 - 1
+    return Composites(composite(digit, style), digit, style, labels.astype(np.int64))
 
 
 def raw_arrays(data_dir: str | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
