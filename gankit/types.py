@@ -117,6 +117,10 @@ class LossContext:
             ``docs/losses.md``). The trainer computes a logit only when the loss reads
             it: a generator loss that never reads ``real_logits`` costs no forward pass.
         conditions: ``{name: (B, ...)}`` condition tensors (empty if unconditional).
+        fake_conditions: what the discriminator sees beside the fakes: ``conditions``,
+            except in a run that draws its parts (``--parts``), where the generator drew
+            them (``conditions`` then holds the real parts). A penalty that mixes real and
+            fake images mixes these too.
         discriminator: the discriminator model, for gradient penalties: call it as
             ``discriminator({"image": x, **conditions}, training=True)``.
         paired: True when ``real_images`` is the ground truth the generator should
@@ -138,12 +142,14 @@ class LossContext:
         discriminator: Any = None,
         paired: bool = False,
         training: bool = True,
+        fake_conditions: Mapping[str, Any] | None = None,
     ) -> None:
         self.real_images = real_images
         self.fake_images = fake_images
         self._real_logits = real_logits
         self._fake_logits = fake_logits
         self.conditions = dict(conditions or {})
+        self.fake_conditions = self.conditions if fake_conditions is None else dict(fake_conditions)
         self.discriminator = discriminator
         self.paired = paired
         self.training = training

@@ -99,9 +99,13 @@ def wasserstein_generator_loss(fake_logits: Any) -> Any:
     return -ops.mean(_float32(fake_logits)[0])
 
 
-def gradient_penalty(discriminator: Any, real_images: Any, fake_images: Any, conditions: Any) -> Any:
+def gradient_penalty(
+    discriminator: Any, real_images: Any, fake_images: Any, conditions: Any, fake_conditions: Any = None
+) -> Any:
     """``E[(||grad_x D(x_hat)||_2 - 1)^2]`` at ``x_hat = e x + (1 - e) G(z)``, ``e ~ U[0, 1]``
-    per example (with the example's conditions): WGAN-GP's penalty, unweighted.
+    per example (with the example's conditions): WGAN-GP's penalty, unweighted. Where the
+    fakes are seen with conditions of their own (``fake_conditions``, a run that draws its
+    parts) those are mixed with the same ``e`` and the norm is over image and parts.
 
     Reference: Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017.
     """
@@ -109,12 +113,20 @@ def gradient_penalty(discriminator: Any, real_images: Any, fake_images: Any, con
 
     real, fake = _float32(real_images, fake_images)
     eps = tf.random.uniform([tf.shape(real)[0], 1, 1, 1], dtype=tf.float32)
-    mixed = eps * real + (1.0 - eps) * tf.stop_gradient(fake)
+    drawn = {k: v for k, v in dict(fake_conditions or {}).items() if v is not conditions.get(k)}
+    mixed = {"image": eps * real + (1.0 - eps) * tf.stop_gradient(fake)}
+    for name, value in drawn.items():
+        mixed[name] = eps * tf.cast(conditions[name], tf.float32) + (1.0 - eps) * tf.stop_gradient(
+            tf.cast(value, tf.float32)
+        )
     with tf.GradientTape() as tape:
-        tape.watch(mixed)
-        logits = tf.cast(discriminator({"image": mixed, **conditions}, training=True), tf.float32)
-    grads = tf.cast(tape.gradient(logits, mixed), tf.float32)  # of the logits summed: each example its own
-    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+        tape.watch(list(mixed.values()))
+        logits = tf.cast(discriminator({**conditions, **mixed}, training=True), tf.float32)
+    grads = tape.gradient(  # of the logits summed: each example its own
+        logits, list(mixed.values()), unconnected_gradients=tf.UnconnectedGradients.ZERO
+    )
+    squares = tf.add_n([tf.reduce_sum(tf.square(tf.cast(g, tf.float32)), axis=[1, 2, 3]) for g in grads])
+    norms = tf.sqrt(squares + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
@@ -130,7 +142,9 @@ class WassersteinGPLoss(PairedReconstruction):
 
     def discriminator_loss(self, ctx: gankit.LossContext) -> Any:
         critic = wasserstein_discriminator_loss(ctx.real_logits, ctx.fake_logits)
-        penalty = gradient_penalty(ctx.discriminator, ctx.real_images, ctx.fake_images, ctx.conditions)
+        penalty = gradient_penalty(
+            ctx.discriminator, ctx.real_images, ctx.fake_images, ctx.conditions, ctx.fake_conditions
+        )
         return {"loss": critic + self.gp_weight * penalty, "gp": penalty, "wasserstein": -critic}
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:

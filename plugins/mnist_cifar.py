@@ -164,6 +164,24 @@ class MnistCifarDataset:
         mnist, _ = self.arrays()
         return {s: len(mnist[f"y_{s}"]) for s in SPLITS}
 
+    def compose_parts(self, drawn: dict[str, Any]) -> dict[str, Any]:
+        """How an unconditional run (``--parts``, the default here) composes the image from
+        the digit and the style image its generator draws: the digit's ink is
+        ``2 relu(d) - 1``, so the background is exactly -1 unless the generator draws there
+        (as MNIST's is 0), and the image ``|style - digit|`` as :meth:`load` makes it
+        (gankit.nn.parts)."""
+        from keras import layers
+
+        from gankit.nn.parts import absolute
+
+        ink = layers.ReLU(dtype="float32", name="ink")(drawn["content"])
+        content = layers.Rescaling(2.0, offset=-1.0, dtype="float32", name="digit")(ink)
+        style = drawn["style"]
+        difference = layers.Subtract(dtype="float32", name="style_minus_digit")([style, content])
+        # in [-1, 1] units |style - digit| is twice the [0, 1] one: |s - d| - 1 maps it back
+        image = layers.Rescaling(1.0, offset=-1.0, dtype="float32", name="composite")(absolute(difference, "abs"))
+        return {"image": image, "content": content, "style": style}
+
     def arrays(self) -> tuple[Arrays, Arrays]:
         """The raw MNIST and CIFAR-10 arrays (loaded once)."""
         if self._mnist is None:

@@ -51,6 +51,14 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     help="Dataset images the models are conditioned on, comma-separated, or `none` for an "
     "unconditional GAN [default: the dataset's choice; content,style for mnist-cifar].",
 )
+@click.option(
+    "--parts/--no-parts",
+    "parts",
+    default=None,
+    help="Unconditional runs: the generator draws the condition images the dataset composes "
+    "its image from, and the discriminator sees them beside the image [default: on for "
+    "a dataset that declares how it composes (mnist-cifar), else off].",
+)
 @_run_option(
     "--steps",
     click.IntRange(1),

@@ -147,8 +147,12 @@ def register_datasets(register: RegisterFn) -> None:
     is required, ``test`` is what sample grids, ``evaluate`` and ``--eval-every`` use),
     optionally ``paired`` (True when ``image`` is the ground-truth rendering of its
     condition images; a run given all of them is paired, one given some or only ``label``
-    is not), ``class_names`` (the names of the labels' classes, in label order) and
-    ``describe()`` (a summary ``dataset-preview`` prints), and a method
+    is not), ``class_names`` (the names of the labels' classes, in label order),
+    ``describe()`` (a summary ``dataset-preview`` prints) and
+    ``compose_parts(drawn) -> {"image": ..., <condition>: ...}`` (how ``image`` is made
+    of the condition images, in Keras layers: an unconditional run then draws the parts
+    and composes the image of them, ``--parts``, on by default; see
+    ``gankit.nn.parts``), and a method
     ``load(split, *, epoch=0) -> tf.data.Dataset`` giving one epoch of unbatched
     dicts with ``"image"`` in [-1, 1] (float32) of ``image_shape``, every condition,
     and optionally ``"label"`` (int32 scalar, in ``[0, len(class_names))``). The result
@@ -159,7 +163,8 @@ def register_datasets(register: RegisterFn) -> None:
     range, shapes against ``image_shape`` and the run's conditions, ``label``) and builds
     the models for ``image_shape``; a problem is one line naming the dataset, or the
     model and what it requires. ``gankit.testing.check_dataset`` checks all of the above
-    and counts every split against ``splits``.
+    (``compose_parts`` on drawn parts in [-1, 1]: shapes, range, and that the composed
+    generator saves and loads with Keras alone) and counts every split against ``splits``.
     The trainer owns batching, shuffling, prefetching and sharding. Data files are
     located through ``context`` (``gankit.data`` has the helpers).
     """

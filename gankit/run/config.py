@@ -97,6 +97,7 @@ class RunConfig:
     penalty: str = "none"  # a discriminator penalty added to the loss (none: no penalty)
     dataset: str = "mnist-cifar"
     condition: list[str] | None = None  # None: the dataset's default; []: unconditional
+    parts: bool | None = None  # unconditional: G draws the dataset's parts (None: the dataset's choice; gankit.nn.parts)
     steps: int | None = None  # None: DEFAULT_STEPS by conditioning (resolve_components)
     batch_size: int = 64
     # training settings: None until resolved (see TRAINING_SETTINGS)
@@ -238,7 +239,7 @@ def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 # fields whose default None means "decided later", and the type they take then
-_NULLABLE_TYPES = {"steps": int, "lr_g": float, "lr_d": float, "beta1": float, "beta2": float, "d_steps": int}
+_NULLABLE_TYPES = {"parts": bool, "steps": int, "lr_g": float, "lr_d": float, "beta1": float, "beta2": float, "d_steps": int}
 
 
 def _check_type(key: str, value: Any, source: str) -> Any:

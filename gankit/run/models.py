@@ -8,6 +8,7 @@ from typing import Any
 
 from gankit.errors import ComponentError, GankitError, PluginCodeError, UsageError, describe
 from gankit.nn.conditioning import input_names
+from gankit.nn.parts import compose_generator, parts_shape
 from gankit.nn.precision import dtype_policy
 from gankit.plugin.building import class_names
 from gankit.plugin.registry import SINGULAR, Component, Registry
@@ -32,12 +33,22 @@ class Models:
     loss: Any
     components: dict[str, Component]
     penalty: Any = None  # None: --penalty none
+    drawing: Any = None  # --parts: the generator's parts model, z -> {"image", <part>...} (gankit.nn.parts)
+    generator_spec: ModelSpec | None = None  # what the generator factory built for (default: spec)
+    dataset: Any = None
+
+    def new_generator(self, options: dict[str, Any]) -> Any:
+        """Another generator built as ``generator`` was (for the weights' moving average)."""
+        spec = self.generator_spec or self.spec
+        model = self.components["generator"].create(spec, **options)
+        return compose_generator(model, self.dataset, spec.latent_dim)[0] if self.drawing is not None else model
 
 
 def model_spec(config: RunConfig, dataset: Any) -> ModelSpec:
     """What the run's models are built for: the dataset's image shape, the run's condition
-    images, and the number of classes when the run is conditioned on the label."""
-    names = config.condition or []
+    images, and the number of classes when the run is conditioned on the label. With
+    ``--parts`` the discriminator's: it sees the image with every part."""
+    names = list(dataset.conditions) if config.parts else config.condition or []
     conditions = {name: tuple(dataset.conditions[name]) for name in names if name != LABEL}
     num_classes = len(class_names(dataset)) if LABEL in names else 0
     return ModelSpec(tuple(dataset.image_shape), config.latent_dim, conditions, num_classes)
@@ -52,14 +63,23 @@ def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
         "loss": registry.get("losses", config.loss),
     }
     opts = config.options
-    generator = _build_model(components["generator"], spec, opts["generator"], config.dataset)
+    g_spec, drawing = spec, None
+    if config.parts:  # the generator draws the parts; the dataset composes the image of them
+        g_spec = ModelSpec(parts_shape(dataset), config.latent_dim)
+    generator = _build_model(components["generator"], g_spec, opts["generator"], config.dataset)
+    if config.parts:
+        try:
+            generator, drawing = compose_generator(generator, dataset, config.latent_dim)
+        except ValueError as exc:
+            c = registry.get("datasets", config.dataset)
+            raise ComponentError("dataset", c.name, c.plugin, str(exc)) from None
     discriminator = _build_model(components["discriminator"], spec, opts["discriminator"], config.dataset)
     loss = components["loss"].create(**opts["loss"])
     penalty = None
     if config.penalty != NO_PENALTY:
         components["penalty"] = registry.get("penalties", config.penalty)
         penalty = components["penalty"].create(**opts["penalty"])
-    return Models(spec, generator, discriminator, loss, components, penalty)
+    return Models(spec, generator, discriminator, loss, components, penalty, drawing, g_spec, dataset)
 
 
 def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any], dataset: str) -> Any:

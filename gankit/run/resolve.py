@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit.errors import ConfigError, GankitError
+from gankit.nn.parts import can_compose
 from gankit.plugin.building import build_dataset, offered_conditions, resolve_metrics
 from gankit.plugin.registry import Registry
 from gankit.run.config import DEFAULT_STEPS, NO_PENALTY, RunConfig
@@ -60,6 +61,7 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
     config.resolve_training([(components[s].label, components[s].training) for s in order if s in components])
     dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
     _resolve_conditions(config, dataset)
+    _resolve_parts(config, dataset)
     if config.steps is None:
         config.steps = DEFAULT_STEPS[bool(config.condition)]
     if config.eval_every and metric is not None:
@@ -108,6 +110,24 @@ def _resolve_conditions(config: RunConfig, dataset: Any) -> None:
         why = "; `label` needs a dataset with two or more classes" if "label" in unknown else ""
         raise ConfigError(
             f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} ({available}){why}"
+        )
+
+
+def _resolve_parts(config: RunConfig, dataset: Any) -> None:
+    """``--parts``: on by default for an unconditional run of a dataset that composes its
+    image from its condition images (``compose_parts``); only for such runs."""
+    composes = can_compose(dataset)
+    if config.parts is None:
+        config.parts = composes and not config.condition
+        if config.parts:
+            config.sources["parts"] = f"dataset '{config.dataset}'"
+        return
+    if config.parts and config.condition:
+        raise ConfigError("--parts is for unconditional runs (--condition none): a conditional run is given its parts")
+    if config.parts and not composes:
+        raise ConfigError(
+            f"dataset '{config.dataset}' does not say how its image is made of parts (no compose_parts); "
+            "train it with --no-parts"
         )
 
 

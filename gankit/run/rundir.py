@@ -104,7 +104,11 @@ class RunDir:
 
     def read_config(self) -> RunConfig:
         try:
-            return RunConfig.from_dict(load_toml(self.config_file), str(self.config_file))
+            data = load_toml(self.config_file)
+            # Runs made before --parts existed drew no parts; `None` would now resolve to
+            # the dataset's choice and no longer match their checkpoints.
+            data.setdefault("parts", False)
+            return RunConfig.from_dict(data, str(self.config_file))
         except (OSError, ValueError) as exc:
             raise GankitError(f"cannot read {self.config_file}: {exc}") from None
 

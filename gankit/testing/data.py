@@ -9,7 +9,7 @@ import numpy as np
 from gankit.plugin.building import example_problem
 from gankit.testing.common import require
 
-__all__ = ["check_dataset", "check_example", "TinyLabelledDataset"]
+__all__ = ["check_dataset", "check_example", "check_compose_parts", "TinyLabelledDataset"]
 
 
 def check_dataset(dataset: Any, *, split: str | None = None, n: int = 4, count_limit: int = 200_000) -> None:
@@ -23,7 +23,9 @@ def check_dataset(dataset: Any, *, split: str | None = None, n: int = 4, count_l
     [-1, 1], of ``image_shape``), every declared condition with its shape, and, if
     present, ``label`` as an integer scalar in ``[0, len(class_names))`` (the dataset
     then declares ``class_names``); two loads of the same split and epoch give the
-    same elements.
+    same elements. A dataset that declares ``compose_parts`` (``--parts``,
+    gankit.nn.parts) must compose any drawn parts in [-1, 1] into an image and parts of
+    the declared shapes, in [-1, 1], with Keras layers that save and load in safe mode.
     """
     for attr in ("image_shape", "conditions", "default_conditions", "splits", "load"):
         require(hasattr(dataset, attr), f"dataset has no `{attr}`")
@@ -48,6 +50,46 @@ def check_dataset(dataset: Any, *, split: str | None = None, n: int = 4, count_l
     for a, b in zip(first, second):
         for key in a:
             require(np.array_equal(a[key], b[key]), f"load() is not deterministic: `{key}`")
+    if callable(getattr(dataset, "compose_parts", None)):
+        check_compose_parts(dataset)
+
+
+def check_compose_parts(dataset: Any, n: int = 4) -> None:
+    """``compose_parts`` against its contract (see :func:`check_dataset`)."""
+    import tempfile
+    from pathlib import Path
+
+    import keras
+
+    from gankit.nn.parts import compose_generator, parts_shape
+
+    require(bool(dataset.conditions), "compose_parts needs condition images to compose the image of")
+    try:
+        shape = parts_shape(dataset)
+    except ValueError as exc:
+        raise AssertionError(str(exc)) from None
+    z = keras.Input((8,), name="z")
+    raw = keras.layers.Dense(int(np.prod(shape)), activation="tanh")(z)
+    drawer = keras.Model({"z": z}, keras.layers.Reshape(shape)(raw))
+    try:
+        image_model, drawing = compose_generator(drawer, dataset, 8)
+    except ValueError as exc:
+        raise AssertionError(str(exc)) from None
+    noise = np.random.default_rng(0).standard_normal((n, 8)).astype(np.float32) * 10  # saturate: the extremes too
+    for key, value in drawing({"z": noise}).items():
+        value = np.asarray(value)
+        require(np.isfinite(value).all(), f"compose_parts gives non-finite `{key}`")
+        low, high = float(value.min()), float(value.max())
+        require(low >= -1 - 1e-4 and high <= 1 + 1e-4, f"compose_parts gives `{key}` in [{low:g}, {high:g}], outside [-1, 1]")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "composed.keras"
+        try:
+            image_model.save(path)
+            keras.models.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:  # a Lambda layer, an unregistered custom layer, ...
+            raise AssertionError(
+                f"a generator composed by compose_parts does not save and load with Keras alone: {exc}"
+            ) from None
 
 
 def check_example(dataset: Any, element: dict[str, Any]) -> None:

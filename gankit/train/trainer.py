@@ -118,6 +118,7 @@ class Trainer:
         self.data_source = data_source  # recorded in run.json: sample/evaluate read it back
         self.chief = is_chief(self.strategy)
         self.conditions = list(config.condition or [])
+        self.parts = list(dataset.conditions) if config.parts else []  # drawn by G, seen by D
         self._stop_signal: int | None = None
         device_type = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
         self.precision = resolve_precision(config.precision, device_type)
@@ -132,7 +133,7 @@ class Trainer:
         dataset, leaves nothing behind."""
         if not hasattr(self, "models"):
             component = self.registry.get("datasets", self.config.dataset)
-            check_first_batch(self.dataset, self.conditions, component.name, component.plugin)
+            check_first_batch(self.dataset, self.conditions + self.parts, component.name, component.plugin)
             self._build()
 
     def _build(self) -> None:
@@ -158,7 +159,7 @@ class Trainer:
             self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="gankit_step")
             self.averaged = None
             if ema:
-                copy = self.models.components["generator"].create(self.models.spec, **c.options["generator"])
+                copy = self.models.new_generator(c.options["generator"])
                 self.averaged = AveragedGenerator(self.models.generator, copy, self.g_opt)
         self._checkpoint_groups = model_variables(
             {"generator": self.models.generator, "discriminator": self.models.discriminator},
@@ -168,7 +169,7 @@ class Trainer:
             self._checkpoint_groups[EMA_GROUP] = list(self.averaged.averages)
         replica_step = UpdateStep(
             self.models, self.g_opt, self.d_opt,
-            conditions=self.conditions, latent_dim=c.latent_dim, seed=c.seed, d_steps=c.d_steps,
+            conditions=self.conditions, parts=self.parts, latent_dim=c.latent_dim, seed=c.seed, d_steps=c.d_steps,
             update=c.update, paired=is_paired_run(self.dataset, self.conditions),
             replicas=int(self.strategy.num_replicas_in_sync),
             loss_scaling=self.precision == "mixed_float16", step_var=self.step_var,
@@ -186,7 +187,7 @@ class Trainer:
         epoch), the first ``skip_steps`` skipped."""
         c = self.config
         return input_pipeline(
-            self.dataset, ["image", *self.conditions], batch_size=c.batch_size, seed=c.seed,
+            self.dataset, ["image", *self.conditions, *self.parts], batch_size=c.batch_size, seed=c.seed,
             epoch=epoch, skip_steps=skip_steps, d_steps=c.d_steps,
             replicas=int(self.strategy.num_replicas_in_sync),
         )

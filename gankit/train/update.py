@@ -90,6 +90,9 @@ class UpdateStep:
         models: the run's ``Models`` (generator, discriminator, loss, components).
         g_opt, d_opt: the optimizers (``LossScaleOptimizer`` under mixed_float16).
         conditions: the names of the condition inputs, taken from the batch.
+        parts: with ``--parts``, the names of the parts the generator draws and the
+            discriminator sees beside the image: the batch's for the reals, the drawn
+            ones for the fakes (``models.drawing``; gankit.nn.parts). Empty otherwise.
         latent_dim, seed: the noise's size and seed.
         d_steps: discriminator updates per step (and batches per step).
         update: ``"alternating"`` or ``"simultaneous"``.
@@ -116,6 +119,7 @@ class UpdateStep:
         loss_scaling: bool,
         step_var: Any,
         augment: Sequence[str] = (),
+        parts: Sequence[str] = (),
     ) -> None:
         if update not in UPDATES:
             raise ValueError(f"`update` must be one of {', '.join(UPDATES)}, received `{update}`.")
@@ -129,6 +133,9 @@ class UpdateStep:
         self.penalty, self.penalty_component = models.penalty, models.components.get("penalty")
         self.g_opt, self.d_opt = g_opt, d_opt
         self.conditions, self.latent_dim, self.seed = list(conditions), latent_dim, seed
+        self.parts, self.drawing = list(parts), getattr(models, "drawing", None)
+        if self.parts and self.drawing is None:
+            raise ValueError("a run that draws parts needs the generator's parts model (models.drawing)")
         self.d_steps, self.update, self.paired = d_steps, update, paired
         self.replicas, self.loss_scaling, self.step_var = replicas, loss_scaling, step_var
 
@@ -168,22 +175,34 @@ class UpdateStep:
         z = tf.random.stateless_normal((batch * self.replicas, self.latent_dim), seed=key)
         return z[replica * batch : (replica + 1) * batch]
 
-    def generate(self, batch: dict[str, Any], step: Any, stream: int) -> Any:
+    def generate(self, batch: dict[str, Any], step: Any, stream: int) -> tuple[Any, dict[str, Any]]:
+        """Fakes for ``batch`` from noise ``stream`` and the conditions the discriminator
+        sees them with: the batch's, or with ``--parts`` the drawn parts."""
         import tensorflow as tf
 
         size = tf.shape(batch["image"])[0]
+        z = self.noise(size, step, stream)
+        if self.parts:
+            drawn = self.drawing({"z": z}, training=True)
+            return drawn["image"], {name: drawn[name] for name in self.parts}
         conds = self.conditions_of(batch)
-        return self.G({"z": self.noise(size, step, stream), **conds}, training=True)
+        return self.G({"z": z, **conds}, training=True), conds
 
     def conditions_of(self, batch: dict[str, Any]) -> dict[str, Any]:
-        return {name: batch[name] for name in self.conditions}
+        """What the discriminator sees beside a real image: the run's conditions (and,
+        with ``--parts``, the real parts)."""
+        return {name: batch[name] for name in [*self.conditions, *self.parts]}
 
-    def discriminator_context(self, real: Any, fake: Any, conds: dict[str, Any]) -> LossContext:
+    def discriminator_context(
+        self, real: Any, fake: Any, conds: dict[str, Any], fake_conds: dict[str, Any] | None = None
+    ) -> LossContext:
         """The loss's context; an auxiliary classifier's class logits on the reals and the
         fakes ride along as ``ctx.class_logits`` (not part of the loss contract)."""
+        fake_conds = conds if fake_conds is None else fake_conds
         real_logits, real_classes = split_outputs(self.D_raw({"image": real, **conds}, training=True))
-        fake_logits, fake_classes = split_outputs(self.D_raw({"image": fake, **conds}, training=True))
-        ctx = LossContext(real, fake, real_logits, fake_logits, conds, self.D_call, self.paired)
+        fake_logits, fake_classes = split_outputs(self.D_raw({"image": fake, **fake_conds}, training=True))
+        ctx = LossContext(real, fake, real_logits, fake_logits, conds, self.D_call, self.paired,
+                          fake_conditions=fake_conds)
         ctx.class_logits = {"real": real_classes, "fake": fake_classes}
         return ctx
 
@@ -213,15 +232,18 @@ class UpdateStep:
             )
         return grads
 
-    def d_update(self, batch: dict[str, Any], step: Any, stream: int, fake: Any = None) -> Scalars:
-        """One discriminator update on ``batch``'s reals and fakes from noise ``stream``."""
+    def d_update(
+        self, batch: dict[str, Any], step: Any, stream: int, fake: Any = None, fake_conds: dict[str, Any] | None = None
+    ) -> Scalars:
+        """One discriminator update on ``batch``'s reals and fakes from noise ``stream``
+        (or the given ``fake`` seen with ``fake_conds``)."""
         import tensorflow as tf
 
         if fake is None:
-            fake = self.generate(batch, step, stream)
+            fake, fake_conds = self.generate(batch, step, stream)
         with tf.GradientTape() as tape:
             conds = self.conditions_of(batch)
-            ctx = self.discriminator_context(batch["image"], fake, conds)
+            ctx = self.discriminator_context(batch["image"], fake, conds, fake_conds)
             terms = self.with_class_term(self.discriminator_terms(ctx, step), ctx.class_logits["real"], conds)
             scaled = self.scale(self.d_opt, terms["loss"])
         grads = self.gradients(tape, scaled, self.D, "discriminator_loss", "discriminator")
@@ -262,23 +284,26 @@ class UpdateStep:
         fake_classes: list[Any] = []  # the auxiliary classifier's, from the fake pass
 
         def fake_logits() -> Any:
-            logits, classes = split_outputs(D({"image": fake, **conds}, training=True))
+            logits, classes = split_outputs(D({"image": fake, **fake_conds}, training=True))
             fake_classes.append(classes)
             return logits
 
         with tf.GradientTape() as tape:
-            fake = self.generate(batch, step, stream)
+            fake, fake_conds = self.generate(batch, step, stream)
             with tape.stop_recording():
-                d_terms = self.d_update(batch, step, stream, fake=tf.stop_gradient(fake))
+                d_terms = self.d_update(
+                    batch, step, stream, fake=tf.stop_gradient(fake),
+                    fake_conds={k: tf.stop_gradient(v) for k, v in fake_conds.items()},
+                )
             ctx = LossContext.lazy(
                 real, fake,
                 lambda: tf.stop_gradient(split_outputs(D({"image": real, **conds}, training=True))[0]),
                 fake_logits,
-                conditions=conds, discriminator=self.D_call, paired=self.paired,
+                conditions=conds, discriminator=self.D_call, paired=self.paired, fake_conditions=fake_conds,
             )
             g_terms = loss_terms(self.loss_component, "generator_loss", self.loss.generator_loss, ctx)
             if self.auxiliary:
-                classes = fake_classes[0] if fake_classes else split_outputs(D({"image": fake, **conds}, training=True))[1]
+                classes = fake_classes[0] if fake_classes else split_outputs(D({"image": fake, **fake_conds}, training=True))[1]
                 g_terms = self.with_class_term(g_terms, classes, conds)
             scaled = self.scale(self.g_opt, g_terms["loss"])
         grads = self.gradients(tape, scaled, G, "generator_loss", "generator")
@@ -290,9 +315,9 @@ class UpdateStep:
 
         G, D = self.G, self.D
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generate(batch, step, stream)
+            fake, fake_conds = self.generate(batch, step, stream)
             conds = self.conditions_of(batch)
-            ctx = self.discriminator_context(batch["image"], fake, conds)
+            ctx = self.discriminator_context(batch["image"], fake, conds, fake_conds)
             d_terms = self.with_class_term(self.discriminator_terms(ctx, step), ctx.class_logits["real"], conds)
             g_terms = loss_terms(self.loss_component, "generator_loss", self.loss.generator_loss, ctx)
             g_terms = self.with_class_term(g_terms, ctx.class_logits["fake"], conds)
