@@ -7,7 +7,11 @@ device synchronised at the end), after warm-up (tracing and compilation excluded
 rounds interleaved (A B C ... A B C ...), and the ratio to each reference taken per
 round, then the median over rounds. All contenders train the unconditional DCGAN at
 32x32 (gankit's architecture; the references with Keras's own layers and Adam) on
-mnist-cifar composites at the same batch.
+mnist-cifar composites at the same batch. gankit's unconditional defaults draw the
+digit and the style image as parts (``--parts``) and end the generator in a 3x3
+convolution (``to_image=auto``); to time the same network as the references, every
+gankit contender here trains with ``--no-parts -o generator.to_image=transposed``
+(:data:`SAME_NETWORK`).
 
 References: TensorFlow's DCGAN tutorial loop in float32 and with ``mixed_bfloat16``
 (the best a user reaches unaided on a CPU with native bfloat16), and the Keras guide's
@@ -49,6 +53,10 @@ from gankit.run.resolve import resolve_components  # noqa: E402
 from gankit.run.rundir import RunDir  # noqa: E402
 from gankit.train.trainer import Trainer  # noqa: E402
 
+# gankit's settings that make its network the references' (see the module doc)
+SAME_NETWORK: dict[str, Any] = {"parts": False, "options": {"generator": {"to_image": "transposed"}}}
+SAME_NETWORK_FLAGS = ("--no-parts", "-o", "generator.to_image=transposed")
+
 
 class GankitHarness:
     """gankit's trainer, timed by the harness: ``run(n)`` is one call of its compiled
@@ -56,7 +64,7 @@ class GankitHarness:
 
     def __init__(self, batch: int, overrides: dict[str, Any], work: Path) -> None:
         registry = load_plugins().registry
-        config = merge_config({"condition": "none", "batch_size": batch, "steps": 10**9, **overrides})
+        config = merge_config({"condition": "none", "batch_size": batch, "steps": 10**9, **SAME_NETWORK, **overrides})
         dataset = resolve_components(config, registry)
         self.trainer = Trainer(config, registry, dataset, RunDir(work), live_progress=False)
         self.trainer._build()
@@ -79,7 +87,7 @@ def cli_images_per_sec(batch: int, steps: int, *extra: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         subprocess.run([sys.executable, "-m", "gankit", "train", "--condition", "none", "--steps", str(steps),
-                        "--batch-size", str(batch), "--log-every", "25", "--out", str(out), *extra],
+                        "--batch-size", str(batch), "--log-every", "25", "--out", str(out), *SAME_NETWORK_FLAGS, *extra],
                        check=True, capture_output=True)
         rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     return statistics.median(r["images_per_sec"] for r in rows[1:])

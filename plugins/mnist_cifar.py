@@ -168,19 +168,26 @@ class MnistCifarDataset:
         """How an unconditional run (``--parts``, the default here) composes the image from
         the digit and the style image its generator draws: the digit's ink is
         ``2 relu(d) - 1``, so the background is exactly -1 unless the generator draws there
-        (as MNIST's is 0), and the image ``|style - digit|`` as :meth:`load` makes it
-        (gankit.nn.parts)."""
+        (as MNIST's is 0), and the image ``|style - digit|`` as :meth:`load` makes it; the
+        discriminator sees the image and the digit (gankit.nn.parts)."""
         from keras import layers
 
-        from gankit.nn.parts import absolute
+        def layer(kind: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+            return kind(*args, dtype="float32", name=name, **kwargs)
 
-        ink = layers.ReLU(dtype="float32", name="ink")(drawn["content"])
-        content = layers.Rescaling(2.0, offset=-1.0, dtype="float32", name="digit")(ink)
+        ink = layer(layers.ReLU, "ink")(drawn["content"])
+        content = layer(layers.Rescaling, "digit", 2.0, offset=-1.0)(ink)
         style = drawn["style"]
-        difference = layers.Subtract(dtype="float32", name="style_minus_digit")([style, content])
+        difference = layer(layers.Subtract, "style_minus_digit")([style, content])
+        negated = layer(layers.Rescaling, "digit_minus_style", -1.0)(difference)
+        absolute = layer(layers.Add, "abs")([  # |x| = relu(x) + relu(-x): Keras has no Abs layer
+            layer(layers.ReLU, "abs_pos")(difference), layer(layers.ReLU, "abs_neg")(negated),
+        ])
         # in [-1, 1] units |style - digit| is twice the [0, 1] one: |s - d| - 1 maps it back
-        image = layers.Rescaling(1.0, offset=-1.0, dtype="float32", name="composite")(absolute(difference, "abs"))
-        return {"image": image, "content": content, "style": style}
+        image = layer(layers.Rescaling, "composite", 1.0, offset=-1.0)(absolute)
+        # The discriminator is shown the digit beside the image, not the style image: the
+        # digit is what a discriminator of the image alone judges worst (docs/performance.md).
+        return {"image": image, "content": content}
 
     def arrays(self) -> tuple[Arrays, Arrays]:
         """The raw MNIST and CIFAR-10 arrays (loaded once)."""

@@ -31,9 +31,9 @@ def test_list_plugins_json_has_exactly_the_documented_keys():
     assert dcgan["components"]["generators"] == [
         {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)",
          "options": {"width": "auto", "skips": True, "conditioning": "joint", "labels": "cbn",
-                     "to_image": "transposed", "layered": False},
+                     "to_image": "auto", "layered": False},
          "option_types": {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'",
-                          "labels": "'cbn' | 'concat'", "to_image": "'transposed' | 'conv'",
+                          "labels": "'cbn' | 'concat'", "to_image": "'auto' | 'transposed' | 'conv'",
                           "layered": "bool"},
          "training": {}}
     ]

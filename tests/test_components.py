@@ -61,6 +61,15 @@ def test_conv_to_image_ends_in_a_full_resolution_3x3_convolution():
         build_dcgan_generator(spec, width=8, to_image="pixelshuffle")
 
 
+def test_to_image_auto_is_conv_for_unconditional_generators_only():
+    def ends_in_conv(spec):
+        return build_dcgan_generator(spec, width=4).get_layer("to_image").__class__.__name__ == "Conv2D"
+
+    assert ends_in_conv(gankit.ModelSpec((32, 32, 3), 8))
+    assert not ends_in_conv(gankit.ModelSpec((32, 32, 3), 8, num_classes=10))
+    assert ends_in_conv(CONDITIONAL_SPEC)  # the joint conditional generator with skips always does
+
+
 @pytest.mark.parametrize("to_image", ["transposed", "conv"])
 def test_layered_generator_composites_a_foreground_onto_a_background_through_its_mask(to_image):
     import keras

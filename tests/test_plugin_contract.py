@@ -193,7 +193,7 @@ def test_relativistic_losses_match_a_hand_computation(tmp_path, tiny_data):
     from relativistic import ragan_d
 
     registry = load_plugins(LoadOptions(plugins=[str(FIXTURES / "plugins" / "relativistic.py")])).registry
-    config = merge_config({"condition": "none", "loss": "ra-test", "batch_size": 8, "latent_dim": 8,
+    config = merge_config({"condition": "none", "parts": False, "loss": "ra-test", "batch_size": 8, "latent_dim": 8,
                            "steps": 1, "log_every": 1, "checkpoint_every": 1, "precision": "float32",
                            "options": {"generator": {"width": 4}, "discriminator": {"width": 4}}})
     dataset = resolve_components(config, registry)

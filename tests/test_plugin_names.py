@@ -116,5 +116,5 @@ def test_list_plugins_json_gives_option_types_and_origin():
     assert (dcgan["via"], dcgan["target"]) == ("registry.toml", "gankit_plugins.dcgan")
     generator = dcgan["components"]["generators"][0]
     assert generator["option_types"] == {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'",
-                          "labels": "'cbn' | 'concat'", "to_image": "'transposed' | 'conv'",
+                          "labels": "'cbn' | 'concat'", "to_image": "'auto' | 'transposed' | 'conv'",
                           "layered": "bool"}

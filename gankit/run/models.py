@@ -8,7 +8,7 @@ from typing import Any
 
 from gankit.errors import ComponentError, GankitError, PluginCodeError, UsageError, describe
 from gankit.nn.conditioning import input_names
-from gankit.nn.parts import compose_generator, parts_shape
+from gankit.nn.parts import compose_generator, parts_shape, shown_parts
 from gankit.nn.precision import dtype_policy
 from gankit.plugin.building import class_names
 from gankit.plugin.registry import SINGULAR, Component, Registry
@@ -37,6 +37,11 @@ class Models:
     generator_spec: ModelSpec | None = None  # what the generator factory built for (default: spec)
     dataset: Any = None
 
+    @property
+    def parts(self) -> list[str]:
+        """The drawn parts the discriminator sees (``--parts``; empty otherwise)."""
+        return shown_parts(self.drawing) if self.drawing is not None else []
+
     def new_generator(self, options: dict[str, Any]) -> Any:
         """Another generator built as ``generator`` was (for the weights' moving average)."""
         spec = self.generator_spec or self.spec
@@ -44,11 +49,11 @@ class Models:
         return compose_generator(model, self.dataset, spec.latent_dim)[0] if self.drawing is not None else model
 
 
-def model_spec(config: RunConfig, dataset: Any) -> ModelSpec:
+def model_spec(config: RunConfig, dataset: Any, parts: list[str] | None = None) -> ModelSpec:
     """What the run's models are built for: the dataset's image shape, the run's condition
     images, and the number of classes when the run is conditioned on the label. With
-    ``--parts`` the discriminator's: it sees the image with every part."""
-    names = list(dataset.conditions) if config.parts else config.condition or []
+    ``--parts`` the discriminator's: it sees the image with the ``parts`` shown."""
+    names = list(parts or []) if config.parts else config.condition or []
     conditions = {name: tuple(dataset.conditions[name]) for name in names if name != LABEL}
     num_classes = len(class_names(dataset)) if LABEL in names else 0
     return ModelSpec(tuple(dataset.image_shape), config.latent_dim, conditions, num_classes)
@@ -56,14 +61,13 @@ def model_spec(config: RunConfig, dataset: Any) -> ModelSpec:
 
 def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
     """Build G, D and the loss from a resolved config (call inside the strategy scope)."""
-    spec = model_spec(config, dataset)
     components = {
         "generator": registry.get("generators", config.generator),
         "discriminator": registry.get("discriminators", config.discriminator),
         "loss": registry.get("losses", config.loss),
     }
     opts = config.options
-    g_spec, drawing = spec, None
+    g_spec, drawing = model_spec(config, dataset), None
     if config.parts:  # the generator draws the parts; the dataset composes the image of them
         g_spec = ModelSpec(parts_shape(dataset), config.latent_dim)
     generator = _build_model(components["generator"], g_spec, opts["generator"], config.dataset)
@@ -73,6 +77,7 @@ def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
         except ValueError as exc:
             c = registry.get("datasets", config.dataset)
             raise ComponentError("dataset", c.name, c.plugin, str(exc)) from None
+    spec = model_spec(config, dataset, shown_parts(drawing) if drawing is not None else None)
     discriminator = _build_model(components["discriminator"], spec, opts["discriminator"], config.dataset)
     loss = components["loss"].create(**opts["loss"])
     penalty = None

@@ -118,7 +118,7 @@ class Trainer:
         self.data_source = data_source  # recorded in run.json: sample/evaluate read it back
         self.chief = is_chief(self.strategy)
         self.conditions = list(config.condition or [])
-        self.parts = list(dataset.conditions) if config.parts else []  # drawn by G, seen by D
+        self.parts: list[str] = []  # with --parts, the drawn parts D sees (known once the models are built)
         self._stop_signal: int | None = None
         device_type = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
         self.precision = resolve_precision(config.precision, device_type)
@@ -133,7 +133,8 @@ class Trainer:
         dataset, leaves nothing behind."""
         if not hasattr(self, "models"):
             component = self.registry.get("datasets", self.config.dataset)
-            check_first_batch(self.dataset, self.conditions + self.parts, component.name, component.plugin)
+            parts = list(self.dataset.conditions) if self.config.parts else []
+            check_first_batch(self.dataset, self.conditions + parts, component.name, component.plugin)
             self._build()
 
     def _build(self) -> None:
@@ -146,6 +147,7 @@ class Trainer:
         keras.utils.set_random_seed(c.seed)
         with self.strategy.scope(), dtype_policy(self.precision):
             self.models = build_models(c, self.registry, self.dataset)
+            self.parts = self.models.parts
             if c.sync_batch_norm:
                 synchronise_batch_norm(self.models.generator, self.models.discriminator)
             ema = c.ema_decay > 0
