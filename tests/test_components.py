@@ -22,7 +22,7 @@ def test_dcgan_discriminator_contract(spec, sn):
 
 
 def test_dcgan_architecture_at_32_follows_the_paper():
-    g = build_dcgan_generator(gankit.ModelSpec((32, 32, 3), 100), width=64)
+    g = build_dcgan_generator(gankit.ModelSpec((32, 32, 3), 100), width=64, to_image="transposed")
     convt = [l for l in g.layers if l.__class__.__name__ == "Conv2DTranspose"]
     assert [l.filters for l in convt] == [128, 64, 3]
     assert g.get_layer(index=1).units == 4 * 4 * 256

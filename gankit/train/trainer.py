@@ -118,7 +118,6 @@ class Trainer:
         self.data_source = data_source  # recorded in run.json: sample/evaluate read it back
         self.chief = is_chief(self.strategy)
         self.conditions = list(config.condition or [])
-        self.parts: list[str] = []  # with --parts, the drawn parts D sees (known once the models are built)
         self._stop_signal: int | None = None
         device_type = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
         self.precision = resolve_precision(config.precision, device_type)
@@ -147,7 +146,6 @@ class Trainer:
         keras.utils.set_random_seed(c.seed)
         with self.strategy.scope(), dtype_policy(self.precision):
             self.models = build_models(c, self.registry, self.dataset)
-            self.parts = self.models.parts
             if c.sync_batch_norm:
                 synchronise_batch_norm(self.models.generator, self.models.discriminator)
             ema = c.ema_decay > 0
@@ -171,7 +169,7 @@ class Trainer:
             self._checkpoint_groups[EMA_GROUP] = list(self.averaged.averages)
         replica_step = UpdateStep(
             self.models, self.g_opt, self.d_opt,
-            conditions=self.conditions, parts=self.parts, latent_dim=c.latent_dim, seed=c.seed, d_steps=c.d_steps,
+            conditions=self.conditions, parts=self.models.parts, latent_dim=c.latent_dim, seed=c.seed, d_steps=c.d_steps,
             update=c.update, paired=is_paired_run(self.dataset, self.conditions),
             replicas=int(self.strategy.num_replicas_in_sync),
             loss_scaling=self.precision == "mixed_float16", step_var=self.step_var,
@@ -189,7 +187,7 @@ class Trainer:
         epoch), the first ``skip_steps`` skipped."""
         c = self.config
         return input_pipeline(
-            self.dataset, ["image", *self.conditions, *self.parts], batch_size=c.batch_size, seed=c.seed,
+            self.dataset, ["image", *self.conditions, *self.models.parts], batch_size=c.batch_size, seed=c.seed,
             epoch=epoch, skip_steps=skip_steps, d_steps=c.d_steps,
             replicas=int(self.strategy.num_replicas_in_sync),
         )
