@@ -106,3 +106,51 @@ def test_the_moving_average_warms_up_like_tf_train_exponential_moving_average():
         expected = m * expected + (1 - m) * np.asarray(variables[0])
     np.testing.assert_allclose(np.asarray(average), expected, rtol=1e-5)
     assert Adam(0.1, use_ema=True).get_config()["ema_warmup"] is True
+
+
+def test_linear_decay_tail_holds_then_falls_to_zero_at_the_end():
+    from gankit.nn.optimizers import LinearDecayTail
+
+    schedule = LinearDecayTail(1e-3, start=6, end=10)
+    rates = [float(schedule(step)) for step in range(12)]
+    np.testing.assert_allclose(rates, [1e-3] * 7 + [7.5e-4, 5e-4, 2.5e-4, 0, 0], atol=1e-9)
+    restored = LinearDecayTail.from_config(schedule.get_config())
+    assert float(restored(8)) == pytest.approx(5e-4)
+    with pytest.raises(ValueError, match="start <= end"):
+        LinearDecayTail(1e-3, start=11, end=10)
+
+
+def test_learning_rate_spreads_the_decay_over_the_last_share_of_each_optimizers_updates():
+    from gankit.nn.optimizers import LinearDecayTail, learning_rate
+
+    assert learning_rate(2e-4, 6000, 0.0) == 2e-4
+    g = learning_rate(2e-4, 6000, 0.5)
+    d = learning_rate(2e-4, 6000, 0.5, updates_per_step=5)  # 5 D updates a step
+    assert isinstance(g, LinearDecayTail) and (g.start, g.end) == (3000, 6000)
+    assert (d.start, d.end) == (15000, 30000)
+    assert float(learning_rate(2e-4, 100, 1.0)(50)) == pytest.approx(1e-4)
+
+
+def test_a_decaying_rate_takes_the_fused_path_as_keras_takes_it():
+    from gankit.nn.optimizers import LinearDecayTail
+
+    schedule = LinearDecayTail(1e-2, start=2, end=6)
+    ours = _train(Adam(schedule, beta_1=0.5))
+    keras_own = _train(keras.optimizers.Adam(LinearDecayTail(1e-2, start=2, end=6), beta_1=0.5))
+    for a, b in zip(ours[0], keras_own[0]):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-7)
+    constant = _train(Adam(1e-2, beta_1=0.5))
+    assert not np.allclose(ours[0][0], constant[0][0])
+
+
+def test_gan_optimizers_follow_the_run_config():
+    from types import SimpleNamespace
+
+    from gankit.nn.optimizers import LinearDecayTail, gan_optimizers
+
+    config = SimpleNamespace(lr_g=1e-4, lr_d=4e-4, beta1=0.5, beta2=0.99, steps=100, lr_decay=0.25, d_steps=2, ema_decay=0.999)
+    g, d = gan_optimizers(config)
+    assert isinstance(g, Adam) and g.use_ema and g.ema_momentum == 0.999 and g.beta_2 == 0.99
+    assert isinstance(d._learning_rate, LinearDecayTail) and (d._learning_rate.start, d._learning_rate.end) == (150, 200)
+    scaled, _ = gan_optimizers(SimpleNamespace(**{**vars(config), "lr_decay": 0.0, "ema_decay": 0.0}), loss_scaling=True)
+    assert isinstance(scaled, keras.optimizers.LossScaleOptimizer) and not scaled.inner_optimizer.use_ema

@@ -70,6 +70,14 @@ def test_resume_continues_exactly_where_a_straight_run_goes(tmp_path, tiny_data)
         assert x["g_loss"] == pytest.approx(y["g_loss"], rel=1e-4, abs=1e-5)
 
 
+def test_lr_decay_is_recorded_and_validated(tmp_path, tiny_data):
+    out = tmp_path / "R"
+    train(out, "--steps", "4", "--lr-decay", "0.5")
+    assert loads_toml((out / "config.toml").read_text())["lr_decay"] == 0.5
+    result = train(tmp_path / "bad", "--steps", "4", "--lr-decay", "1.5", code=2)
+    assert "--lr-decay" in result.output and "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("d_steps", ["1", "2"])
 def test_the_update_rules_train_and_differ(tmp_path, tiny_data, d_steps):
     runs = {}

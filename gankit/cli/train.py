@@ -119,6 +119,13 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     "sample grids, evaluation and generator.keras; 0 turns it off.",
 )
 @_run_option(
+    "--lr-decay",
+    click.FloatRange(0, 1),
+    "Let both learning rates fall linearly to 0 over this last share of the run (0.5: "
+    "the second half); 0 keeps them constant. Training a run further spreads the decay "
+    "over the new --steps.",
+)
+@_run_option(
     "--augment",
     str,
     "DiffAugment before the discriminator, on real and fake alike: a comma-separated "

@@ -16,6 +16,9 @@ the checkpoint layout are Keras's, so checkpoints written with either optimizer
 restore into the other. ``amsgrad``, sparse (``IndexedSlices``) gradients,
 variable dtypes the kernel lacks, and machines where the fused update was not measured
 faster (:func:`gankit.nn.precision.fast_paths`) take Keras's own path.
+
+:func:`gan_optimizers` builds a run's two optimizers from its config, with the
+learning-rate decay of ``--lr-decay`` (:class:`LinearDecayTail`, a Keras schedule).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 from gankit._tf import import_tensorflow
 from gankit.nn.precision import fast_paths
 
-__all__ = ["Adam"]
+__all__ = ["Adam", "LinearDecayTail", "gan_optimizers", "learning_rate"]
 
 tf = import_tensorflow()  # first: quietly, before keras imports it
 import keras  # noqa: E402
@@ -88,6 +91,52 @@ class Adam(keras.optimizers.Adam):
             epsilon=tf.cast(self.epsilon, dtype),
             grad=tf.cast(gradient, dtype),
         )
+
+
+@keras.saving.register_keras_serializable(package="gankit")
+class LinearDecayTail(keras.optimizers.schedules.LearningRateSchedule):
+    """``rate`` for the optimizer's first ``start`` updates, then falling linearly to 0
+    at update ``end``, and 0 after it."""
+
+    def __init__(self, rate: float, start: int, end: int) -> None:
+        if not 0 <= start <= end:
+            raise ValueError(f"need 0 <= start <= end, got start={start}, end={end}")
+        self.rate, self.start, self.end = float(rate), int(start), int(end)
+
+    def __call__(self, step: Any) -> Any:
+        left = (self.end - tf.cast(step, tf.float32)) / max(self.end - self.start, 1)
+        return self.rate * tf.clip_by_value(left, 0.0, 1.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"rate": self.rate, "start": self.start, "end": self.end}
+
+
+def learning_rate(rate: float, steps: int, decay: float, updates_per_step: int = 1) -> Any:
+    """What an optimizer takes as its learning rate for a run of ``steps`` training
+    steps, each ``updates_per_step`` updates of it: ``rate``, or with ``decay`` in
+    (0, 1] constant for the first ``1 - decay`` of the run, then falling linearly to 0
+    at its end (:class:`LinearDecayTail`)."""
+    if decay <= 0:
+        return rate
+    end = steps * updates_per_step
+    return LinearDecayTail(rate, start=round(end * (1 - decay)), end=end)
+
+
+def gan_optimizers(config: Any, *, loss_scaling: bool = False) -> tuple[Any, Any]:
+    """The generator's and the discriminator's optimizer for a resolved run config
+    (``lr_g``, ``lr_d``, ``beta1``, ``beta2``, ``steps``, ``lr_decay``, ``d_steps``,
+    ``ema_decay``): :class:`Adam`, the generator's keeping the moving average of its
+    weights when ``ema_decay`` > 0; each in a ``LossScaleOptimizer`` with
+    ``loss_scaling`` (``mixed_float16``)."""
+    c = config
+    g_opt = Adam(
+        learning_rate(c.lr_g, c.steps, c.lr_decay), beta_1=c.beta1, beta_2=c.beta2,
+        use_ema=c.ema_decay > 0, ema_momentum=c.ema_decay or 0.99,
+    )
+    d_opt = Adam(learning_rate(c.lr_d, c.steps, c.lr_decay, c.d_steps), beta_1=c.beta1, beta_2=c.beta2)
+    if loss_scaling:
+        return keras.optimizers.LossScaleOptimizer(g_opt), keras.optimizers.LossScaleOptimizer(d_opt)
+    return g_opt, d_opt
 
 
 def _handle(variable: Any) -> Any:

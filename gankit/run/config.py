@@ -121,6 +121,7 @@ class RunConfig:
     strategy: str = "auto"  # see gankit.train.distribute
     sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
     ema_decay: float = 0.0  # moving average of G's weights for samples and export (0: off)
+    lr_decay: float = 0.0  # the last share of the run over which both learning rates fall linearly to 0
     augment: str = "none"  # DiffAugment transforms before D: translation,color,cutout
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # setting -> the layer it came from
@@ -164,6 +165,8 @@ class RunConfig:
             raise ConfigError(f"`eval-every` must be 0 (off) or positive, got {self.eval_every}")
         if not 0 <= self.ema_decay < 1:
             raise ConfigError(f"`ema-decay` must be in [0, 1) (0 turns it off), got {self.ema_decay}")
+        if not 0 <= self.lr_decay <= 1:
+            raise ConfigError(f"`lr-decay` must be in [0, 1] (0 turns it off), got {self.lr_decay}")
         try:
             parse_augment(self.augment)
         except ValueError as exc:

@@ -140,7 +140,7 @@ class Trainer:
         import keras
         import tensorflow as tf
 
-        from gankit.nn.optimizers import Adam
+        from gankit.nn.optimizers import gan_optimizers
 
         c = self.config
         keras.utils.set_random_seed(c.seed)
@@ -149,11 +149,7 @@ class Trainer:
             if c.sync_batch_norm:
                 synchronise_batch_norm(self.models.generator, self.models.discriminator)
             ema = c.ema_decay > 0
-            self.g_opt = Adam(c.lr_g, beta_1=c.beta1, beta_2=c.beta2, use_ema=ema, ema_momentum=c.ema_decay or 0.99)
-            self.d_opt = Adam(c.lr_d, beta_1=c.beta1, beta_2=c.beta2)
-            if self.precision == "mixed_float16":
-                self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
-                self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)
+            self.g_opt, self.d_opt = gan_optimizers(c, loss_scaling=self.precision == "mixed_float16")
             self.g_opt.build(self.models.generator.trainable_variables)
             self.d_opt.build(self.models.discriminator.trainable_variables)
             self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="gankit_step")
