@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from yardstick import Yardstick, noise, score_gankit  # noqa: E402
+from yardstick import PROTOCOL_KEYS, Yardstick, noise, score_gankit  # noqa: E402
 
 TASKS = {"transfer": [], "unconditional": ["--condition", "none"]}
 # Each task's peers, strongest first: (key, peer class name in peers.py, label).
@@ -310,8 +310,12 @@ def run(args: argparse.Namespace, results_file: Path) -> dict[str, Any]:
     yardstick = Yardstick()
     tasks = ["transfer", "unconditional"] if args.task == "both" else [args.task]
     results = {"machine": machine(), "budget_s": args.budget, "protocol": yardstick.protocol(), "tasks": {}}
-    if results_file.is_file():  # keep the other tasks' and seeds' results
-        results["tasks"] = json.loads(results_file.read_text())["tasks"]
+    if results_file.is_file():  # keep the other tasks' and seeds' results, if comparable
+        earlier = json.loads(results_file.read_text())
+        if all(earlier["protocol"].get(k) == results["protocol"][k] for k in PROTOCOL_KEYS):
+            results["tasks"] = earlier["tasks"]
+        else:
+            print(f"{results_file}: scored by another yardstick protocol; its points are not kept")
     args.out.mkdir(parents=True, exist_ok=True)
     for task in tasks:
         for seed in args.seeds:

@@ -2,9 +2,12 @@
 
 Protocol (docs/quality.md):
 
-- Two disjoint halves of the **test** split: half A pairs MNIST test digits 0-4999
-  with CIFAR-10 test images 0-4999, half B digits 5000-9999 with images 5000-9999
-  (each half's pairing a seeded permutation). No digit and no CIFAR image is in both.
+- Two disjoint random halves of the **test** split: a seeded permutation of MNIST's
+  10,000 test digits and another of CIFAR-10's 10,000 test images, the first 5000 of
+  each paired into half A, the rest into half B. No digit and no CIFAR image is in
+  both. (MNIST's test split is ordered by writer population: halved in order, the two
+  halves differ, and the real-vs-real baseline was 9.5x the distance between two
+  random halves: :func:`held_out_halves`.)
 - Generated images come from half A's conditions (style transfer) or from noise
   (unconditional), ``n`` = 5000 of them.
 - Fréchet distance (FD) of the judge's 128-d penultimate features: generated vs real
@@ -48,6 +51,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HALF = 5000
 BATCH = 500
 CONFIDENT = 0.9  # a sample is legible when the judge's top probability reaches this
+HALVES = "random"  # how the test split is halved (held_out_halves); "ordered" before 2026-12-06
+PROTOCOL_KEYS = ("n", "seed", "judge", "halves")  # figures are comparable when these agree
 JUDGE_FILE = "judge-v2.keras"  # a new name when the judge's training changes
 
 
@@ -86,15 +91,23 @@ def raw_arrays(data_dir: str | None = None) -> tuple[dict[str, np.ndarray], dict
 
 
 def held_out_halves(seed: int = 0, data_dir: str | None = None) -> tuple[Composites, Composites]:
-    """Halves A and B of the test split: disjoint digits, disjoint CIFAR images."""
+    """Halves A and B of the test split: disjoint digits, disjoint CIFAR images, each
+    half a random draw from the whole split.
+
+    Not the split in order: MNIST's first 5000 test digits come from NIST's training
+    set and the last 5000 from its test set, written by other people ("the first 5000
+    are cleaner and easier", MNIST's page). Halves in that order differ, so their
+    distance, the FD ratio's baseline, was 9.5x that of two random halves (57.6
+    against 6.1 with judge v2), and every generator's ratio looked that much closer to
+    real data than it was."""
     mnist, cifar = raw_arrays(data_dir)
     rng = np.random.default_rng(seed)
-    halves = []
-    for start in (0, HALF):
-        digits = slice(start, start + HALF)
-        styles = start + rng.permutation(HALF)
-        halves.append(compose(mnist["x_test"][digits], cifar["x_test"][styles], mnist["y_test"][digits]))
-    return halves[0], halves[1]
+    digits, styles = rng.permutation(2 * HALF), rng.permutation(2 * HALF)
+    a, b = (
+        compose(mnist["x_test"][digits[half]], cifar["x_test"][styles[half]], mnist["y_test"][digits[half]])
+        for half in (slice(0, HALF), slice(HALF, 2 * HALF))
+    )
+    return a, b
 
 
 class Judge:
@@ -246,7 +259,8 @@ class Yardstick:
                 "judge_confident_on_no_digit": round(confident(plain), 4)}
 
     def protocol(self) -> dict[str, Any]:
-        return {"n": HALF, "seed": self.seed, "judge": JUDGE_FILE, "fd_real_vs_real": round(self.fd_real, 4),
+        return {"n": HALF, "seed": self.seed, "judge": JUDGE_FILE, "halves": HALVES,
+                "fd_real_vs_real": round(self.fd_real, 4),
                 "judge_accuracy_on_real_held_out": round(self.real_accuracy, 4),
                 "judge_confident_on_real_held_out": round(self.real_confident, 4),
                 **self.card, "confidence_threshold": CONFIDENT}

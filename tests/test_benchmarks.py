@@ -85,3 +85,23 @@ def test_the_legibility_bound_composites_generated_digits_as_the_real_composites
     yardstick = types.SimpleNamespace(a=real, score_unconditional=lambda make: seen.append(make(6, 0)) or {})
     legibility_bound.score_digits(yardstick, Path("run"), Path("checkpoint"))
     np.testing.assert_allclose(seen[0], real.image, atol=1e-6)
+
+
+def test_the_held_out_halves_are_disjoint_random_halves_of_an_ordered_test_split(monkeypatch):
+    import yardstick
+
+    monkeypatch.setattr(yardstick, "HALF", 50)
+    # like MNIST's test split: its first half written by one population, its second by another
+    digits = np.concatenate([np.zeros((50, 28, 28)), np.full((50, 28, 28), 255)]).astype(np.uint8)
+    digits[:, 0, 0] = np.arange(100)  # each digit's identity
+    cifar = np.repeat(np.arange(100, dtype=np.uint8)[:, None, None, None], 32, 1).repeat(32, 2).repeat(3, 3)
+    monkeypatch.setattr(yardstick, "raw_arrays", lambda data_dir=None: (
+        {"x_test": digits, "y_test": np.arange(100) % 10}, {"x_test": cifar}))
+    a, b = yardstick.held_out_halves(seed=0)
+    ids = [np.rint((h.content[:, 2, 2, 0] + 1) / 2 * 255).astype(int) for h in (a, b)]
+    assert len(ids[0]) == len(ids[1]) == 50 and not set(ids[0]) & set(ids[1])
+    assert all(np.array_equal(h.label, i % 10) for h, i in zip((a, b), ids))
+    styles = [np.rint((h.style[:, 0, 0, 0] + 1) * 127.5).astype(int) for h in (a, b)]
+    assert sorted([*styles[0], *styles[1]]) == list(range(100))
+    for i in ids:  # both populations in each half
+        assert 10 <= np.sum(i < 50) <= 40
