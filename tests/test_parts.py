@@ -86,6 +86,8 @@ def test_unconditional_mnist_cifar_draws_its_parts_by_default(tmp_path, tiny_dat
     train(out, "--steps", "3", "--condition", "none")
     config = loads_toml((out / "config.toml").read_text())
     assert config["parts"] is True and config["sources"]["parts"] == "dataset 'mnist-cifar'"
+    # and keeps a moving average of G's weights unless told otherwise
+    assert config["ema_decay"] == 0.999 and config["sources"]["ema_decay"] == "gankit default for --parts"
     # the discriminator sees the image with both parts; samples are the composed image
     npz = tmp_path / "s.npz"
     result = CliRunner().invoke(cli, ["sample", "--run", str(out), "-n", "5", "--npz", str(npz)])
@@ -103,6 +105,10 @@ def test_unconditional_mnist_cifar_draws_its_parts_by_default(tmp_path, tiny_dat
     plain = tmp_path / "N"
     train(plain, "--steps", "3", "--condition", "none", "--no-parts")
     assert loads_toml((plain / "config.toml").read_text())["parts"] is False
+    assert loads_toml((plain / "config.toml").read_text())["ema_decay"] == 0.0
+    told = tmp_path / "T"
+    train(told, "--steps", "3", "--condition", "none", "--ema-decay", "0")
+    assert loads_toml((told / "config.toml").read_text())["ema_decay"] == 0.0
 
 
 def test_parts_only_where_they_mean_something(tmp_path, tiny_data):
@@ -120,7 +126,8 @@ def test_a_run_made_before_parts_existed_still_loads_as_it_was_trained(tmp_path,
     out = tmp_path / "old"
     train(out, "--steps", "3", "--condition", "none", "--no-parts")
     text = (out / "config.toml").read_text()
-    (out / "config.toml").write_text("".join(line + "\n" for line in text.splitlines() if not line.startswith("parts")))
+    old_keys = ("parts", "ema_decay")
+    (out / "config.toml").write_text("".join(line + "\n" for line in text.splitlines() if not line.startswith(old_keys)))
     (out / "generator.keras").unlink()  # sample from the checkpoint: the models are rebuilt from config.toml
     result = CliRunner().invoke(cli, ["sample", "--run", str(out), "-n", "2", "--npz", str(tmp_path / "s.npz")])
     assert result.exit_code == 0, result.output

@@ -51,6 +51,7 @@ __all__ = [
     "OPTION_FAMILIES",
     "RunConfig",
     "DEFAULT_STEPS",
+    "PARTS_EMA_DECAY",
     "parse_overrides",
     "read_config_file",
     "merge_config",
@@ -69,6 +70,10 @@ __all__ = [
 # the unconditional GAN needs the extra steps to cover the digit classes.
 DEFAULT_STEPS = {True: 3000, False: 6000}  # conditional, unconditional
 NO_PENALTY = "none"  # --penalty none: the loss alone
+# The moving average of G's weights a --parts run keeps unless told otherwise: the judge's
+# confident share then rises steadily instead of swinging 5-10 points between checkpoints
+# (docs/performance.md, "Legibility"). Other runs keep none unless asked.
+PARTS_EMA_DECAY = 0.999
 
 UPDATES = UPDATE_RULES  # how a step updates D and G (gankit.train.update)
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.train.distribute
@@ -120,7 +125,7 @@ class RunConfig:
     eval_n: int = 1000
     strategy: str = "auto"  # see gankit.train.distribute
     sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
-    ema_decay: float = 0.0  # moving average of G's weights for samples and export (0: off)
+    ema_decay: float | None = None  # moving average of G's weights for samples and export (0: off; None: PARTS_EMA_DECAY with --parts, else 0)
     lr_decay: float = 0.0  # the last share of the run over which both learning rates fall linearly to 0
     augment: str = "none"  # DiffAugment transforms before D: translation,color,cutout
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -163,7 +168,7 @@ class RunConfig:
                 raise ConfigError(f"`{key.replace('_', '-')}` must be at least 1, got {getattr(self, key)}")
         if self.eval_every < 0:
             raise ConfigError(f"`eval-every` must be 0 (off) or positive, got {self.eval_every}")
-        if not 0 <= self.ema_decay < 1:
+        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
             raise ConfigError(f"`ema-decay` must be in [0, 1) (0 turns it off), got {self.ema_decay}")
         if not 0 <= self.lr_decay <= 1:
             raise ConfigError(f"`lr-decay` must be in [0, 1] (0 turns it off), got {self.lr_decay}")
@@ -242,7 +247,7 @@ def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 # fields whose default None means "decided later", and the type they take then
-_NULLABLE_TYPES = {"parts": bool, "steps": int, "lr_g": float, "lr_d": float, "beta1": float, "beta2": float, "d_steps": int}
+_NULLABLE_TYPES = {"parts": bool, "steps": int, "ema_decay": float, "lr_g": float, "lr_d": float, "beta1": float, "beta2": float, "d_steps": int}
 
 
 def _check_type(key: str, value: Any, source: str) -> Any:

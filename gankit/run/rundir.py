@@ -108,6 +108,7 @@ class RunDir:
             # Runs made before --parts existed drew no parts; `None` would now resolve to
             # the dataset's choice and no longer match their checkpoints.
             data.setdefault("parts", False)
+            data.setdefault("ema_decay", 0.0)  # likewise: runs made before it kept no moving average
             return RunConfig.from_dict(data, str(self.config_file))
         except (OSError, ValueError) as exc:
             raise GankitError(f"cannot read {self.config_file}: {exc}") from None
