@@ -116,8 +116,9 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     "--ema-decay",
     click.FloatRange(0, 1, max_open=True),
     "Keep a moving average of the generator's weights with this decay (e.g. 0.999) for "
-    "sample grids, evaluation and generator.keras; 0 turns it off [default: 0.999 with "
-    "--parts, else 0].",
+    "sample grids, evaluation and generator.keras; 0 turns it off. It warms up as "
+    "min(decay, (1+t)/(10+t)) at update t, so 0.999 holds only from about update 9000 on "
+    "[default: 0.999 with --parts, else 0].",
 )
 @_run_option(
     "--lr-decay",
