@@ -41,12 +41,18 @@ class ModelSpec:
             with values in ``[0, num_classes)``; 0 otherwise (no ``"label"`` input). A
             model built for classes must depend on the label: the contract kit fails a
             generator whose images, or a discriminator whose logits, ignore it.
+        rotation: for a discriminator, whether it also returns ``rotation_logits``
+            ``(B, 4)``, the quarter turn its input was given (``--rotation``;
+            ``gankit.nn.rotation``): its output is then ``{"logits", "rotation_logits"}``
+            (and ``class_logits`` if it has that head too). A factory that has no such
+            head raises ``ValueError`` for it. Always False for a generator.
     """
 
     image_shape: Shape
     latent_dim: int = 100
     conditions: Mapping[str, Shape] = field(default_factory=dict)
     num_classes: int = 0
+    rotation: bool = False
 
     def __post_init__(self) -> None:
         if len(self.image_shape) != 3:

@@ -27,6 +27,10 @@ of the label onto its features, ``logit = psi(h) + <embed(y), h>`` (Miyato & Koy
 2018), or with ``labels="acgan"`` an auxiliary classifier head (Odena et al. 2017). The
 pieces are :mod:`gankit.nn.conditioning`'s.
 
+Built for ``spec.rotation`` (``--rotation``), the
+discriminator also returns ``rotation_logits``, a Dense(4) head on the flattened
+features that guesses the quarter turn of its input (:mod:`gankit.nn.rotation`).
+
 Reference: Radford, Metz, Chintala, "Unsupervised Representation Learning with Deep
 Convolutional Generative Adversarial Networks", ICLR 2016.
 """
@@ -38,6 +42,7 @@ from typing import Any, Literal
 
 import gankit
 from gankit.nn import conditioning as cond
+from gankit.nn.rotation import ROTATION_LOGITS, rotation_head
 
 Conditioning = Literal["joint", "separate"]
 GeneratorLabels = Literal["cbn", "concat"]
@@ -235,6 +240,9 @@ def build_dcgan_discriminator(
             ``logit = psi(h) + <embed(y), h>`` on the flattened features ``h``;
             ``"acgan"``, an auxiliary classifier head (the model then returns
             ``{"logits", "class_logits"}`` and the trainer adds its cross-entropy).
+
+    With ``spec.rotation`` the output is a mapping with ``rotation_logits`` as well
+    (``gankit.nn.rotation``).
     """
     import keras
     from keras import layers
@@ -262,12 +270,14 @@ def build_dcgan_discriminator(
     if spectral_norm:
         dense = layers.SpectralNormalization(dense, dtype="float32", name="sn_logits")
     logits = dense(x)
+    outputs: dict[str, Any] = {}
     if label is not None and labels == "acgan":
-        outputs = {"logits": logits, cond.CLASS_LOGITS: cond.class_logits(x, spec.num_classes, spectral_norm=spectral_norm)}
-        return keras.Model(inputs, outputs, name="dcgan_discriminator")
-    if label is not None:
+        outputs[cond.CLASS_LOGITS] = cond.class_logits(x, spec.num_classes, spectral_norm=spectral_norm)
+    elif label is not None:
         logits = cond.projection(x, label, logits, spec.num_classes)
-    return keras.Model(inputs, logits, name="dcgan_discriminator")
+    if spec.rotation:
+        outputs[ROTATION_LOGITS] = rotation_head(x, spectral_norm=spectral_norm)
+    return keras.Model(inputs, {"logits": logits, **outputs} if outputs else logits, name="dcgan_discriminator")
 
 
 def _conv_stack(

@@ -11,7 +11,9 @@ class-conditional (Miyato & Koyama 2018), at 32 to 128 pixels.
   blocks without down-sampling, ReLU, **global sum pooling**, a linear logit;
   spectral norm (``keras.layers.SpectralNormalization``) on every convolution and
   dense layer. Label-conditional: ``logit = psi(h) + <embed(y), h>`` on the pooled
-  features (projection), or an auxiliary classifier head (``labels="acgan"``).
+  features (projection), or an auxiliary classifier head (``labels="acgan"``); built
+  for ``spec.rotation`` (``--rotation``) a rotation head on them too
+  (``gankit.nn.rotation``).
 
 Channels: ``width`` at 32 pixels (the paper's CIFAR-10 networks have 256 in G and 128 in
 D; the default 64 keeps a CPU step affordable), doubled towards the 4x4 end for each
@@ -31,6 +33,7 @@ from typing import Any, Literal
 
 import gankit
 from gankit.nn import conditioning as cond
+from gankit.nn.rotation import ROTATION_LOGITS, rotation_head
 
 SNGAN_TRAINING = gankit.TrainingDefaults(lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.9, d_steps=5, loss="hinge")
 
@@ -141,12 +144,14 @@ def build_resnet_discriminator(
     side = int(x.shape[1])
     h = layers.Rescaling(float(side * side), name="global_sum")(layers.GlobalAveragePooling2D()(x))
     logits = layers.Activation("linear", dtype="float32", name="logits")(_sn(layers.Dense(1, name="psi"))(h))
+    outputs: dict[str, Any] = {}
     if label is not None and labels == "acgan":
-        outputs = {"logits": logits, cond.CLASS_LOGITS: cond.class_logits(h, spec.num_classes, spectral_norm=True)}
-        return keras.Model(inputs, outputs, name="resnet_discriminator")
-    if label is not None:
+        outputs[cond.CLASS_LOGITS] = cond.class_logits(h, spec.num_classes, spectral_norm=True)
+    elif label is not None:
         logits = cond.projection(h, label, logits, spec.num_classes)
-    return keras.Model(inputs, logits, name="resnet_discriminator")
+    if spec.rotation:
+        outputs[ROTATION_LOGITS] = rotation_head(h, spectral_norm=True)
+    return keras.Model(inputs, {"logits": logits, **outputs} if outputs else logits, name="resnet_discriminator")
 
 
 @gankit.hookimpl

@@ -32,7 +32,7 @@ LAYERS = {
     "gankit": 8, "gankit.__main__": 8,  # the public façade and `python -m gankit`
 }
 # What built-in plugins may import: the public modules, as docs/api.md lists them.
-PUBLIC_MODULES = ("gankit", "gankit.data", "gankit.nn.layers", "gankit.nn.conditioning", "gankit.eval.metrics", "gankit.testing")
+PUBLIC_MODULES = ("gankit", "gankit.data", "gankit.nn.layers", "gankit.nn.conditioning", "gankit.nn.rotation", "gankit.eval.metrics", "gankit.testing")
 
 
 def module_name(path: Path) -> str:

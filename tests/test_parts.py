@@ -88,6 +88,8 @@ def test_unconditional_mnist_cifar_draws_its_parts_by_default(tmp_path, tiny_dat
     assert config["parts"] is True and config["sources"]["parts"] == "dataset 'mnist-cifar'"
     # and keeps a moving average of G's weights unless told otherwise
     assert config["ema_decay"] == 0.999 and config["sources"]["ema_decay"] == "gankit default for --parts"
+    # and no rotation self-supervision unless told (it did not pay at equal time)
+    assert config["rotation"] == 0.0
     # the discriminator sees the image with both parts; samples are the composed image
     npz = tmp_path / "s.npz"
     result = CliRunner().invoke(cli, ["sample", "--run", str(out), "-n", "5", "--npz", str(npz)])
@@ -126,7 +128,7 @@ def test_a_run_made_before_parts_existed_still_loads_as_it_was_trained(tmp_path,
     out = tmp_path / "old"
     train(out, "--steps", "3", "--condition", "none", "--no-parts")
     text = (out / "config.toml").read_text()
-    old_keys = ("parts", "ema_decay")
+    old_keys = ("parts", "ema_decay", "rotation")
     (out / "config.toml").write_text("".join(line + "\n" for line in text.splitlines() if not line.startswith(old_keys)))
     (out / "generator.keras").unlink()  # sample from the checkpoint: the models are rebuilt from config.toml
     result = CliRunner().invoke(cli, ["sample", "--run", str(out), "-n", "2", "--npz", str(tmp_path / "s.npz")])

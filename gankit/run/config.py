@@ -126,6 +126,7 @@ class RunConfig:
     strategy: str = "auto"  # see gankit.train.distribute
     sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
     ema_decay: float | None = None  # moving average of G's weights for samples and export (0: off; None: PARTS_EMA_DECAY with --parts, else 0)
+    rotation: float = 0.0  # weight of D's rotation self-supervision on its loss (0: off; gankit.nn.rotation)
     lr_decay: float = 0.0  # the last share of the run over which both learning rates fall linearly to 0
     augment: str = "none"  # DiffAugment transforms before D: translation,color,cutout
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -170,6 +171,8 @@ class RunConfig:
             raise ConfigError(f"`eval-every` must be 0 (off) or positive, got {self.eval_every}")
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
             raise ConfigError(f"`ema-decay` must be in [0, 1) (0 turns it off), got {self.ema_decay}")
+        if not self.rotation >= 0:
+            raise ConfigError(f"`rotation` must be 0 (off) or positive, got {self.rotation}")
         if not 0 <= self.lr_decay <= 1:
             raise ConfigError(f"`lr-decay` must be in [0, 1] (0 turns it off), got {self.lr_decay}")
         try:

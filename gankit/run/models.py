@@ -3,13 +3,15 @@ from its export or a checkpoint."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gankit.errors import ComponentError, GankitError, PluginCodeError, UsageError, describe
 from gankit.nn.conditioning import input_names
 from gankit.nn.parts import compose_generator, parts_shape, shown_parts
 from gankit.nn.precision import dtype_policy
+from gankit.nn.rotation import ROTATION_LOGITS
 from gankit.plugin.building import class_names
 from gankit.plugin.registry import SINGULAR, Component, Registry
 from gankit.run.checkpoints import EMA_GROUP, CheckpointStore
@@ -78,13 +80,21 @@ def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
             c = registry.get("datasets", config.dataset)
             raise ComponentError("dataset", c.name, c.plugin, str(exc)) from None
     spec = model_spec(config, dataset, shown_parts(drawing) if drawing is not None else None)
-    discriminator = _build_model(components["discriminator"], spec, opts["discriminator"], config.dataset)
+    d_spec = replace(spec, rotation=config.rotation > 0)
+    discriminator = _build_model(components["discriminator"], d_spec, opts["discriminator"], config.dataset)
     loss = components["loss"].create(**opts["loss"])
     penalty = None
     if config.penalty != NO_PENALTY:
         components["penalty"] = registry.get("penalties", config.penalty)
         penalty = components["penalty"].create(**opts["penalty"])
     return Models(spec, generator, discriminator, loss, components, penalty, drawing, g_spec, dataset)
+
+
+def _has_output(model: Any, name: str) -> bool:
+    try:
+        return isinstance(model.output, Mapping) and name in model.output
+    except (AttributeError, ValueError):  # a subclassed model not called yet
+        return False
 
 
 def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any], dataset: str) -> Any:
@@ -96,10 +106,17 @@ def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any],
         h, w, c = spec.image_shape
         conditions = "".join(f", {name} {tuple(shape)}" for name, shape in spec.conditions.items())
         conditions += f", {spec.num_classes} classes" if spec.num_classes else ""
+        conditions += ", a rotation head; --rotation 0 trains without it" if spec.rotation else ""
         raise ComponentError(
             SINGULAR[component.family], component.name, component.plugin,
             f"{exc.what} raised {describe(exc.error)} (building for dataset '{dataset}': {h}x{w}x{c} images{conditions})",
         ) from exc
+    if spec.rotation and not _has_output(model, ROTATION_LOGITS):
+        raise ComponentError(
+            SINGULAR[component.family], component.name, component.plugin,
+            f"returns no `{ROTATION_LOGITS}` (it ignores ModelSpec.rotation), so it cannot train with "
+            "--rotation; pass --rotation 0",
+        )
     if spec.num_classes and LABEL not in input_names(model):
         raise ComponentError(
             SINGULAR[component.family], component.name, component.plugin,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gankit.nn.conditioning import input_names
+from gankit.nn.conditioning import CLASS_LOGITS, input_names
+from gankit.nn.rotation import ROTATION_LOGITS, TURNS
 from gankit.testing.common import (
     DEFAULT_SPEC,
     LABEL_SPEC,
@@ -87,11 +89,24 @@ def check_discriminator(
 
     Then the same for ``label_spec``: the logits must depend on the label, or the model
     returns ``{"logits", "class_logits"}`` (an auxiliary classifier, ``(B, classes)``);
-    a factory that raises ``ValueError`` for classes declares it takes none.
+    a factory that raises ``ValueError`` for classes declares it takes none. And for
+    ``spec`` with ``rotation=True`` (``--rotation``), when the factory builds a model with more outputs for it: ``rotation_logits``
+    ``(B, 4)`` beside the logits (a factory with no such head raises ``ValueError`` or
+    ignores the flag).
     """
     require_registrable("discriminators", factory)
     for each in _specs(factory, spec, label_spec, options, seed):
         _check_discriminator(factory, each, options, batch_size, seed, precisions)
+    turning = replace(spec, rotation=True)
+    try:
+        model = build_model(factory, turning, options, seed)
+    except ValueError:
+        return  # it has no rotation head: --rotation 0 with it
+    rng = np.random.default_rng(seed)
+    inputs = {"image": rng.uniform(-1, 1, (batch_size, *spec.image_shape)).astype(np.float32)}
+    if isinstance(model({**inputs, **condition_inputs(spec, batch_size, rng)}, training=False), Mapping):
+        _check_discriminator(factory, turning, options, batch_size, seed, precisions)
+    # else it ignores spec.rotation: the trainer refuses it for --rotation
 
 
 def _check_discriminator(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None,
@@ -129,8 +144,10 @@ def _check_label_matters(factory: Callable[..., Any], spec: ModelSpec, options: 
     model = build_model(factory, spec, options, seed)
     other = {**inputs, "label": ((inputs["label"] + 1) % spec.num_classes).astype(np.int32)}
     a, b = model(inputs, training=False), model(other, training=False)
-    if isinstance(a, Mapping) and "class_logits" in a:
+    if isinstance(a, Mapping) and CLASS_LOGITS in a:
         return  # the class head reads the image; its training term uses the label
+    if isinstance(a, Mapping):  # logits beside a rotation head
+        a, b = a["logits"], b["logits"]
     a, b = np.asarray(a), np.asarray(b)
     require(not np.allclose(a, b, rtol=0, atol=1e-7),
             f"{what} ignores its label: its {output} do not change when the labels do (a model built for "
@@ -170,18 +187,21 @@ def _check_model(
 
 
 def _main_output(out: Any, spec: ModelSpec, what: str) -> np.ndarray:
-    """The model's output, or an auxiliary-classifier discriminator's ``logits`` (its
-    ``class_logits`` checked here: ``(B, classes)``, float32)."""
+    """The model's output, or a discriminator's ``logits`` when it returns a mapping with
+    heads beside them (checked here, float32): ``class_logits`` ``(B, classes)`` for an
+    auxiliary classifier, ``rotation_logits`` ``(B, 4)`` when built for ``spec.rotation``."""
     if not isinstance(out, Mapping):
         return np.asarray(out)
-    require(what == "discriminator" and "logits" in out,
+    heads = {CLASS_LOGITS: spec.num_classes, ROTATION_LOGITS: TURNS if spec.rotation else 0}
+    require(what == "discriminator" and "logits" in out and set(out) - {"logits"} and set(out) <= {"logits", *heads},
             f"{what} returns a mapping ({', '.join(map(str, out))}); only a discriminator may, with "
-            f"`logits` and `class_logits`")
-    classes = np.asarray(out.get("class_logits"))
-    require(spec.num_classes > 0 and classes.shape == (len(out["logits"]), spec.num_classes)
-            and classes.dtype == np.float32,
-            f"discriminator `class_logits` must be float32 of shape (B, {spec.num_classes}), got "
-            f"{classes.dtype} {classes.shape}")
+            f"`logits` and `{CLASS_LOGITS}` (for classes) or `{ROTATION_LOGITS}` (for spec.rotation)")
+    for head, width in heads.items():
+        if head not in out:
+            continue
+        values = np.asarray(out[head])
+        require(width > 0 and values.shape == (len(out["logits"]), width) and values.dtype == np.float32,
+                f"discriminator `{head}` must be float32 of shape (B, {width}), got {values.dtype} {values.shape}")
     return np.asarray(out["logits"])
 
 

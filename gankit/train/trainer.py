@@ -169,7 +169,7 @@ class Trainer:
             update=c.update, paired=is_paired_run(self.dataset, self.conditions),
             replicas=int(self.strategy.num_replicas_in_sync),
             loss_scaling=self.precision == "mixed_float16", step_var=self.step_var,
-            augment=parse_augment(c.augment),
+            augment=parse_augment(c.augment), rotation=c.rotation,
         )
         self._train_chunk = TrainChunk(self.strategy, replica_step, self.step_var, jit_compile=self.jit_compile)
 

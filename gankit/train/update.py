@@ -20,7 +20,11 @@ An auxiliary-classifier discriminator (ACGAN, Odena et al. 2017: its model retur
 ``{"logits", "class_logits"}``) gives the losses and penalties its ``logits`` alone; the
 cross-entropy of its class prediction against the label is added to the discriminator's
 loss on the reals and to the generator's on the fakes, logged as ``d_class`` and
-``g_class``, whatever the adversarial loss.
+``g_class``, whatever the adversarial loss. Rotation self-supervision (``--rotation``,
+SS-GAN; the discriminator returns ``rotation_logits`` too) adds the cross-entropy of
+D's guess of the quarter turn given to a quarter of the batch each
+(``gankit.nn.rotation``): on the reals to D's loss, on the fakes to G's, in a D pass of
+its own, logged as ``d_rotation`` and ``g_rotation``.
 
 Losses return the mean over the replica's examples (see ``docs/losses.md``); here it is
 divided by the replica count, so the gradients the optimizer sums over replicas are
@@ -37,6 +41,7 @@ from typing import Any
 
 from gankit.errors import ComponentError
 from gankit.nn.conditioning import CLASS_LOGITS
+from gankit.nn.rotation import GENERATOR_SHARE, ROTATION_LOGITS, rotate_quarters
 from gankit.plugin.registry import SINGULAR, Component
 from gankit.run.config import UPDATES
 from gankit.train.augment import AugmentedDiscriminator
@@ -101,6 +106,10 @@ class UpdateStep:
         loss_scaling: whether the optimizers scale losses (mixed_float16).
         step_var: the global step variable (read for the noise key).
         augment: DiffAugment transforms in front of every discriminator call.
+        rotation: the weight of the rotation self-supervision (``--rotation``;
+            gankit.nn.rotation) on D's loss (on the reals), ``GENERATOR_SHARE`` of it on
+            G's (on the fakes); 0: none. The discriminator then returns
+            ``rotation_logits`` too.
     """
 
     def __init__(
@@ -120,6 +129,7 @@ class UpdateStep:
         step_var: Any,
         augment: Sequence[str] = (),
         parts: Sequence[str] = (),
+        rotation: float = 0.0,
     ) -> None:
         if update not in UPDATES:
             raise ValueError(f"`update` must be one of {', '.join(UPDATES)}, received `{update}`.")
@@ -128,7 +138,8 @@ class UpdateStep:
         # gradients are taken for the model's own variables.
         self.D_raw = AugmentedDiscriminator(self.D, augment) if augment else self.D
         self.auxiliary = isinstance(getattr(self.D, "output", None), Mapping) and CLASS_LOGITS in self.D.output
-        self.D_call = LogitsOnly(self.D_raw) if self.auxiliary else self.D_raw
+        self.rotation = float(rotation)
+        self.D_call = LogitsOnly(self.D_raw) if self.auxiliary or self.rotation else self.D_raw
         self.loss_component: Component = models.components["loss"]
         self.penalty, self.penalty_component = models.penalty, models.components.get("penalty")
         self.g_opt, self.d_opt = g_opt, d_opt
@@ -219,11 +230,26 @@ class UpdateStep:
         value = self.class_term(class_logits, conds)
         return {**terms, "loss": terms["loss"] + value, "class": value}
 
-    def gradients(self, tape: Any, scaled: Any, model: Any, method: str, network: str) -> list[Any]:
+    def with_rotation_term(self, terms: Scalars, image: Any, conds: dict[str, Any], weight: float) -> Scalars:
+        """``terms`` plus the cross-entropy of D's guess of the quarter turn each image of
+        ``image`` (with its conditions) was given, times ``weight``; logged as ``rotation``."""
+        if not self.rotation:
+            return terms
+        import tensorflow as tf
+
+        turned, turned_conds, turns = rotate_quarters(image, conds)
+        logits = self.D_raw({"image": turned, **turned_conds}, training=True)[ROTATION_LOGITS]
+        value = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(turns, tf.cast(logits, tf.float32)))
+        return {**terms, "loss": terms["loss"] + weight * value, "rotation": value}
+
+    def gradients(self, tape: Any, scaled: Any, model: Any, method: str, network: str, adversarial: Any = None) -> list[Any]:
         """The gradients of ``scaled`` for ``model``'s weights; a loss that reaches none
-        of them is a one-line error naming the loss."""
+        of them is a one-line error naming the loss. With ``--rotation`` the total always
+        reaches them, so the loss's own term (``adversarial``; the tape persistent) is
+        probed: in the traced step the probe's gradient is unused and pruned."""
+        probe = tape.gradient(adversarial, model.trainable_variables) if adversarial is not None else None
         grads = tape.gradient(scaled, model.trainable_variables)
-        if all(g is None for g in grads):
+        if all(g is None for g in (grads if probe is None else probe)):
             c = self.loss_component
             raise ComponentError(
                 "loss", c.name, c.plugin,
@@ -241,12 +267,14 @@ class UpdateStep:
 
         if fake is None:
             fake, fake_conds = self.generate(batch, step, stream)
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=bool(self.rotation)) as tape:
             conds = self.conditions_of(batch)
             ctx = self.discriminator_context(batch["image"], fake, conds, fake_conds)
             terms = self.with_class_term(self.discriminator_terms(ctx, step), ctx.class_logits["real"], conds)
+            adversarial = terms["loss"] if self.rotation else None
+            terms = self.with_rotation_term(terms, batch["image"], conds, self.rotation)
             scaled = self.scale(self.d_opt, terms["loss"])
-        grads = self.gradients(tape, scaled, self.D, "discriminator_loss", "discriminator")
+        grads = self.gradients(tape, scaled, self.D, "discriminator_loss", "discriminator", adversarial)
         self.d_opt.apply(grads, self.D.trainable_variables)
         return terms
 
@@ -288,7 +316,7 @@ class UpdateStep:
             fake_classes.append(classes)
             return logits
 
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=bool(self.rotation)) as tape:
             fake, fake_conds = self.generate(batch, step, stream)
             with tape.stop_recording():
                 d_terms = self.d_update(
@@ -305,8 +333,10 @@ class UpdateStep:
             if self.auxiliary:
                 classes = fake_classes[0] if fake_classes else split_outputs(D({"image": fake, **fake_conds}, training=True))[1]
                 g_terms = self.with_class_term(g_terms, classes, conds)
+            adversarial = g_terms["loss"] if self.rotation else None
+            g_terms = self.with_rotation_term(g_terms, fake, fake_conds, self.rotation * GENERATOR_SHARE)
             scaled = self.scale(self.g_opt, g_terms["loss"])
-        grads = self.gradients(tape, scaled, G, "generator_loss", "generator")
+        grads = self.gradients(tape, scaled, G, "generator_loss", "generator", adversarial)
         self.g_opt.apply(grads, G.trainable_variables)
         return d_terms, g_terms
 
@@ -314,16 +344,20 @@ class UpdateStep:
         import tensorflow as tf
 
         G, D = self.G, self.D
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+        persistent = bool(self.rotation)
+        with tf.GradientTape(persistent=persistent) as g_tape, tf.GradientTape(persistent=persistent) as d_tape:
             fake, fake_conds = self.generate(batch, step, stream)
             conds = self.conditions_of(batch)
             ctx = self.discriminator_context(batch["image"], fake, conds, fake_conds)
             d_terms = self.with_class_term(self.discriminator_terms(ctx, step), ctx.class_logits["real"], conds)
             g_terms = loss_terms(self.loss_component, "generator_loss", self.loss.generator_loss, ctx)
             g_terms = self.with_class_term(g_terms, ctx.class_logits["fake"], conds)
+            d_adversarial, g_adversarial = (d_terms["loss"], g_terms["loss"]) if persistent else (None, None)
+            d_terms = self.with_rotation_term(d_terms, batch["image"], conds, self.rotation)
+            g_terms = self.with_rotation_term(g_terms, fake, fake_conds, self.rotation * GENERATOR_SHARE)
             d_scaled, g_scaled = self.scale(self.d_opt, d_terms["loss"]), self.scale(self.g_opt, g_terms["loss"])
-        d_grads = self.gradients(d_tape, d_scaled, D, "discriminator_loss", "discriminator")
-        g_grads = self.gradients(g_tape, g_scaled, G, "generator_loss", "generator")
+        d_grads = self.gradients(d_tape, d_scaled, D, "discriminator_loss", "discriminator", d_adversarial)
+        g_grads = self.gradients(g_tape, g_scaled, G, "generator_loss", "generator", g_adversarial)
         self.d_opt.apply(d_grads, D.trainable_variables)
         self.g_opt.apply(g_grads, G.trainable_variables)
         return d_terms, g_terms
