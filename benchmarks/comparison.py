@@ -64,14 +64,10 @@ def slug(name: str) -> str:
 
 def run_config(task: str, name: str, seed: int, args: argparse.Namespace, yardstick: Yardstick) -> dict[str, Any]:
     out = args.out / task / slug(name) / f"seed{seed}"
-    # an unconditional (--parts) run keeps a moving average and trains the rotation head
-    # by default: the rows without "+ EMA" / "+ rotation" turn them off, so that each
-    # stabiliser is compared against none
-    off = []
-    if task == "unconditional":
-        off += ["--ema-decay", "0"] if "--ema-decay" not in CONFIGS[name] else []
-        off += ["--rotation", "0"] if "--rotation" not in CONFIGS[name] else []
-    extra = [*TASKS[task], *CONFIGS[name], *off, "--seed", str(seed), *args.train_arg]
+    # an unconditional (--parts) run keeps a moving average by default: the rows without
+    # "+ EMA" turn it off so that each stabiliser is compared against none
+    no_ema = ["--ema-decay", "0"] if task == "unconditional" and "--ema-decay" not in CONFIGS[name] else []
+    extra = [*TASKS[task], *CONFIGS[name], *no_ema, "--seed", str(seed), *args.train_arg]
     points = train_gankit(out, args.budget[list(TASKS).index(task)], args.every, extra)
     step, seconds = points[-1]
     score = score_gankit(yardstick, out, out / "checkpoints" / f"step_{step:06d}.npz")

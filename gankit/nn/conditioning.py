@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["input_names", "label_input", "embed_label", "join_label", "generator_labels", "conditional_batch_norm", "projection", "class_logits", "CLASS_LOGITS"]
+__all__ = ["input_names", "label_input", "embed_label", "join_label", "generator_labels", "conditional_batch_norm", "projection", "class_logits", "CLASS_LOGITS", "output_names"]
 
 CLASS_LOGITS = "class_logits"  # an ACGAN discriminator's second output, by this name
 
@@ -35,6 +35,16 @@ def input_names(model: Any) -> list[str]:
     inputs = getattr(model, "inputs", None) or []
     flat = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
     return sorted(getattr(t, "name", "").split(":")[0] for t in flat)
+
+
+def output_names(model: Any) -> list[str]:
+    """The sorted keys of a Keras model's mapping output (``[]`` for a single output, or
+    a subclassed model whose outputs show only when it is called)."""
+    try:
+        outputs = model.output
+    except (AttributeError, ValueError):
+        return []
+    return sorted(outputs) if isinstance(outputs, dict) else []
 
 
 def label_input() -> Any:

@@ -83,11 +83,12 @@ def register_discriminators(register: RegisterFn) -> None:
     the model returns ``{"logits": (B, 1), "class_logits": (B, num_classes)}``, an
     auxiliary classifier (ACGAN) whose cross-entropy the trainer adds to both losses.
 
-    When ``spec.rotation`` is set (``--rotation``) a factory that can returns ``{"logits": (B, 1), "rotation_logits": (B, 4)}`` (and
-    ``class_logits`` if it has that head too): its guess of which quarter turn the
-    input was given (``gankit.nn.rotation.rotation_head``), trained by the trainer's
-    self-supervised term. One that has no such head raises ``ValueError`` or ignores
-    the flag, and the trainer refuses ``--rotation`` with it.
+    When ``spec.rotation`` is set (``--rotation``) a factory that can returns
+    ``{"logits": (B, 1), "rotation_logits": (B, 4)}`` (and ``class_logits`` if it has
+    that head too): its guess of which quarter turn the input was given
+    (``gankit.nn.rotation.rotation_head``), trained by the trainer's self-supervised
+    term. One that has no such head raises ``ValueError`` or ignores the flag, and the
+    trainer refuses ``--rotation`` with it.
     """
 
 

@@ -3,12 +3,11 @@ from its export or a checkpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from gankit.errors import ComponentError, GankitError, PluginCodeError, UsageError, describe
-from gankit.nn.conditioning import input_names
+from gankit.nn.conditioning import input_names, output_names
 from gankit.nn.parts import compose_generator, parts_shape, shown_parts
 from gankit.nn.precision import dtype_policy
 from gankit.nn.rotation import ROTATION_LOGITS
@@ -90,13 +89,6 @@ def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
     return Models(spec, generator, discriminator, loss, components, penalty, drawing, g_spec, dataset)
 
 
-def _has_output(model: Any, name: str) -> bool:
-    try:
-        return isinstance(model.output, Mapping) and name in model.output
-    except (AttributeError, ValueError):  # a subclassed model not called yet
-        return False
-
-
 def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any], dataset: str) -> Any:
     """A model factory's failure names what the run asked it to build for (a 40-pixel
     dataset and a power-of-two model: which requires what)."""
@@ -111,7 +103,7 @@ def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any],
             SINGULAR[component.family], component.name, component.plugin,
             f"{exc.what} raised {describe(exc.error)} (building for dataset '{dataset}': {h}x{w}x{c} images{conditions})",
         ) from exc
-    if spec.rotation and not _has_output(model, ROTATION_LOGITS):
+    if spec.rotation and ROTATION_LOGITS not in output_names(model):
         raise ComponentError(
             SINGULAR[component.family], component.name, component.plugin,
             f"returns no `{ROTATION_LOGITS}` (it ignores ModelSpec.rotation), so it cannot train with "

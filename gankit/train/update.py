@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from gankit.errors import ComponentError
-from gankit.nn.conditioning import CLASS_LOGITS
+from gankit.nn.conditioning import CLASS_LOGITS, output_names
 from gankit.nn.rotation import GENERATOR_SHARE, ROTATION_LOGITS, rotate_quarters
 from gankit.plugin.registry import SINGULAR, Component
 from gankit.run.config import UPDATES
@@ -137,7 +137,7 @@ class UpdateStep:
         # Forward passes (and the losses' ctx.discriminator) go through the augmentation;
         # gradients are taken for the model's own variables.
         self.D_raw = AugmentedDiscriminator(self.D, augment) if augment else self.D
-        self.auxiliary = isinstance(getattr(self.D, "output", None), Mapping) and CLASS_LOGITS in self.D.output
+        self.auxiliary = CLASS_LOGITS in output_names(self.D)
         self.rotation = float(rotation)
         self.D_call = LogitsOnly(self.D_raw) if self.auxiliary or self.rotation else self.D_raw
         self.loss_component: Component = models.components["loss"]
