@@ -98,7 +98,7 @@ def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any],
         h, w, c = spec.image_shape
         conditions = "".join(f", {name} {tuple(shape)}" for name, shape in spec.conditions.items())
         conditions += f", {spec.num_classes} classes" if spec.num_classes else ""
-        conditions += ", a rotation head; --rotation 0 trains without it" if spec.rotation else ""
+        conditions += ", a rotation head" if spec.rotation else ""
         raise ComponentError(
             SINGULAR[component.family], component.name, component.plugin,
             f"{exc.what} raised {describe(exc.error)} (building for dataset '{dataset}': {h}x{w}x{c} images{conditions})",
