@@ -155,17 +155,24 @@ def test_info_reports_versions_devices_and_data(tiny_data):
     assert report["downloads"].startswith("disabled")
 
 
-def test_default_steps_depend_on_conditioning(tiny_data):
+def test_default_steps_and_batch_depend_on_conditioning_and_parts(tiny_data):
     from gankit.plugin.loader import load_plugins
     from gankit.run.config import DEFAULT_STEPS, merge_config
     from gankit.run.resolve import resolve_components
 
     registry = load_plugins().registry
-    conditional = merge_config({})
-    resolve_components(conditional, registry)
-    unconditional = merge_config({"condition": "none"})
-    resolve_components(unconditional, registry)
-    assert (conditional.steps, unconditional.steps) == (DEFAULT_STEPS[True], DEFAULT_STEPS[False]) == (3000, 6000)
-    explicit = merge_config({"steps": 7})
+    runs = {}
+    for name, flags in {"conditional": {}, "parts": {"condition": "none"},
+                        "plain": {"condition": "none", "parts": False}}.items():
+        runs[name] = merge_config(flags)
+        resolve_components(runs[name], registry)
+    assert {k: (c.steps, c.batch_size, c.ema_decay) for k, c in runs.items()} == {
+        "conditional": (DEFAULT_STEPS[True], 64, 0.0),
+        "parts": (12000, 32, 0.999),  # the same images as 6000 of 64
+        "plain": (DEFAULT_STEPS[False], 64, 0.0),
+    }
+    assert runs["parts"].sources["batch_size"] == runs["parts"].sources["steps"] == "gankit default for --parts"
+    assert runs["conditional"].sources["batch_size"] == "gankit default"
+    explicit = merge_config({"steps": 7, "batch_size": 16, "condition": "none"})
     resolve_components(explicit, registry)
-    assert explicit.steps == 7
+    assert (explicit.steps, explicit.batch_size) == (7, 16)

@@ -63,10 +63,10 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     "--steps",
     click.IntRange(1),
     "Total training steps (a resumed run continues to this) [default: 3000 for a "
-    "conditional run, 6000 unconditional; about 4 and 5 minutes on a 2-core AMX-BF16 Xeon, "
-    "8 and 10 on a 2-core AVX512-BF16 EPYC].",
+    "conditional run; unconditional 12000 with --parts (batch 32), else 6000; each about "
+    "4-8 minutes on a 2-core CPU].",
 )
-@_run_option("--batch-size", click.IntRange(1), "Global batch size.")
+@_run_option("--batch-size", click.IntRange(1), "Global batch size [default: 32 with --parts, else 64].")
 @_run_option("--lr-g", click.FloatRange(0, min_open=True), "Generator learning rate (Adam).")
 @_run_option("--lr-d", click.FloatRange(0, min_open=True), "Discriminator learning rate (Adam).")
 @_run_option("--beta1", click.FloatRange(0, 1, max_open=True), "Adam beta_1 of both optimizers.")

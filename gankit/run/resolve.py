@@ -11,7 +11,13 @@ from gankit.errors import ConfigError, GankitError
 from gankit.nn.parts import can_compose
 from gankit.plugin.building import build_dataset, offered_conditions, resolve_metrics
 from gankit.plugin.registry import Registry
-from gankit.run.config import DEFAULT_STEPS, NO_PENALTY, PARTS_EMA_DECAY, RunConfig
+from gankit.run.config import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_STEPS,
+    NO_PENALTY,
+    PARTS_DEFAULTS,
+    RunConfig,
+)
 from gankit.run.provenance import plugin_source_hint
 from gankit.run.rundir import RunDir
 
@@ -62,10 +68,14 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
     dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
     _resolve_conditions(config, dataset)
     _resolve_parts(config, dataset)
+    for key, value in PARTS_DEFAULTS.items() if config.parts else ():
+        if getattr(config, key) is None:
+            setattr(config, key, value)
+            config.sources[key] = "gankit default for --parts"
     if config.ema_decay is None:
-        config.ema_decay = PARTS_EMA_DECAY if config.parts else 0.0
-        if config.parts:
-            config.sources["ema_decay"] = "gankit default for --parts"
+        config.ema_decay = 0.0
+    if config.batch_size is None:
+        config.batch_size = DEFAULT_BATCH_SIZE
     if config.steps is None:
         config.steps = DEFAULT_STEPS[bool(config.condition)]
     if config.eval_every and metric is not None:
