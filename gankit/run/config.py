@@ -51,7 +51,6 @@ __all__ = [
     "OPTION_FAMILIES",
     "RunConfig",
     "DEFAULT_STEPS",
-    "PARTS_EMA_DECAY",
     "PARTS_DEFAULTS",
     "DEFAULT_BATCH_SIZE",
     "parse_overrides",
@@ -80,7 +79,6 @@ DEFAULT_BATCH_SIZE = 64
 # to its batch (a 2-core CPU), and legible samples (>= 80% confident) on both seeds
 # measured, where 64 x 6000 gave 77-80%. Other runs keep no average and batch 64.
 PARTS_DEFAULTS: dict[str, Any] = {"ema_decay": 0.999, "batch_size": 32, "steps": 12000}
-PARTS_EMA_DECAY = PARTS_DEFAULTS["ema_decay"]
 
 UPDATES = UPDATE_RULES  # how a step updates D and G (gankit.train.update)
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.train.distribute
