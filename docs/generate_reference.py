@@ -45,7 +45,7 @@ def cli_reference() -> str:
 
 def hook_reference() -> str:
     """Markdown: each hook spec's signature and contract, then the context objects."""
-    from gankit import types
+    from gankit import scheme, types
     from gankit.plugin import hookspecs
 
     parts = [
@@ -66,7 +66,8 @@ def hook_reference() -> str:
         parts += [f"## `{name}`", "", "```python", f"@gankit.hookimpl\ndef {name}{_signature(fn)}: ...", "```", "",
                   _doc(fn.__doc__), ""]
     parts += ["# Objects passed to components", ""]
-    for cls in (types.ModelSpec, types.LossContext, types.DataContext, types.EvalContext):
+    for cls in (types.ModelSpec, types.LossContext, types.DataContext, types.EvalContext,
+                scheme.SchemeContext, scheme.Step, scheme.Role, scheme.Group):
         parts += [f"## `gankit.{cls.__name__}`", "", _doc(cls.__doc__), ""]
     return "\n".join(parts)
 

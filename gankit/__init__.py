@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from gankit import _moved
 from gankit._version import __version__
 from gankit.errors import (
     ComponentError,
@@ -30,9 +29,8 @@ from gankit.errors import (
     UsageError,
 )
 from gankit.plugin.hookspecs import hookimpl
+from gankit.scheme import Group, Role, SchemeContext, Step
 from gankit.types import DataContext, EvalContext, LossContext, ModelSpec, TrainingDefaults
-
-_moved.install()
 
 # Names loaded on first use (they import TensorFlow or the plugin loader).
 _LAZY = {
@@ -44,6 +42,7 @@ _LAZY = {
     "check_penalty": "gankit.testing",
     "check_dataset": "gankit.testing",
     "check_metric": "gankit.testing",
+    "check_scheme": "gankit.testing",
 }
 
 __all__ = [
@@ -54,6 +53,10 @@ __all__ = [
     "DataContext",
     "EvalContext",
     "TrainingDefaults",
+    "Role",
+    "Group",
+    "SchemeContext",
+    "Step",
     "GankitError",
     "UsageError",
     "ConfigError",

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 Shape = tuple[int, ...]
-UPDATE_RULES = ("alternating", "simultaneous")  # see gankit.train.update
+UPDATE_RULES = ("alternating", "simultaneous")  # see gankit.train.stepper
 LABEL = "label"  # the class condition: an int32 input of shape (B,) beside the images
 
 

@@ -7,11 +7,8 @@ and a small loss object that reads them from a ``gankit.LossContext``. Each decl
 the training settings its paper uses (``gankit list-plugins`` shows them); flags and
 config files override them.
 
-On a paired conditional run (``ctx.paired``: the real image is the ground truth of its
-conditions, as in mnist-cifar's style transfer) every loss here adds pix2pix's
-reconstruction term to the generator's loss, ``l1_weight * E|G(z, c) - x|`` (Isola et
-al. 2017; option ``l1_weight``, 100 as in pix2pix, 0 turns it off), as ``minimax``
-does: it is what makes the adversarial game learn a mapping quickly.
+pix2pix's reconstruction term on paired runs is not a loss's: the ``gan`` scheme adds
+it to any loss (``gankit.terms.ReconstructionTerm``; ``-o scheme.l1_weight``).
 
 The ``dcgan`` discriminator's batch norm mixes the examples of a batch, which the
 WGAN-GP paper advises against for its per-example gradient penalty; with ``wgan-gp``
@@ -23,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 import gankit
-from gankit_plugins.minimax import PairedReconstruction
 
 
 def _float32(*tensors: Any) -> list[Any]:
@@ -54,23 +50,20 @@ def hinge_generator_loss(fake_logits: Any) -> Any:
     return -ops.mean(_float32(fake_logits)[0])
 
 
-class HingeLoss(PairedReconstruction):
+class HingeLoss:
     """The hinge loss as a gankit loss object."""
 
     def discriminator_loss(self, ctx: gankit.LossContext) -> Any:
         return hinge_discriminator_loss(ctx.real_logits, ctx.fake_logits)
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        return hinge_generator_loss(ctx.fake_logits) + self.reconstruction(ctx)
+        return hinge_generator_loss(ctx.fake_logits)
 
 
-def build_hinge_loss(*, l1_weight: float = 100.0) -> HingeLoss:
+def build_hinge_loss() -> HingeLoss:
     """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN), with SAGAN's Adam settings.
-
-    Args:
-        l1_weight: weight of pix2pix's L1 term on paired conditional runs; 0 disables it.
     """
-    return HingeLoss(l1_weight)
+    return HingeLoss()
 
 
 # SAGAN (Zhang et al. 2019, section 5): Adam beta1 0, beta2 0.9, lr 1e-4 for G and
@@ -130,12 +123,11 @@ def gradient_penalty(
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
-class WassersteinGPLoss(PairedReconstruction):
+class WassersteinGPLoss:
     """WGAN-GP as a gankit loss object; logs the penalty (``gp``) and the Wasserstein
     estimate ``E[D(x)] - E[D(G(z))]`` (``wasserstein``)."""
 
-    def __init__(self, gp_weight: float, l1_weight: float) -> None:
-        super().__init__(l1_weight)
+    def __init__(self, gp_weight: float) -> None:
         if gp_weight < 0:
             raise ValueError(f"`gp_weight` must be >= 0, received `{gp_weight}`.")
         self.gp_weight = gp_weight
@@ -148,17 +140,16 @@ class WassersteinGPLoss(PairedReconstruction):
         return {"loss": critic + self.gp_weight * penalty, "gp": penalty, "wasserstein": -critic}
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        return wasserstein_generator_loss(ctx.fake_logits) + self.reconstruction(ctx)
+        return wasserstein_generator_loss(ctx.fake_logits)
 
 
-def build_wgan_gp_loss(*, gp_weight: float = 10.0, l1_weight: float = 100.0) -> WassersteinGPLoss:
+def build_wgan_gp_loss(*, gp_weight: float = 10.0) -> WassersteinGPLoss:
     """WGAN-GP (Gulrajani et al. 2017): Wasserstein critic loss plus gradient penalty.
 
     Args:
         gp_weight: the penalty's weight lambda (10 in the paper).
-        l1_weight: weight of pix2pix's L1 term on paired conditional runs; 0 disables it.
     """
-    return WassersteinGPLoss(gp_weight, l1_weight)
+    return WassersteinGPLoss(gp_weight)
 
 
 # Gulrajani et al. 2017, Algorithm 1: lr 1e-4, beta1 0, beta2 0.9, 5 critic iterations.
@@ -186,23 +177,20 @@ def least_squares_generator_loss(fake_logits: Any) -> Any:
     return 0.5 * ops.mean(ops.square(_float32(fake_logits)[0] - 1.0))
 
 
-class LeastSquaresLoss(PairedReconstruction):
+class LeastSquaresLoss:
     """LSGAN as a gankit loss object."""
 
     def discriminator_loss(self, ctx: gankit.LossContext) -> Any:
         return least_squares_discriminator_loss(ctx.real_logits, ctx.fake_logits)
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        return least_squares_generator_loss(ctx.fake_logits) + self.reconstruction(ctx)
+        return least_squares_generator_loss(ctx.fake_logits)
 
 
-def build_lsgan_loss(*, l1_weight: float = 100.0) -> LeastSquaresLoss:
+def build_lsgan_loss() -> LeastSquaresLoss:
     """Least-squares GAN loss (Mao et al. 2017).
-
-    Args:
-        l1_weight: weight of pix2pix's L1 term on paired conditional runs; 0 disables it.
     """
-    return LeastSquaresLoss(l1_weight)
+    return LeastSquaresLoss()
 
 
 # LSGAN changes the loss, not DCGAN's recipe: Adam lr 2e-4, beta1 0.5.
@@ -231,7 +219,7 @@ def relativistic_average_generator_loss(real_logits: Any, fake_logits: Any) -> A
     return relativistic_average_discriminator_loss(fake_logits, real_logits)
 
 
-class RelativisticAverageLoss(PairedReconstruction):
+class RelativisticAverageLoss:
     """RaSGAN as a gankit loss object. Its generator loss reads ``ctx.real_logits``: in the
     alternating update they come from the same, updated discriminator as the fake ones."""
 
@@ -239,17 +227,13 @@ class RelativisticAverageLoss(PairedReconstruction):
         return relativistic_average_discriminator_loss(ctx.real_logits, ctx.fake_logits)
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        loss = relativistic_average_generator_loss(ctx.real_logits, ctx.fake_logits)
-        return loss + self.reconstruction(ctx)
+        return relativistic_average_generator_loss(ctx.real_logits, ctx.fake_logits)
 
 
-def build_ragan_loss(*, l1_weight: float = 100.0) -> RelativisticAverageLoss:
+def build_ragan_loss() -> RelativisticAverageLoss:
     """Relativistic average GAN loss (Jolicoeur-Martineau 2018).
-
-    Args:
-        l1_weight: weight of pix2pix's L1 term on paired conditional runs; 0 disables it.
     """
-    return RelativisticAverageLoss(l1_weight)
+    return RelativisticAverageLoss()
 
 
 # Jolicoeur-Martineau 2018, section 4: Adam lr 2e-4, beta1 0.5, beta2 0.999, n_D = 1.

@@ -12,17 +12,11 @@ With ``D(x) = sigmoid(l(x))`` and one-sided label smoothing ``s``:
 The softplus forms never take the log of a sigmoid, so they stay finite for any
 finite logit. Each function returns the mean over the batch.
 
-For a conditional run on a paired dataset (``ctx.paired``: the real image is the
-ground truth for its conditions, as in mnist-cifar) the generator also pays
-``l1_weight * mean(|G(z, c) - x|)``, the reconstruction term of pix2pix (Isola et al.
-2017, weight 100). The adversarial game alone learns this mapping slowly: on
-mnist-cifar, digits were still barely legible after 1000 steps without the term, and
-legible by step 500 with it, the adversarial term keeping outputs sharp.
-``l1_weight=0`` gives the pure minimax game.
+pix2pix's L1 term on paired runs belongs to the ``gan`` scheme, not to a loss
+(``gankit.terms.ReconstructionTerm``).
 
 Reference: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014;
-Salimans et al. 2016 for one-sided label smoothing; Isola et al., "Image-to-Image
-Translation with Conditional Adversarial Networks", CVPR 2017, for the L1 term.
+Salimans et al. 2016 for one-sided label smoothing.
 """
 
 from __future__ import annotations
@@ -70,37 +64,10 @@ def minimax_generator_loss(fake_logits: Any, variant: Variant = "non-saturating"
     raise ValueError(f"`variant` must be 'non-saturating' or 'saturating', received `{variant}`.")
 
 
-def l1_reconstruction_loss(real_images: Any, fake_images: Any) -> Any:
-    """``mean(|fake - real|)`` over all pixels (pix2pix's L1 term, Isola et al. 2017)."""
-    from keras import ops
-
-    diff = ops.cast(fake_images, "float32") - ops.cast(real_images, "float32")
-    return ops.mean(ops.abs(diff))
-
-
-class PairedReconstruction:
-    """pix2pix's L1 term for a generator loss on paired runs: ``reconstruction(ctx)`` is
-    ``l1_weight * l1_reconstruction_loss`` when ``ctx.paired``, else 0. Every built-in
-    loss object derives from it."""
-
-    def __init__(self, l1_weight: float) -> None:
-        if l1_weight < 0:
-            raise ValueError(f"`l1_weight` must be >= 0, received `{l1_weight}`.")
-        self.l1_weight = l1_weight
-
-    def reconstruction(self, ctx: gankit.LossContext) -> Any:
-        if not ctx.paired or self.l1_weight == 0:
-            return 0.0
-        return self.l1_weight * l1_reconstruction_loss(ctx.real_images, ctx.fake_images)
-
-
-class MinimaxLoss(PairedReconstruction):
+class MinimaxLoss:
     """The minimax loss as a gankit loss object (see the module docstring)."""
 
-    def __init__(
-        self, variant: Variant = "non-saturating", label_smoothing: float = 0.0, l1_weight: float = 0.0
-    ) -> None:
-        super().__init__(l1_weight)
+    def __init__(self, variant: Variant = "non-saturating", label_smoothing: float = 0.0) -> None:
         if variant not in ("non-saturating", "saturating"):
             raise ValueError(
                 f"`variant` must be 'non-saturating' or 'saturating', received `{variant}`."
@@ -114,24 +81,21 @@ class MinimaxLoss(PairedReconstruction):
         return minimax_discriminator_loss(ctx.real_logits, ctx.fake_logits, self.label_smoothing)
 
     def generator_loss(self, ctx: gankit.LossContext) -> Any:
-        return minimax_generator_loss(ctx.fake_logits, self.variant) + self.reconstruction(ctx)
+        return minimax_generator_loss(ctx.fake_logits, self.variant)
 
 
 def build_minimax_loss(
     *,
     variant: Variant = "non-saturating",
     label_smoothing: float = 0.0,
-    l1_weight: float = 100.0,
 ) -> MinimaxLoss:
     """Minimax GAN loss (Goodfellow et al. 2014), non-saturating by default.
 
     Args:
         variant: ``"non-saturating"`` or ``"saturating"`` generator loss.
         label_smoothing: one-sided label smoothing of the real targets.
-        l1_weight: weight of pix2pix's L1 term, used only on paired conditional
-            runs (``ctx.paired``); 0 disables it.
     """
-    return MinimaxLoss(variant, label_smoothing, l1_weight)
+    return MinimaxLoss(variant, label_smoothing)
 
 
 @gankit.hookimpl

@@ -73,17 +73,21 @@ def test_loss_object_and_contract():
         MinimaxLoss(label_smoothing=1.0)
 
 
-def test_l1_term_applies_only_to_paired_conditional_runs():
+def test_l1_term_applies_only_to_paired_runs_and_is_not_the_losses():
     import gankit
+    from gankit.terms import ReconstructionTerm, TermInputs
 
     real = np.zeros((2, 4, 4, 3), np.float32)
     fake = np.full((2, 4, 4, 3), 0.5, np.float32)
     logits = np.zeros((2, 1), np.float32)
-    loss = build_minimax_loss(l1_weight=10.0)
-    unpaired = gankit.LossContext(real, fake, logits, logits)
     paired = gankit.LossContext(real, fake, logits, logits, paired=True)
-    assert float(loss.generator_loss(unpaired)) == pytest.approx(math.log(2), rel=1e-6)
-    assert float(loss.generator_loss(paired)) == pytest.approx(math.log(2) + 10 * 0.5, rel=1e-6)
-    assert float(build_minimax_loss(l1_weight=0.0).generator_loss(paired)) == pytest.approx(math.log(2), rel=1e-6)
-    # the discriminator never sees the reconstruction term
+    assert ReconstructionTerm.for_run(gankit.SchemeContext(None, paired=False)) is None
+    assert ReconstructionTerm.for_run(gankit.SchemeContext(None, paired=True), 0.0) is None
+    term = ReconstructionTerm.for_run(gankit.SchemeContext(None, paired=True), 10.0)
+    inputs = TermInputs(paired, None, None, 0)
+    assert float(term.generator(inputs)) == pytest.approx(0.5) and term.weight_for("generator") == 10.0
+    assert term.discriminator(inputs) is None
+    # the loss itself is the adversarial game alone, paired or not
+    loss = build_minimax_loss()
+    assert float(loss.generator_loss(paired)) == pytest.approx(math.log(2), rel=1e-6)
     assert float(loss.discriminator_loss(paired)) == pytest.approx(2 * math.log(2), rel=1e-6)

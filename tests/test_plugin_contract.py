@@ -147,11 +147,12 @@ def test_create_builds_a_registered_component_as_its_factory_would():
 def test_noise_streams_never_collide_for_any_d_steps():
     import tensorflow as tf
 
-    from gankit.train.update import UpdateStep
+    from gankit.train.stepper import Stepper
 
-    step = UpdateStep.__new__(UpdateStep)
-    step.seed, step.latent_dim, step.replicas = 0, 4, 1
-    draws = {(s, k): np.asarray(step.noise(2, tf.constant(s, tf.int64), k)) for s in range(3) for k in range(12)}
+    step = Stepper.__new__(Stepper)
+    step.seed, step.replicas = 0, 1
+    draws = {(s, k, salt): np.asarray(step.noise(2, 4, tf.constant(s, tf.int64), k, salt))
+             for s in range(3) for k in range(12) for salt in range(3)}
     flat = {tuple(np.round(v.ravel(), 6)) for v in draws.values()}
     assert len(flat) == len(draws)
 

@@ -46,11 +46,12 @@ def test_run_directory_is_complete(tmp_path, tiny_data):
         assert key in info
     assert info["status"] == "finished" and info["step"] == 6 and info["replicas"] == 1
     assert info["generator_params"] > 0 and info["discriminator_params"] > 0
-    assert info["plugins"] == {"dcgan": "0.1.0", "minimax": "0.1.0", "mnist-cifar": "0.1.0"}
+    assert info["plugins"] == {"gan": "0.1.0", "dcgan": "0.1.0", "minimax": "0.1.0", "mnist-cifar": "0.1.0"}
+    assert info["scheme"] == "gan" and set(info["parameters"]) == {"generator", "discriminator"}
     rows = metrics(out)
     assert [r["step"] for r in rows] == [2, 4, 6]
     for r in rows:
-        assert set(r) == {"step", "d_loss", "g_loss", "images_per_sec", "elapsed_s"}
+        assert set(r) == {"step", "d_loss", "g_loss", "g_l1", "images_per_sec", "elapsed_s"}
         assert np.isfinite(r["d_loss"]) and r["images_per_sec"] > 0
     config = loads_toml((out / "config.toml").read_text())
     assert config["condition"] == ["content", "style"] and config["options"]["generator"]["width"] == 4
@@ -68,6 +69,23 @@ def test_resume_continues_exactly_where_a_straight_run_goes(tmp_path, tiny_data)
     for x, y in zip(a, b):
         assert x["d_loss"] == pytest.approx(y["d_loss"], rel=1e-4, abs=1e-5)
         assert x["g_loss"] == pytest.approx(y["g_loss"], rel=1e-4, abs=1e-5)
+
+
+def test_resume_falls_back_past_a_truncated_latest_checkpoint(tmp_path, tiny_data):
+    out = tmp_path / "R"
+    train(out, "--steps", "6", "--keep-checkpoints", "5")
+    latest = out / "checkpoints" / "step_000006.npz"
+    data = latest.read_bytes()
+    latest.write_bytes(data[: len(data) // 2])  # cut short, as by a full disk or a killed copy
+    result = CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "9"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "step_000006.npz" in warnings[0] and "step_000003.npz" in warnings[0]
+    assert "resuming" in result.stderr and "from step 3" in result.stderr
+    kept = out / "checkpoints" / "step_000006.npz.corrupt"
+    assert kept.read_bytes() == data[: len(data) // 2]  # set aside, not deleted
+    assert [r["step"] for r in metrics(out)] == [2, 4, 6, 8, 9]  # the rows after step 3 were retrained
+    assert (out / "checkpoints" / "step_000009.npz").is_file()
 
 
 def test_lr_decay_is_recorded_and_validated(tmp_path, tiny_data):

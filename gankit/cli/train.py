@@ -40,6 +40,7 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
 
 
 @click.command("train", context_settings=CONTEXT_SETTINGS)
+@_run_option("--scheme", str, "Training scheme: what one step trains (see list-plugins --family schemes).")
 @_run_option("--generator", str, "Generator name (see list-plugins).")
 @_run_option("--discriminator", str, "Discriminator name [default: the generator's name if there is one, else dcgan].")
 @_run_option("--loss", str, "Loss name (see list-plugins).")
@@ -182,6 +183,7 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
         run = RunDir(Path("runs") / f"{config.dataset}-{config.generator}-{config.loss}-{stamp}")
     config, dataset, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
     import_tensorflow()
+    from gankit.run.models import exported_roles
     from gankit.run.provenance import plugins_used
     from gankit.train.distribute import end_multi_worker_process, is_chief, make_strategy
     from gankit.train.trainer import Trainer
@@ -196,18 +198,19 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
         run.prepare()  # an unwritable --out fails here, before anything is announced
     role = "" if chief else " (a non-chief worker: the chief writes the run directory)"
     with RunLock(run.lock_file) if chief else contextlib.nullcontext():
+        if chief:
+            _set_aside_unreadable(run)
         if start:
             click.echo(f"resuming {run.path} from step {start}{role}", err=True)
         else:
             click.echo(f"training into {run.path}{role}", err=True)
         result = trainer.run(start)
     if trainer.chief:
-        click.echo(f"done: step {result.end_step}; generator at {run.generator_file}")
+        exported = ", ".join(str(run.path / f"{r.export}.keras") for r in exported_roles(trainer.models.scheme))
+        click.echo(f"done: step {result.end_step}; exported {exported}")
     else:
         click.echo(f"done: step {result.end_step}")
     end_multi_worker_process(strategy)
-
-
 
 
 def _requested_config(
@@ -244,3 +247,15 @@ def _data_source(data_dir: str | None) -> dict[str, Any]:
         "data_dir": str(context.data_dir.resolve()) if context.data_dir else None,
         "cache_dir": str(context.cache_dir),
     }
+
+
+def _set_aside_unreadable(run: Any) -> None:
+    """Checkpoints newer than the one a resume starts from that do not read whole: renamed
+    aside (kept), one warning line each naming both files."""
+    from gankit.run.checkpoints import newest_readable, set_aside
+
+    latest, bad = newest_readable(run)
+    for path, problem in bad:
+        kept = set_aside(path)
+        resumed = f"resuming from {latest[1].name}" if latest else "starting from step 0"
+        click.echo(f"Warning: checkpoint {path} is unreadable ({problem}); {resumed}; kept it as {kept.name}", err=True)

@@ -17,7 +17,7 @@ restore into the other. ``amsgrad``, sparse (``IndexedSlices``) gradients,
 variable dtypes the kernel lacks, and machines where the fused update was not measured
 faster (:func:`gankit.nn.precision.fast_paths`) take Keras's own path.
 
-:func:`gan_optimizers` builds a run's two optimizers from its config, with the
+:func:`group_optimizers` builds a run's optimizers, one a scheme's group, from its config, with the
 learning-rate decay of ``--lr-decay`` (:class:`LinearDecayTail`, a Keras schedule).
 """
 
@@ -28,7 +28,7 @@ from typing import Any
 from gankit._tf import import_tensorflow
 from gankit.nn.precision import fast_paths
 
-__all__ = ["Adam", "LinearDecayTail", "gan_optimizers", "learning_rate"]
+__all__ = ["Adam", "LinearDecayTail", "group_optimizers", "learning_rate"]
 
 tf = import_tensorflow()  # first: quietly, before keras imports it
 import keras  # noqa: E402
@@ -122,21 +122,24 @@ def learning_rate(rate: float, steps: int, decay: float, updates_per_step: int =
     return LinearDecayTail(rate, start=round(end * (1 - decay)), end=end)
 
 
-def gan_optimizers(config: Any, *, loss_scaling: bool = False) -> tuple[Any, Any]:
-    """The generator's and the discriminator's optimizer for a resolved run config
-    (``lr_g``, ``lr_d``, ``beta1``, ``beta2``, ``steps``, ``lr_decay``, ``d_steps``,
-    ``ema_decay``): :class:`Adam`, the generator's keeping the moving average of its
-    weights when ``ema_decay`` > 0; each in a ``LossScaleOptimizer`` with
-    ``loss_scaling`` (``mixed_float16``)."""
-    c = config
-    g_opt = Adam(
-        learning_rate(c.lr_g, c.steps, c.lr_decay), beta_1=c.beta1, beta_2=c.beta2,
-        use_ema=c.ema_decay > 0, ema_momentum=c.ema_decay or 0.99,
-    )
-    d_opt = Adam(learning_rate(c.lr_d, c.steps, c.lr_decay, c.d_steps), beta_1=c.beta1, beta_2=c.beta2)
-    if loss_scaling:
-        return keras.optimizers.LossScaleOptimizer(g_opt), keras.optimizers.LossScaleOptimizer(d_opt)
-    return g_opt, d_opt
+def group_optimizers(config: Any, groups: Any, *, averaged: Any = (), loss_scaling: bool = False) -> dict[str, Any]:
+    """Each optimizer group's optimizer for a resolved run config (``lr_g``, ``lr_d``,
+    ``beta1``, ``beta2``, ``steps``, ``lr_decay``, ``d_steps``, ``ema_decay``):
+    :class:`Adam` at the learning rate of the group's side (a discriminator-side group's
+    schedule counts its ``d_steps`` updates a step), those in ``averaged`` keeping the
+    moving average of their weights; each in a ``LossScaleOptimizer`` with
+    ``loss_scaling`` (``mixed_float16``). Generator-side groups are made first."""
+    c, out = config, {}
+    for group in sorted(groups, key=lambda g: g.side != "generator"):
+        if group.side == "generator":
+            opt = Adam(
+                learning_rate(c.lr_g, c.steps, c.lr_decay), beta_1=c.beta1, beta_2=c.beta2,
+                use_ema=group.name in averaged, ema_momentum=c.ema_decay or 0.99,
+            )
+        else:
+            opt = Adam(learning_rate(c.lr_d, c.steps, c.lr_decay, c.d_steps), beta_1=c.beta1, beta_2=c.beta2)
+        out[group.name] = keras.optimizers.LossScaleOptimizer(opt) if loss_scaling else opt
+    return {g.name: out[g.name] for g in groups}
 
 
 def _handle(variable: Any) -> Any:

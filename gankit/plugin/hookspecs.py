@@ -42,6 +42,37 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
+def register_schemes(register: RegisterFn) -> None:
+    """Register training schemes (``--scheme NAME``): what one training step does.
+
+    :param register: ``register(name, factory, *, summary=None, training=None)``.
+
+    Contract of a scheme factory::
+
+        factory(context: gankit.SchemeContext, *, <options>) -> scheme
+
+    ``scheme`` has ``roles`` (a sequence of :class:`gankit.Role`: the networks it
+    trains, each built by a component family for a spec, which are exported and which
+    averaged with ``--ema-decay``), ``groups`` (a sequence of :class:`gankit.Group`:
+    its optimizers, each updating some roles, on the discriminator side (``lr_d``,
+    ``d_steps`` updates a step) or the generator side (``lr_g``)), ``requires`` (what
+    its dataset must yield: ``"images"``, ``"unpaired"`` or ``"paired"``), an optional
+    ``setup(nets)`` called once the roles are built (create state variables there),
+    an optional ``forward(step)`` whose result every ``losses`` call of a step sees as
+    ``step.shared`` (a forward pass shared by the groups, e.g. the fakes), and
+    ``losses(step) -> {group: loss}``: for each group in ``step.wanted``, a float
+    scalar (the mean over the replica's examples) or a mapping with it as ``"loss"``
+    and other scalars to log as ``<prefix>_<name>``. ``step`` is a
+    :class:`gankit.Step`: the networks by role, this replica's batch, the global step,
+    ``noise(dim)`` and ``shared``. Write the losses with ``keras.ops`` and
+    model calls only; the stepper differentiates and applies them, under any
+    ``tf.distribute`` strategy. ``training`` declares the scheme's learning rates and
+    betas, below the components' declarations. ``gankit.testing.check_scheme`` checks
+    the contract; ``docs/writing-plugins.md`` has a worked example.
+    """
+
+
+@hookspec
 def register_generators(register: RegisterFn) -> None:
     """Register generator factories.
 

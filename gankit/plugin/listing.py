@@ -4,7 +4,8 @@ Each plugin row: ``name``, ``version``, ``source`` (builtin, entry-point, local)
 ``via`` (registry.toml, entry point, --plugin, GANKIT_PLUGINS, --registry FILE),
 ``target`` (the module or file, or the distribution), ``status``, ``error`` and
 ``components`` by family, each with ``name``, ``summary``, ``options`` (defaults),
-``option_types`` and ``training`` (the settings it declares).
+``option_types`` and ``training`` (the settings it declares); a scheme also ``roles``
+(``{role: family}``, when its factory's return annotation declares them).
 """
 
 from __future__ import annotations
@@ -44,13 +45,30 @@ def plugin_rows(host: PluginHost, family: str | None = None) -> list[dict[str, A
 
 
 def _component_row(component: Component) -> dict[str, Any]:
-    return {
+    row = {
         "name": component.name,
         "summary": component.summary,
         "options": {name: _jsonable(v) for name, v in component.option_defaults().items()},
         "option_types": {o.name: o.type_name() for o in component.options},
         "training": component.training.declared(),
     }
+    if component.family == "schemes":
+        row["roles"] = declared_roles(component)
+    return row
+
+
+def declared_roles(component: Component) -> dict[str, str]:
+    """``{role: family}`` a scheme's factory declares through its return annotation's
+    class (``-> GANScheme`` whose ``roles`` is a class attribute), without building it;
+    empty when it declares none that way."""
+    import typing
+
+    try:
+        cls = typing.get_type_hints(component.factory).get("return")
+        roles = getattr(cls, "roles", None) or ()
+        return {str(r.name): str(r.family) for r in roles}
+    except Exception:  # an annotation that does not resolve: the roles show once built
+        return {}
 
 
 def _jsonable(value: Any) -> Any:
@@ -90,6 +108,8 @@ def print_plugin_table(rows: list[dict[str, Any]], family: str | None = None) ->
 
 def _summary(component: dict[str, Any]) -> str:
     text = escape(component["summary"] or "")
+    if component.get("roles"):
+        text += "\n[dim]roles: " + escape(", ".join(component["roles"])) + "[/]"
     if component.get("training"):
         text += "\n[dim]trains with " + escape(", ".join(f"{k}={v}" for k, v in component["training"].items())) + "[/]"
     return text

@@ -27,6 +27,7 @@ POSITIONAL = {
     "losses": (),
     "penalties": (),
     "metrics": (),
+    "schemes": ("context",),
 }
 
 

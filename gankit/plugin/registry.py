@@ -29,7 +29,9 @@ from gankit.types import TrainingDefaults
 
 __all__ = ["FAMILIES", "SINGULAR", "family_name", "Option", "Component", "Registry", "RegisterFn"]
 
-FAMILIES: tuple[str, ...] = ("generators", "discriminators", "losses", "penalties", "datasets", "metrics")
+FAMILIES: tuple[str, ...] = (
+    "schemes", "generators", "discriminators", "losses", "penalties", "datasets", "metrics",
+)
 # "generators" -> "generator": the word used in flags, `-o` prefixes and messages.
 SINGULAR: dict[str, str] = {family: family.rstrip("s") for family in FAMILIES}
 SINGULAR.update(losses="loss", penalties="penalty")

@@ -27,7 +27,8 @@ from gankit.plugin.scaffold_templates import (
 
 __all__ = ["SCAFFOLD_FAMILIES", "new_plugin"]
 
-SCAFFOLD_FAMILIES = tuple(SINGULAR.values())  # generator, discriminator, loss, penalty, dataset, metric
+# generator, discriminator, loss, penalty, dataset, metric (a scheme: docs/writing-plugins.md)
+SCAFFOLD_FAMILIES = tuple(v for v in SINGULAR.values() if v != "scheme")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*([-_][a-z0-9]+)*$")
 
 

@@ -15,9 +15,15 @@ from gankit.errors import GankitError
 from gankit.io.files import atomic_write_bytes
 from gankit.run.rundir import RunDir
 
-__all__ = ["CheckpointStore", "model_variables", "EMA_GROUP"]
+__all__ = ["CheckpointStore", "model_variables", "ema_group", "EMA_GROUP", "checkpoint_problem", "newest_readable", "set_aside"]
 
-EMA_GROUP = "generator/ema"  # the moving average of G's trainable weights (--ema-decay)
+
+def ema_group(role: str) -> str:
+    """The checkpoint group of the moving average of ``role``'s trainable weights (``--ema-decay``)."""
+    return f"{role}/ema"
+
+
+EMA_GROUP = ema_group("generator")  # the gan scheme's generator
 
 
 def model_variables(models: Mapping[str, Any], optimizers: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -107,3 +113,43 @@ def _group_values(path: Path, data: Any, meta: dict[str, Any], group: str, varia
 
 def _var_name(v: Any) -> str:
     return str(getattr(v, "path", None) or getattr(v, "name", "?"))
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """What makes ``path`` unreadable as a checkpoint (truncated, corrupt, not one), or None.
+    Reads every member's CRC: a file cut short anywhere is caught, not just in its index."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            if bad is not None:
+                return f"member {bad} is corrupt"
+            names = set(archive.namelist())
+        if not {"__step__.npy", "__meta__.npy"} <= names:
+            return "not a gankit checkpoint (no __step__ / __meta__)"
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def newest_readable(run: RunDir) -> tuple[tuple[int, Path] | None, list[tuple[Path, str]]]:
+    """The newest checkpoint of ``run`` that reads whole, and the newer ones that do not
+    (path, problem), newest first: a resume falls back past them (as Orbax and Keras's
+    ``BackupAndRestore`` do) instead of stopping."""
+    bad = []
+    for step, path in reversed(run.checkpoints()):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return (step, path), bad
+        bad.append((path, problem))
+    return None, bad
+
+
+def set_aside(path: Path) -> Path:
+    """Rename an unreadable checkpoint to ``<name>.corrupt`` (kept, never deleted, and no
+    longer taken for a checkpoint); returns the new path."""
+    target = path.with_name(path.name + ".corrupt")
+    n = 1
+    while target.exists():
+        target, n = path.with_name(f"{path.name}.corrupt{n}"), n + 1
+    path.rename(target)
+    return target

@@ -80,7 +80,7 @@ DEFAULT_BATCH_SIZE = 64
 # measured, where 64 x 6000 gave 77-80%. Other runs keep no average and batch 64.
 PARTS_DEFAULTS: dict[str, Any] = {"ema_decay": 0.999, "batch_size": 32, "steps": 12000}
 
-UPDATES = UPDATE_RULES  # how a step updates D and G (gankit.train.update)
+UPDATES = UPDATE_RULES  # how a step updates D and G (gankit.train.stepper)
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.train.distribute
 
 # The settings a component may declare (None in a RunConfig: not given yet), and the
@@ -101,6 +101,7 @@ OPTION_FAMILIES: dict[str, str] = {single: family for family, single in SINGULAR
 class RunConfig:
     """Everything that defines a training run. ``config.toml`` is this, fully resolved."""
 
+    scheme: str = "gan"  # what one training step does (gankit.scheme)
     generator: str = "dcgan"
     discriminator: str | None = None  # None: the generator's name when such a D exists
     loss: str = "minimax"
@@ -117,7 +118,7 @@ class RunConfig:
     beta2: float | None = None
     latent_dim: int = 100
     d_steps: int | None = None
-    update: str | None = None  # "alternating" or "simultaneous"; see gankit.train.update
+    update: str | None = None  # "alternating" or "simultaneous"; see gankit.train.stepper
     seed: int = 0
     sample_every: int = 500
     checkpoint_every: int = 500
@@ -282,7 +283,20 @@ def _normalise_options(value: Any, source: str) -> dict[str, dict[str, Any]]:
         if not isinstance(options, Mapping):
             raise ConfigError(f"{source}: `options.{family}` must be a table")
         out[family] = dict(options)
+    _moved_options(out)
     return out
+
+
+# Options that moved to another family: (old family, option) -> new family. Config
+# files and run directories written before the move still read.
+MOVED_OPTIONS = {("loss", "l1_weight"): "scheme"}  # pix2pix's L1 became a term of the gan scheme
+
+
+def _moved_options(options: dict[str, dict[str, Any]]) -> None:
+    for (family, option), new in MOVED_OPTIONS.items():
+        if option in options.get(family, {}):
+            value = options[family].pop(option)
+            options.setdefault(new, {}).setdefault(option, value)
 
 
 def parse_condition(value: Any) -> list[str] | None:

@@ -3,51 +3,80 @@ from its export or a checkpoint."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gankit.conditions import LABEL, class_names, conditioned_on_label, image_conditions
 from gankit.errors import ComponentError, GankitError, PluginCodeError, UsageError, describe
 from gankit.nn.conditioning import input_names, output_names
 from gankit.nn.parts import compose_generator, parts_shape, shown_parts
 from gankit.nn.precision import dtype_policy
 from gankit.nn.rotation import ROTATION_LOGITS
-from gankit.plugin.building import class_names
 from gankit.plugin.registry import SINGULAR, Component, Registry
 from gankit.run.checkpoints import EMA_GROUP, CheckpointStore
 from gankit.run.config import RunConfig
 from gankit.run.provenance import plugin_source_hint
 from gankit.run.resolve import NO_PENALTY, resolve_components
 from gankit.run.rundir import RunDir
-from gankit.types import LABEL, ModelSpec
+from gankit.scheme import Role, SchemeContext
+from gankit.types import ModelSpec
 
-__all__ = ["Models", "model_spec", "build_models", "load_generator"]
+__all__ = ["Models", "model_spec", "build_models", "exported_roles", "load_generator"]
 
 
 @dataclass
 class Models:
-    """A run's built components; ``components`` are their registry entries by role
-    (``generator``, ``discriminator``, ``loss``), for messages that name them."""
+    """A run's built components: the scheme, its networks by role, the loss and penalty;
+    ``components`` are their registry entries (``scheme``, ``generator``,
+    ``discriminator``, ``loss``, ``penalty``), for messages that name them."""
 
     spec: ModelSpec
-    generator: Any
-    discriminator: Any
+    nets: dict[str, Any]
+    scheme: Any
     loss: Any
     components: dict[str, Component]
     penalty: Any = None  # None: --penalty none
     drawing: Any = None  # --parts: the generator's parts model, z -> {"image", <part>...} (gankit.nn.parts)
-    generator_spec: ModelSpec | None = None  # what the generator factory built for (default: spec)
+    generator_spec: ModelSpec | None = None  # what the run's generator factory built for (default: spec)
     dataset: Any = None
+    role_specs: dict[str, ModelSpec] = field(default_factory=dict)
+
+    @property
+    def roles(self) -> list[Role]:
+        return list(self.scheme.roles)
+
+    @property
+    def generator(self) -> Any:
+        """The first exported role's network (the ``gan`` scheme's generator)."""
+        return self.nets[exported_roles(self.scheme)[0].name]
+
+    @property
+    def discriminator(self) -> Any:
+        """The first discriminator-family role's network."""
+        return next(self.nets[r.name] for r in self.scheme.roles if r.family == "discriminators")
 
     @property
     def parts(self) -> list[str]:
         """The drawn parts the discriminator sees (``--parts``; empty otherwise)."""
         return shown_parts(self.drawing) if self.drawing is not None else []
 
-    def new_generator(self, options: dict[str, Any]) -> Any:
-        """Another generator built as ``generator`` was (for the weights' moving average)."""
-        spec = self.generator_spec or self.spec
-        model = self.components["generator"].create(spec, **options)
-        return compose_generator(model, self.dataset, spec.latent_dim)[0] if self.drawing is not None else model
+    @property
+    def views(self) -> dict[str, Any]:
+        """Other views of the networks (``gankit.Step.views``)."""
+        return {"generator/parts": self.drawing} if self.drawing is not None else {}
+
+    def new_network(self, role: Role, options: dict[str, Any]) -> Any:
+        """Another network built as ``role``'s was (for the weights' moving average)."""
+        spec = self.role_specs[role.name]
+        model = self.components[role.builder].create(spec, **options)
+        if self.drawing is not None and role.spec is None and role.family == "generators":
+            return compose_generator(model, self.dataset, spec.latent_dim)[0]
+        return model
+
+
+def exported_roles(scheme: Any) -> list[Role]:
+    """The roles a run exports (each as ``<export>.keras``), in the scheme's order."""
+    return [r for r in scheme.roles if r.export]
 
 
 def model_spec(config: RunConfig, dataset: Any, parts: list[str] | None = None) -> ModelSpec:
@@ -55,38 +84,77 @@ def model_spec(config: RunConfig, dataset: Any, parts: list[str] | None = None) 
     images, and the number of classes when the run is conditioned on the label. With
     ``--parts`` the discriminator's: it sees the image with the ``parts`` shown."""
     names = list(parts or []) if config.parts else config.condition or []
-    conditions = {name: tuple(dataset.conditions[name]) for name in names if name != LABEL}
-    num_classes = len(class_names(dataset)) if LABEL in names else 0
+    conditions = {name: tuple(dataset.conditions[name]) for name in image_conditions(names)}
+    num_classes = len(class_names(dataset)) if conditioned_on_label(names) else 0
     return ModelSpec(tuple(dataset.image_shape), config.latent_dim, conditions, num_classes)
 
 
+def scheme_context(config: RunConfig, dataset: Any, loss: Any, penalty: Any,
+                   components: dict[str, Component]) -> SchemeContext:
+    """What the run's scheme factory sees (``parts`` is filled once the generator is built)."""
+    from gankit.plugin.building import is_paired_run
+
+    return SchemeContext(
+        dataset=dataset, conditions=tuple(config.condition or ()), latent_dim=config.latent_dim,
+        paired=is_paired_run(dataset, config.condition or []), loss=loss, penalty=penalty,
+        rotation=config.rotation, components=components,
+    )
+
+
 def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
-    """Build G, D and the loss from a resolved config (call inside the strategy scope)."""
+    """Build the scheme, its roles' networks, the loss and the penalty from a resolved
+    config (call inside the strategy scope)."""
     components = {
+        "scheme": registry.get("schemes", config.scheme),
         "generator": registry.get("generators", config.generator),
         "discriminator": registry.get("discriminators", config.discriminator),
         "loss": registry.get("losses", config.loss),
     }
     opts = config.options
-    g_spec, drawing = model_spec(config, dataset), None
-    if config.parts:  # the generator draws the parts; the dataset composes the image of them
-        g_spec = ModelSpec(parts_shape(dataset), config.latent_dim)
-    generator = _build_model(components["generator"], g_spec, opts["generator"], config.dataset)
-    if config.parts:
-        try:
-            generator, drawing = compose_generator(generator, dataset, config.latent_dim)
-        except ValueError as exc:
-            c = registry.get("datasets", config.dataset)
-            raise ComponentError("dataset", c.name, c.plugin, str(exc)) from None
-    spec = model_spec(config, dataset, shown_parts(drawing) if drawing is not None else None)
-    d_spec = replace(spec, rotation=config.rotation > 0)
-    discriminator = _build_model(components["discriminator"], d_spec, opts["discriminator"], config.dataset)
     loss = components["loss"].create(**opts["loss"])
     penalty = None
     if config.penalty != NO_PENALTY:
         components["penalty"] = registry.get("penalties", config.penalty)
         penalty = components["penalty"].create(**opts["penalty"])
-    return Models(spec, generator, discriminator, loss, components, penalty, drawing, g_spec, dataset)
+    context = scheme_context(config, dataset, loss, penalty, components)
+    scheme = components["scheme"].create(context, **opts.get("scheme", {}))
+    scheme.component = components["scheme"]
+    models = Models(model_spec(config, dataset), {}, scheme, loss, components, penalty, dataset=dataset)
+    for role in sorted(scheme.roles, key=lambda r: r.family != "generators"):  # G first: --parts
+        models.nets[role.name] = _build_role(models, role, config, registry)
+    models.nets = {r.name: models.nets[r.name] for r in scheme.roles}
+    context.parts = tuple(models.parts)
+    setup = getattr(scheme, "setup", None)
+    if setup is not None:
+        with components["scheme"].calling("setup"):
+            setup(dict(models.nets))
+    return models
+
+
+def _build_role(models: Models, role: Role, config: RunConfig, registry: Registry) -> Any:
+    """One role's network: for the spec the scheme gives, else the run's own (the
+    dataset's images and conditions; ``--parts``: the generator draws the parts and the
+    discriminator sees those it shows; ``--rotation``: a rotation head)."""
+    component = models.components[role.builder]
+    options = config.options[role.builder]
+    if role.spec is not None:
+        models.role_specs[role.name] = role.spec
+        return _build_model(component, role.spec, options, config.dataset)
+    if role.family == "generators":
+        spec = ModelSpec(parts_shape(models.dataset), config.latent_dim) if config.parts else models.spec
+        models.generator_spec = models.role_specs[role.name] = spec
+        network = _build_model(component, spec, options, config.dataset)
+        if not config.parts:
+            return network
+        try:
+            network, models.drawing = compose_generator(network, models.dataset, config.latent_dim)
+        except ValueError as exc:
+            c = registry.get("datasets", config.dataset)
+            raise ComponentError("dataset", c.name, c.plugin, str(exc)) from None
+        return network
+    spec = model_spec(config, models.dataset, models.parts if models.drawing is not None else None)
+    spec = models.role_specs[role.name] = replace(spec, rotation=config.rotation > 0)
+    return _build_model(component, spec, options, config.dataset)
 
 
 def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any], dataset: str) -> Any:

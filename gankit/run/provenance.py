@@ -39,7 +39,7 @@ def plugins_used(config: RunConfig, registry: Registry, records: Iterable[Plugin
 
 def _components_of(config: RunConfig) -> list[tuple[str, str]]:
     pairs = [
-        ("generators", config.generator), ("discriminators", config.discriminator),
+        ("schemes", config.scheme), ("generators", config.generator), ("discriminators", config.discriminator),
         ("losses", config.loss), ("penalties", config.penalty), ("datasets", config.dataset),
     ]
     if config.eval_every:

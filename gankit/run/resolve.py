@@ -11,6 +11,7 @@ from gankit.errors import ConfigError, GankitError
 from gankit.nn.parts import can_compose
 from gankit.plugin.building import build_dataset, offered_conditions, resolve_metrics
 from gankit.plugin.registry import Registry
+from gankit.run.checkpoints import newest_readable
 from gankit.run.config import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_STEPS,
@@ -36,6 +37,7 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
     _declared_loss(config, registry)
     resolved, components = {}, {}
     for single, family, name in (
+        ("scheme", "schemes", config.scheme),
         ("generator", "generators", config.generator),
         ("discriminator", "discriminators", config.discriminator),
         ("loss", "losses", config.loss),
@@ -59,7 +61,7 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
             registry, [config.eval_metric], config.options.get("metric", {})
         )[0]
     config.options = resolved
-    order = ["loss", "penalty", "discriminator", "generator"]
+    order = ["loss", "penalty", "discriminator", "generator", "scheme"]
     declarer = next((s for s in ("discriminator", "generator") if config.sources.get("loss") == components[s].label), None)
     if declarer:  # a model that names its loss also sets how it trains with it
         order.remove(declarer)
@@ -167,7 +169,7 @@ def prepare_run(
     if not run.exists():
         return requested, dataset, 0
     check_resumable(run.read_config(), requested, force)
-    latest = run.latest_checkpoint()
+    latest, _ = newest_readable(run)
     step = latest[0] if latest else 0
     if step >= requested.steps:
         status = run.read_run_info().get("status", "unknown")

@@ -26,6 +26,7 @@ from gankit.testing.models import (
     reference_discriminator,
     reference_generator,
 )
+from gankit.testing.schemes import check_scheme
 
 __all__ = [
     "DEFAULT_SPEC",
@@ -39,6 +40,7 @@ __all__ = [
     "check_dataset",
     "check_example",
     "check_metric",
+    "check_scheme",
     "TinyLabelledDataset",
     "ProbeDiscriminator",
     "reference_generator",

@@ -125,7 +125,7 @@ def check_penalty(
 def loss_value(loss: Any, method: str, ctx: LossContext) -> Any:
     """``{"loss": ..., extras}`` of ``loss.<method>(ctx)``, or ``AssertionError`` saying
     why the result breaks the contract."""
-    from gankit.train.update import split_loss_output
+    from gankit.terms.base import split_loss_output
 
     out = getattr(loss, method)(ctx)  # an exception here is the loss's own: it propagates
     try:

@@ -123,6 +123,7 @@ _CHECKS = {
     "penalties": "check_penalty",
     "datasets": "check_dataset",
     "metrics": "check_metric",
+    "schemes": "check_scheme",
 }
 
 

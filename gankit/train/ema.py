@@ -1,4 +1,4 @@
-"""The exponential moving average of the generator's weights (``--ema-decay``).
+"""The exponential moving average of a network's weights (``--ema-decay``).
 
 The average is Keras's own: the generator's Adam keeps it (``use_ema``), updated after
 every generator step, so it lives in the optimizer's variables and in every
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AveragedGenerator", "moving_averages"]
+__all__ = ["AveragedNetwork", "moving_averages"]
 
 
 def moving_averages(optimizer: Any) -> list[Any]:
@@ -21,23 +21,24 @@ def moving_averages(optimizer: Any) -> list[Any]:
     return list(getattr(inner, "_model_variables_moving_average", None) or [])
 
 
-class AveragedGenerator:
-    """A second generator holding the moving average of the trained one's weights.
+class AveragedNetwork:
+    """A second network holding the moving average of a trained one's weights.
 
-    Build it inside the strategy scope and dtype policy the trained generator was built
-    under; :meth:`model` copies the averages in (and the batch-norm statistics, which are
-    averages already) and returns it.
+    ``averages`` are the optimizer's moving averages of the network's trainable
+    variables, in their order (:func:`moving_averages`, sliced to the network where the
+    optimizer updates several). Build it inside the strategy scope and dtype policy the
+    trained network was built under; :meth:`model` copies the averages in (and the
+    batch-norm statistics, which are averages already) and returns it.
     """
 
-    def __init__(self, generator: Any, copy: Any, optimizer: Any) -> None:
-        self.generator, self.copy = generator, copy
-        self.averages = moving_averages(optimizer)
-        if len(self.averages) != len(generator.trainable_variables):
-            raise RuntimeError("the generator's optimizer keeps no moving average (use_ema=False?)")
+    def __init__(self, network: Any, copy: Any, averages: list[Any]) -> None:
+        self.network, self.copy, self.averages = network, copy, list(averages)
+        if len(self.averages) != len(network.trainable_variables):
+            raise RuntimeError("the network's optimizer keeps no moving average (use_ema=False?)")
 
     def model(self) -> Any:
         for target, average in zip(self.copy.trainable_variables, self.averages):
             target.assign(average)
-        for target, source in zip(self.copy.non_trainable_variables, self.generator.non_trainable_variables):
+        for target, source in zip(self.copy.non_trainable_variables, self.network.non_trainable_variables):
             target.assign(source)
         return self.copy

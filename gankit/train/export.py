@@ -1,5 +1,5 @@
-"""Exporting a run's generator as ``generator.keras``: plain Keras layers, so the file
-loads with Keras alone."""
+"""Exporting a run's networks, one ``.keras`` per exported role (``generator.keras``):
+plain Keras layers, so the file loads with Keras alone."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from gankit.errors import GankitError
 from gankit.nn.layers import to_keras
 from gankit.run.rundir import RunDir
 
-__all__ = ["export_generator"]
+__all__ = ["export_network"]
 
 
-def export_generator(run: RunDir, generator: Any) -> None:
-    """Write ``generator.keras`` to a temporary name and rename it into place."""
-    target = run.generator_file
-    tmp = target.with_name(".generator.tmp.keras")
+def export_network(run: RunDir, stem: str, network: Any) -> None:
+    """Write ``<stem>.keras`` (``generator.keras``) to a temporary name and rename it
+    into place."""
+    target = run.path / f"{stem}.keras"
+    tmp = target.with_name(f".{stem}.tmp.keras")
     try:
-        to_keras(generator).save(tmp)
+        to_keras(network).save(tmp)
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

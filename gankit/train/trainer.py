@@ -1,9 +1,10 @@
 """The trainer: builds the registered components a run's config names and trains them.
 
 One ``tf.function`` (:class:`gankit.train.loop.TrainChunk`) runs every step between two
-host events under the run's ``tf.distribute`` strategy; a step is the update rule
-(:mod:`gankit.train.update`); when the host logs, writes samples, checkpoints and
-evaluates is the :class:`~gankit.train.schedule.Schedule`.
+host events under the run's ``tf.distribute`` strategy; a step is the stepper
+(:mod:`gankit.train.stepper`) walking the run's scheme's optimizer groups by the update
+rule; when the host logs, writes samples, checkpoints and evaluates is the
+:class:`~gankit.train.schedule.Schedule`.
 ``--batch-size`` is the global batch: each replica gets an equal slice. Data order is
 keyed by (seed, epoch) and noise by (seed, step): a resumed run continues exactly where
 its checkpoint left off, and a run on N replicas sees the same noise and data as on one.
@@ -25,26 +26,25 @@ from typing import Any
 import numpy as np
 
 from gankit._version import __version__
+from gankit.conditions import class_names, conditioned_on_label
 from gankit.errors import GankitError, TrainingError, TrainingInterrupted, describe
 from gankit.io.files import atomic_write_text
-from gankit.nn.precision import dtype_policy, resolve_jit, resolve_precision
-from gankit.plugin.building import check_first_batch, class_names, is_paired_run
+from gankit.nn.precision import resolve_jit, resolve_precision
+from gankit.plugin.building import check_first_batch
 from gankit.plugin.registry import Registry
-from gankit.run.checkpoints import EMA_GROUP, CheckpointStore, model_variables
-from gankit.run.config import RunConfig, parse_augment
-from gankit.run.models import build_models
+from gankit.run.checkpoints import CheckpointStore
+from gankit.run.config import RunConfig
+from gankit.run.models import exported_roles
 from gankit.run.rundir import RunDir
-from gankit.train.distribute import is_chief, synchronise_batch_norm, worker_lost_errors
-from gankit.train.ema import AveragedGenerator
+from gankit.train.distribute import is_chief, worker_lost_errors
 from gankit.train.evaluation import PeriodicEvaluation
-from gankit.train.export import export_generator
-from gankit.train.loop import TrainChunk, first_set, input_pipeline, release_in_background
+from gankit.train.export import export_network
+from gankit.train.loop import first_set, input_pipeline, release_in_background
 from gankit.train.metrics_log import MetricsLog
 from gankit.train.progress import Progress, Stopwatch
+from gankit.train.roles import build_training
 from gankit.train.samples import SampleGrid
 from gankit.train.schedule import Due, Schedule
-from gankit.train.update import UpdateStep
-from gankit.types import LABEL
 
 __all__ = ["Trainer", "TrainResult"]
 
@@ -138,45 +138,22 @@ class Trainer:
 
     def _build(self) -> None:
         import keras
-        import tensorflow as tf
 
-        from gankit.nn.optimizers import gan_optimizers
+        keras.utils.set_random_seed(self.config.seed)
+        self.training = training = build_training(
+            self.config, self.registry, self.dataset, self.strategy, self.precision, self.jit_compile
+        )
+        self.models, self.step_var = training.models, training.step_var
+        self._checkpoint_groups, self._train_chunk = training.checkpoint_groups, training.chunk
 
-        c = self.config
-        keras.utils.set_random_seed(c.seed)
-        with self.strategy.scope(), dtype_policy(self.precision):
-            self.models = build_models(c, self.registry, self.dataset)
-            if c.sync_batch_norm:
-                synchronise_batch_norm(self.models.generator, self.models.discriminator)
-            ema = c.ema_decay > 0
-            self.g_opt, self.d_opt = gan_optimizers(c, loss_scaling=self.precision == "mixed_float16")
-            self.g_opt.build(self.models.generator.trainable_variables)
-            self.d_opt.build(self.models.discriminator.trainable_variables)
-            self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="gankit_step")
-            self.averaged = None
-            if ema:
-                copy = self.models.new_generator(c.options["generator"])
-                self.averaged = AveragedGenerator(self.models.generator, copy, self.g_opt)
-        self._checkpoint_groups = model_variables(
-            {"generator": self.models.generator, "discriminator": self.models.discriminator},
-            {"generator": self.g_opt, "discriminator": self.d_opt},
-        )
-        if self.averaged is not None:
-            self._checkpoint_groups[EMA_GROUP] = list(self.averaged.averages)
-        replica_step = UpdateStep(
-            self.models, self.g_opt, self.d_opt,
-            conditions=self.conditions, parts=self.models.parts, latent_dim=c.latent_dim, seed=c.seed, d_steps=c.d_steps,
-            update=c.update, paired=is_paired_run(self.dataset, self.conditions),
-            replicas=int(self.strategy.num_replicas_in_sync),
-            loss_scaling=self.precision == "mixed_float16", step_var=self.step_var,
-            augment=parse_augment(c.augment), rotation=c.rotation,
-        )
-        self._train_chunk = TrainChunk(self.strategy, replica_step, self.step_var, jit_compile=self.jit_compile)
+    def network(self, role: str) -> Any:
+        """The network of ``role`` to sample, evaluate and export (its moving average with
+        ``--ema-decay``)."""
+        return self.training.network(role)
 
     def _generator(self) -> Any:
-        """The generator to sample, evaluate and export: the weights' moving average
-        with ``--ema-decay``, else the trained generator."""
-        return self.averaged.model() if self.averaged is not None else self.models.generator
+        """The first exported role's network (the ``gan`` scheme's generator)."""
+        return self.network(exported_roles(self.models.scheme)[0].name)
 
     def input_pipeline(self, epoch: int, skip_steps: int = 0) -> Any:
         """One epoch of step batches (``d_steps`` global batches each), shuffled by (seed,
@@ -220,12 +197,15 @@ class Trainer:
             "status": status, "step": step, **({"data": self.data_source} if self.data_source else {}),
             "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         })
-        info.update({"class_names": list(class_names(self.dataset))} if LABEL in self.conditions else {})  # for sample --class
+        info.update({"class_names": list(class_names(self.dataset))} if conditioned_on_label(self.conditions) else {})  # for sample --class
         info.setdefault("created_at", info["updated_at"])
         info.pop("error", None)
         if hasattr(self, "models"):
-            info["generator_params"] = _count(self.models.generator.trainable_variables)
-            info["discriminator_params"] = _count(self.models.discriminator.trainable_variables)
+            info["scheme"] = self.config.scheme
+            info["parameters"] = {role: _count(net.trainable_variables) for role, net in self.models.nets.items()}
+            for role in ("generator", "discriminator"):  # the gan scheme's, as run.json always had them
+                if role in self.models.nets:
+                    info[f"{role}_params"] = info["parameters"][role]
         return info
 
     # === Training ===
@@ -258,7 +238,8 @@ class Trainer:
             loop.metrics = MetricsLog(run) if chief else None
             self._train(loop, steps_per_epoch)
             if chief:
-                export_generator(run, self._generator())
+                for role in exported_roles(self.models.scheme):
+                    export_network(run, role.export, self.network(role.name))
                 run.write_run_info({**self._run_info("finished", loop.step), "exported_step": loop.step})
         except TrainingInterrupted:
             raise
@@ -322,15 +303,15 @@ class Trainer:
         if due.log or due.checkpoint:
             with loop.watch:
                 means, bad = loop.window.read()
-            d_mean, g_mean = means["d_loss"], means["g_loss"]
-            if bad >= 0 or not (math.isfinite(d_mean) and math.isfinite(g_mean)):
+            losses = {k: v for k, v in means.items() if k in self._loss_keys()}
+            if bad >= 0 or not all(math.isfinite(v) for v in losses.values()):
                 kept = (
                     f"the last good checkpoint is step {loop.last_good}" if loop.last_good is not None
                     else "no checkpoint had been written yet"
                 )
+                shown = ", ".join(f"{k}={v}" for k, v in losses.items())
                 raise TrainingError(
-                    f"non-finite loss at step {bad if bad >= 0 else loop.step} (d_loss={d_mean}, "
-                    f"g_loss={g_mean}); stopped; {kept}"
+                    f"non-finite loss at step {bad if bad >= 0 else loop.step} ({shown}); stopped; {kept}"
                 )
         if due.log:
             self._log(loop, due, means)
@@ -347,7 +328,8 @@ class Trainer:
 
     def _log(self, loop: _Loop, due: Due, means: dict[str, float]) -> None:
         c, seconds = self.config, loop.watch.lap()
-        record: dict[str, Any] = {"step": loop.step, "d_loss": round(means["d_loss"], 6), "g_loss": round(means["g_loss"], 6)}
+        record: dict[str, Any] = {"step": loop.step}
+        record.update({k: round(means[k], 6) for k in self._loss_keys() if k in means})
         record.update({k: round(v, 6) for k, v in means.items() if k not in record})
         record["images_per_sec"] = round(loop.window.steps * c.batch_size / max(seconds, 1e-9), 2)
         if due.evaluate and loop.evaluator is not None:
@@ -360,6 +342,10 @@ class Trainer:
         loop.result.records.append(record)
         loop.progress.update(loop.step, {**record, "batch_size": c.batch_size})
         loop.window = _Window()
+
+    def _loss_keys(self) -> list[str]:
+        """Each group's logged loss (``d_loss``, ``g_loss``), in the scheme's order."""
+        return [f"{g.prefix}_loss" for g in self.models.scheme.groups]
 
     def _interrupted(self, step: int, signum: int) -> None:
         if self.chief:
