@@ -23,10 +23,10 @@ def invoke(*args: str, ok: bool = True):
 
 def test_list_plugins_json_has_exactly_the_documented_keys():
     rows = json.loads(invoke("list-plugins", "--json").stdout)
-    assert {r["name"] for r in rows} == {"dcgan", "resnet", "minimax", "losses", "penalties", "mnist-cifar", "image-folder", "metrics"}
+    assert {r["name"] for r in rows} == {"gan", "dcgan", "resnet", "minimax", "losses", "penalties", "mnist-cifar", "image-folder", "metrics"}
     for row in rows:
         assert set(row) == {"name", "version", "source", "via", "target", "status", "error", "components"}
-        assert set(row["components"]) == {"generators", "discriminators", "losses", "penalties", "datasets", "metrics"}
+        assert set(row["components"]) == {"schemes", "generators", "discriminators", "losses", "penalties", "datasets", "metrics"}
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert dcgan["components"]["generators"] == [
         {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)",
@@ -50,7 +50,7 @@ def test_list_plugins_family_filter():
     assert set(rows[0]["components"]) == {"losses"}
     wgan = next(c for c in rows[1]["components"]["losses"] if c["name"] == "wgan-gp")
     assert wgan["training"] == {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5}
-    assert wgan["options"] == {"gp_weight": 10.0, "l1_weight": 100.0}
+    assert wgan["options"] == {"gp_weight": 10.0}
 
 
 def test_list_plugins_table_shows_errors_and_exits_zero(monkeypatch):
@@ -102,8 +102,16 @@ def test_config_file_unknown_key_is_an_error(tmp_path, tiny_data):
 
 
 def test_debug_shows_the_traceback(tiny_data):
-    result = CliRunner().invoke(cli, ["--debug", "train", "--generator", "nosuch"])
-    assert result.exit_code != 0 and result.exception is not None
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "gankit", "train", "--generator", "nosuch"]
+    plain = subprocess.run(args, capture_output=True, text=True)
+    debug = subprocess.run(args[:3] + ["--debug"] + args[3:], capture_output=True, text=True)
+    assert plain.returncode != 0 and debug.returncode != 0
+    assert plain.stderr.strip().splitlines() == ["Error: unknown generator 'nosuch'; available: dcgan, resnet"]
+    assert "Traceback (most recent call last)" not in plain.stderr
+    assert "Traceback (most recent call last)" in debug.stderr and "UnknownComponentError" in debug.stderr
 
 
 def test_dataset_preview_writes_grid_and_arrays(tmp_path, tiny_data):

@@ -63,18 +63,20 @@ class Progress:
             self._bar.__exit__(*exc)
 
 
-_PLAIN_KEYS = {"step", "d_loss", "g_loss", "images_per_sec", "elapsed_s", "batch_size"}
+_PLAIN_KEYS = {"step", "images_per_sec", "elapsed_s", "batch_size"}
 
 
 def _format_stats(record: Mapping[str, Any]) -> str:
-    """Losses and speed, then any evaluation results of this step (``fid 12.3``)."""
+    """Each group's loss and the speed, then the rest in the record's order: evaluation
+    results of this step (``fid 12.3``), then the terms' scalars."""
+    losses = [k for k in record if k.endswith("_loss") and isinstance(record[k], (int, float))]
     extra = "".join(
         f"  {key} {value:.4g}" for key, value in record.items()
-        if key not in _PLAIN_KEYS and isinstance(value, (int, float))
+        if key not in _PLAIN_KEYS and key not in losses and isinstance(value, (int, float))
     )
+    head = "".join(f"{key} {record[key]:.4f}  " for key in losses)
     return (
-        f"d_loss {record['d_loss']:.4f}  g_loss {record['g_loss']:.4f}  "
-        f"{record['images_per_sec']:.0f} img/s{extra}"
+        f"{head}{record['images_per_sec']:.0f} img/s{extra}"
     )
 
 

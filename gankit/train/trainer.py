@@ -330,12 +330,12 @@ class Trainer:
         c, seconds = self.config, loop.watch.lap()
         record: dict[str, Any] = {"step": loop.step}
         record.update({k: round(means[k], 6) for k in self._loss_keys() if k in means})
-        record.update({k: round(v, 6) for k, v in means.items() if k not in record})
         record["images_per_sec"] = round(loop.window.steps * c.batch_size / max(seconds, 1e-9), 2)
         if due.evaluate and loop.evaluator is not None:
             record[c.eval_metric] = loop.evaluator(
                 self._generator(), loop.step, self._checkpoint_groups, log=loop.progress.message
             )
+        record.update({k: round(v, 6) for k, v in means.items() if k not in record})  # the terms' scalars
         record["elapsed_s"] = round(loop.elapsed_before + time.perf_counter() - loop.wall_start, 3)
         if loop.metrics is not None:
             loop.metrics.write(record)
