@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from gankit.conditions import LABEL, class_names
 from gankit.errors import ComponentError, DataError, OptionError, PluginCodeError
 from gankit.plugin.registry import Component, Registry
-from gankit.types import LABEL, DataContext
+from gankit.types import DataContext
 
 __all__ = [
     "resolve", "resolve_metrics", "build_dataset", "take_examples", "example_problem", "check_first_batch",
@@ -70,11 +71,6 @@ def take_examples(dataset: Any, split: str, n: int, shuffle_seed: int | None = N
     if batch is None:
         raise DataError(f"split '{split}' is empty")
     return {k: np.asarray(v) for k, v in batch.items()}
-
-
-def class_names(dataset: Any) -> tuple[str, ...]:
-    """The dataset's class names (empty when it has no labels)."""
-    return tuple(str(n) for n in (getattr(dataset, "class_names", None) or ()))
 
 
 def offered_conditions(dataset: Any) -> list[str]:
