@@ -65,8 +65,8 @@ class GankitHarness:
     def __init__(self, batch: int, overrides: dict[str, Any], work: Path) -> None:
         registry = load_plugins().registry
         config = merge_config({"condition": "none", "batch_size": batch, "steps": 10**9, **SAME_NETWORK, **overrides})
-        dataset = resolve_components(config, registry)
-        self.trainer = Trainer(config, registry, dataset, RunDir(work), live_progress=False)
+        resolved = resolve_components(config, registry)
+        self.trainer = Trainer(config, registry, resolved, RunDir(work), live_progress=False)
         self.trainer._build()
         self.steps_per_epoch, self.step, self.epoch = self.trainer._steps_per_epoch(), 0, 0
         self.iterator = self.trainer._iterator(0, 0)

@@ -317,7 +317,7 @@ def gankit_generator(run_dir: Path, checkpoint: Path | None = None) -> tuple[Any
     config = run.read_config()
     if checkpoint is None:
         return load_generator(run, registry)[0], config
-    generator = build_models(config, registry, resolve_components(config, registry)).generator
+    generator = build_models(config, resolve_components(config, registry)).generator
     groups = {"generator/weights": list(generator.weights)}
     if EMA_GROUP in CheckpointStore.groups(checkpoint):
         groups[EMA_GROUP] = list(generator.trainable_variables)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from gankit._version import __version__
+from gankit.conditions import LABEL
 from gankit.errors import (
     ComponentError,
     ConfigError,
@@ -43,11 +44,13 @@ _LAZY = {
     "check_dataset": "gankit.testing",
     "check_metric": "gankit.testing",
     "check_scheme": "gankit.testing",
+    "read_export_info": "gankit.io.keras_info",
 }
 
 __all__ = [
     "__version__",
     "hookimpl",
+    "LABEL",
     "ModelSpec",
     "LossContext",
     "DataContext",

@@ -23,9 +23,18 @@ __all__ = [
     "conditioned_on_label",
     "describe_conditions",
     "class_names",
+    "NOISE",
+    "SOURCE",
+    "input_meanings",
+    "translation_source",
+    "data_problem",
 ]
 
 LABEL = "label"  # the class condition: an int32 input of shape (B,) beside the images
+NOISE = "z"  # a generator's noise input: float32 of shape (B, latent_dim), standard normal
+# A translation dataset's source-domain image (domain A; the "image" is domain B), and a
+# translation generator's one input (gankit.ModelSpec.translation).
+SOURCE = "source"
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,7 @@ class Condition:
 
     Attributes:
         name: its input name (``content``; ``label``).
-        kind: ``"image"`` or ``"label"``.
+        kind: ``"image"`` or ``label``.
         shape: one example's shape (``(32, 32, 1)``; ``()`` for the label).
         dtype: ``"float32"`` for images (in [-1, 1]), ``"int32"`` for the label.
         drawn: whether the generator draws it (``--parts``) instead of being given it.
@@ -82,3 +91,43 @@ def describe_conditions(conditions: Mapping[str, Any]) -> str:
 def class_names(dataset: Any) -> tuple[str, ...]:
     """A dataset's class names in label order (empty: it has no labels)."""
     return tuple(str(c) for c in (getattr(dataset, "class_names", None) or ()))
+
+
+def input_meanings(shapes: Mapping[str, Sequence[int | None]], names: Sequence[str] = ()) -> dict[str, str]:
+    """What each of a network's inputs means, for its export: ``shapes`` maps input
+    names to their shapes with the batch axis (``{"z": (None, 128), "label": (None,)}``);
+    ``names`` are the class names in label order."""
+    meanings = {}
+    for name, shape in shapes.items():
+        dims = ", ".join("B" if d is None else str(d) for d in shape)
+        if name == NOISE:
+            meanings[name] = f"noise: float32 ({dims}), standard normal"
+        elif name == SOURCE:
+            meanings[name] = f"source image to translate: float32 ({dims}), pixels in [-1, 1]"
+        elif is_label(name):
+            classes = f"0..{len(names) - 1}, class_names in order" if names else "class index"
+            meanings[name] = f"class label: int32 ({dims}), {classes}"
+        else:
+            meanings[name] = f"condition image '{name}': float32 ({dims}), pixels in [-1, 1]"
+    return meanings
+
+
+def translation_source(dataset: Any) -> str | None:
+    """The condition a translation dataset's domain A is (``source``; mnist-cifar's
+    ``content``), or None for a dataset of one domain."""
+    source = getattr(dataset, "source", None)
+    return source if source in (getattr(dataset, "conditions", None) or {}) else None
+
+
+def data_problem(dataset: Any, kind: str) -> str | None:
+    """What ``dataset`` lacks for a scheme that requires ``kind`` of data
+    (``gankit.scheme.DATA_KINDS``), as the end of a sentence; None when it has it."""
+    if kind == "images":
+        return None
+    if translation_source(dataset) is None:
+        return ("has one image domain, not two (your own pictures: trainA/ and trainB/ folders, "
+                "or -o dataset.domains=A,B)")
+    if kind == "paired" and not getattr(dataset, "paired", False):
+        return ("has two unpaired domains, not pairs (paired pictures: A/ and B/ folders with matching "
+                "file names and -o dataset.layout=paired, or side-by-side files)")
+    return None

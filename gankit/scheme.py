@@ -36,9 +36,13 @@ __all__ = [
     "Scheme",
     "DATA_KINDS",
     "SIDES",
+    "SCHEME_BUILT",
 ]
 
 SIDES = ("discriminator", "generator")  # which learning rate a group takes (lr_d, lr_g)
+# A role no component family builds: the scheme's own ``build_role(name, nets)`` makes it
+# from the other roles' networks (CUT's patch projection head, sized by the generator).
+SCHEME_BUILT = "scheme"
 # What a scheme needs from its dataset: images (with the run's conditions), two
 # unpaired domains, or pairs (the image is the ground truth of its condition images).
 DATA_KINDS = ("images", "unpaired", "paired")
@@ -51,7 +55,9 @@ class Role:
     Attributes:
         name: the role's name (``generator``; ``g_ab``): checkpoint groups, export files
             and messages use it.
-        family: the component family that builds it (``generators``, ``discriminators``).
+        family: the component family that builds it (``generators``, ``discriminators``),
+            or :data:`SCHEME_BUILT`: the scheme's ``build_role(name, nets)`` builds it,
+            given the networks of the roles declared before it.
         component: which of the run's components builds it: ``"generator"`` or
             ``"discriminator"`` (``--generator`` / ``--discriminator`` and their
             ``-o`` options); default: the family's.

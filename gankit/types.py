@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from gankit.conditions import LABEL, SOURCE
+
 __all__ = [
     "ModelSpec",
     "LossContext",
@@ -24,7 +26,6 @@ __all__ = [
 
 Shape = tuple[int, ...]
 UPDATE_RULES = ("alternating", "simultaneous")  # see gankit.train.stepper
-LABEL = "label"  # the class condition: an int32 input of shape (B,) beside the images
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ class ModelSpec:
         conditions: ``{name: shape}`` of the condition images the models see, in the
             order the run lists them; empty for an unconditional GAN.
         num_classes: for a label-conditional run (``--condition label``) the number of
-            classes, and both models take a ``"label"`` input: int32 of shape ``(B,)``
-            with values in ``[0, num_classes)``; 0 otherwise (no ``"label"`` input). A
+            classes, and both models take a ``label`` input: int32 of shape ``(B,)``
+            with values in ``[0, num_classes)``; 0 otherwise (no ``label`` input). A
             model built for classes must depend on the label: the contract kit fails a
             generator whose images, or a discriminator whose logits, ignore it.
         rotation: for a discriminator, whether it also returns ``rotation_logits``
@@ -46,6 +47,14 @@ class ModelSpec:
             ``gankit.nn.rotation``): its output is then ``{"logits", "rotation_logits"}``
             (and ``class_logits`` if it has that head too). A factory that has no such
             head raises ``ValueError`` for it. Always False for a generator.
+        translation: for a generator, build an image-to-image **translation** generator
+            (the ``cyclegan``, ``cut`` and ``pix2pix`` schemes): its one input is the
+            source image, named ``source`` (:data:`gankit.conditions.SOURCE`; its shape
+            is ``conditions["source"]``), with no noise; it returns an image of
+            ``image_shape`` in [-1, 1], and names the layers of its encoder whose
+            outputs feature losses may read ``encoder_0`` (shallowest), ``encoder_1``,
+            ... (CUT's PatchNCE). A factory that builds no such generator raises
+            ``ValueError`` for it.
     """
 
     image_shape: Shape
@@ -53,6 +62,7 @@ class ModelSpec:
     conditions: Mapping[str, Shape] = field(default_factory=dict)
     num_classes: int = 0
     rotation: bool = False
+    translation: bool = False
 
     def __post_init__(self) -> None:
         if len(self.image_shape) != 3:
@@ -63,6 +73,8 @@ class ModelSpec:
             raise ValueError(f"`num_classes` must be 0 or at least 2, received `{self.num_classes}`.")
         if LABEL in self.conditions:
             raise ValueError("the label is not an image condition: give `num_classes` instead")
+        if self.translation and (list(self.conditions) != [SOURCE] or self.num_classes):
+            raise ValueError(f"a translation generator's spec has one condition, `{SOURCE}`, and no classes")
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,14 @@ class TrainingDefaults:
         d_steps: discriminator updates per generator update.
         update: the update rule, ``"alternating"`` or ``"simultaneous"``.
         loss: the loss a model is meant to train with (e.g. ``"hinge"`` for SNGAN's
-            networks); a run takes it when no layer names ``--loss``. Models only: the
-            discriminator's declaration wins over the generator's.
+            networks); a run takes it when no layer names ``--loss``. The scheme's
+            declaration wins, then the discriminator's, then the generator's.
+        lr_decay: the last share of the run over which both learning rates fall
+            linearly to 0 (CycleGAN's 0.5).
+        generator, discriminator: schemes only: the networks a run of the scheme builds
+            when the user names none (``cyclegan``: ``resnet-translator``, ``patchgan``).
+        batch_size, steps: schemes only: the run's length and batch when the user gives
+            none (a translation scheme's networks cost more a step than DCGAN's).
     """
 
     lr_g: float | None = None
@@ -91,6 +109,11 @@ class TrainingDefaults:
     d_steps: int | None = None
     update: str | None = None
     loss: str | None = None
+    lr_decay: float | None = None
+    generator: str | None = None
+    discriminator: str | None = None
+    batch_size: int | None = None
+    steps: int | None = None
 
     def __post_init__(self) -> None:
         for key in ("lr_g", "lr_d"):
@@ -101,12 +124,18 @@ class TrainingDefaults:
             value = getattr(self, key)
             if value is not None and not (isinstance(value, (int, float)) and 0 <= value < 1):
                 raise ValueError(f"`{key}` must be in [0, 1), received `{value!r}`.")
-        if self.d_steps is not None and not (isinstance(self.d_steps, int) and self.d_steps >= 1):
-            raise ValueError(f"`d_steps` must be a positive integer, received `{self.d_steps!r}`.")
+        for key in ("d_steps", "batch_size", "steps"):
+            value = getattr(self, key)
+            if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+                raise ValueError(f"`{key}` must be a positive integer, received `{value!r}`.")
         if self.update is not None and self.update not in UPDATE_RULES:
             raise ValueError(f"`update` must be one of {', '.join(UPDATE_RULES)}, received `{self.update!r}`.")
-        if self.loss is not None and not (isinstance(self.loss, str) and self.loss):
-            raise ValueError(f"`loss` must be a loss's name, received `{self.loss!r}`.")
+        for key in ("loss", "generator", "discriminator"):
+            value = getattr(self, key)
+            if value is not None and not (isinstance(value, str) and value):
+                raise ValueError(f"`{key}` must be a component's name, received `{value!r}`.")
+        if self.lr_decay is not None and not (isinstance(self.lr_decay, (int, float)) and 0 <= self.lr_decay <= 1):
+            raise ValueError(f"`lr_decay` must be in [0, 1], received `{self.lr_decay!r}`.")
 
     def declared(self) -> dict[str, Any]:
         """The settings given (not None), by name."""
@@ -243,7 +272,7 @@ class EvalContext:
         fake: ``(n, H, W, C)`` generated images, in [-1, 1].
         conditions: ``{name: (n, ...)}`` the conditions ``fake`` was generated from —
             those of the real examples, in the same order (empty if unconditional).
-        labels: ``(n,)`` the real examples' ``"label"`` (the content's class for
+        labels: ``(n,)`` the real examples' ``label`` (the content's class for
             mnist-cifar), or None when the dataset has none.
         split, seed: where the real images come from and the seed of the sampling.
     """

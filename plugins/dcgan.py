@@ -41,6 +41,7 @@ import math
 from typing import Any, Literal
 
 import gankit
+from gankit.conditions import LABEL
 from gankit.nn import conditioning as cond
 from gankit.nn.rotation import ROTATION_LOGITS, rotation_head
 
@@ -261,7 +262,7 @@ def build_dcgan_discriminator(
         x = layers.Concatenate(name="stack_conditions")([image, *list(inputs.values())[1:]])
     label = cond.label_input() if spec.num_classes else None
     if label is not None:
-        inputs["label"] = label
+        inputs[LABEL] = label
     features = _conv_stack(
         x, n, width, init, prefix="disc", spectral_norm=spectral_norm, batch_norm=batch_norm
     )

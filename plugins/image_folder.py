@@ -9,6 +9,12 @@ are skipped and listed. Subfolders are classes (``label``) when there are two or
 ``train/`` and ``test/`` (or ``val/``) folders are the splits, else a seeded
 ``holdout`` fraction is the test split. Images are float32 in [-1, 1], with one
 channel when every image is grayscale (``channels="auto"``).
+
+Two domains for image-to-image translation (``layout``; :mod:`gankit_plugins.image_domains`):
+CycleGAN's ``trainA/ trainB/`` (found by itself), any two subfolders
+(``-o dataset.domains=photos,paintings``), paired ``A/ B/`` folders
+(``-o dataset.layout=paired``) or pix2pix's side-by-side ``AB`` files
+(``-o dataset.layout=side-by-side``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,16 @@ from typing import Any, Literal
 import numpy as np
 
 import gankit
-from gankit.data import DecodeOptions, FolderImages, open_folder, parse_colour
+from gankit.conditions import LABEL
+from gankit.data import (
+    DecodeOptions,
+    FolderImages,
+    open_domains,
+    open_folder,
+    parse_colour,
+    two_domain_layout,
+)
+from gankit_plugins.image_domains import TranslationFolderDataset
 
 SIZES = tuple(2**k for k in range(3, 9))  # 8 ... 256
 READ_CHUNK = 64  # rows read from the cache per call
@@ -87,11 +102,11 @@ class ImageFolderDataset:
                 images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
             out = {"image": images}
             if self.num_classes:
-                out["label"] = chunk["label"]
+                out[LABEL] = chunk[LABEL]
             return out
 
         return (
-            tf.data.Dataset.from_tensor_slices({"row": rows, "label": labels})
+            tf.data.Dataset.from_tensor_slices({"row": rows, LABEL: labels})
             .batch(READ_CHUNK)
             .enumerate()
             .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
@@ -113,7 +128,9 @@ def build_image_folder(
     resample: Literal["lanczos", "box", "bicubic"] = "lanczos",
     min_size: int = 16,
     seed: int = 0,
-) -> ImageFolderDataset:
+    layout: Literal["auto", "classes", "unpaired", "paired", "side-by-side"] = "auto",
+    domains: str | None = None,
+) -> ImageFolderDataset | TranslationFolderDataset:
     """Your own images: every picture in a folder, at one size (docs/own-images.md).
 
     Args:
@@ -132,6 +149,13 @@ def build_image_folder(
         resample: resampling filter: ``lanczos``, ``box`` (area average) or ``bicubic``.
         min_size: images whose shorter side is smaller are skipped.
         seed: seeds the held-out split, the order and the flips.
+        layout: ``classes``: one set of images (subfolders are classes); ``unpaired``:
+            two domains for translation (``trainA/ trainB/``, optional ``testA/
+            testB/``, or the ``domains``); ``paired``: ``A/`` and ``B/`` (or the
+            ``domains``) with matching file names; ``side-by-side``: each file holds A
+            on its left half, B on its right. ``auto``: ``unpaired`` when ``path`` has
+            ``trainA/`` and ``trainB/`` or ``domains`` is given, else ``classes``.
+        domains: the two domains' subfolders, A first: ``photos,paintings``.
     """
     if path is None:
         raise gankit.UsageError("dataset 'image-folder' needs a folder: -o dataset.path=FOLDER")
@@ -143,6 +167,14 @@ def build_image_folder(
         options = DecodeOptions(size, fit, parse_colour(background), resample, max(1, min_size))
     except ValueError as exc:
         raise gankit.UsageError(f"dataset 'image-folder': {exc}") from None
+    names = _domain_names(domains)
+    if layout == "auto":
+        layout = "unpaired" if names or two_domain_layout(Path(path).expanduser()) else "classes"
+    if layout != "classes":
+        found = open_domains(path, options, layout=layout, domains=names, holdout=holdout, seed=seed, log=_note)
+        _note(f"{Path(path).expanduser()}: {found.summary()}")
+        picked = tuple((1 if d.all_gray else 3) if channels == "auto" else int(channels) for d in (found.a, found.b))
+        return TranslationFolderDataset(found, size=size, channels=picked, flip=flip, seed=seed)
     folder = open_folder(path, options, labels=labels, holdout=holdout, seed=seed, log=_note)
     chosen = (1 if folder.all_gray else 3) if channels == "auto" else int(channels)
     dataset = ImageFolderDataset(folder, channels=chosen, flip=flip, seed=seed)
@@ -150,6 +182,16 @@ def build_image_folder(
         _note(folder.summary())
         dataset.announced = True
     return dataset
+
+
+def _domain_names(domains: str | None) -> tuple[str, str] | None:
+    if domains is None:
+        return None
+    names = tuple(n.strip() for n in str(domains).split(",") if n.strip())
+    if len(names) != 2:
+        raise gankit.UsageError(f"dataset 'image-folder': domains must name two subfolders, A first "
+                                f"(e.g. photos,paintings), got {domains!r}")
+    return names[0], names[1]
 
 
 def _note(text: str) -> None:

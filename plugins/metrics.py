@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 import gankit
+from gankit.conditions import LABEL
 from gankit.eval.metrics import (
     channel_statistics_distance,
     classifier_score,
@@ -35,7 +36,7 @@ class FrechetDistance:
         self.extractor, self.weights, self.per_class = extractor, weights or None, per_class
         self.protocol = {"extractor": extractor, **({"per_class": True} if per_class else {})}
         if per_class:  # each class's reals against the images generated for it
-            self.requires, self.needs_labels = ("label",), True
+            self.requires, self.needs_labels = (LABEL,), True
 
     def compute(self, ctx: gankit.EvalContext) -> float:
         real = ctx.features(self.extractor, "real", weights=self.weights)
@@ -111,7 +112,7 @@ class ClassAccuracy:
     """
 
     higher_is_better = True
-    requires = ("label",)
+    requires = (LABEL,)
     needs_labels = True
     protocol = {"extractor": "classifier"}
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 import gankit
+from gankit.conditions import LABEL
 from gankit.data import (
     DecodeOptions,
     RemoteFile,
@@ -143,6 +144,7 @@ class MnistCifarDataset:
     conditions = {"content": (32, 32, 1), "style": (32, 32, 3)}
     default_conditions = ("content", "style")
     paired = True  # `image` is exactly what the conditions should render to
+    source = "content"  # what a translation scheme (pix2pix) maps to `image`
     num_classes = 10
     class_names = DIGITS  # `label` is the digit
 
@@ -204,7 +206,7 @@ class MnistCifarDataset:
         if split not in self._cache:
             mnist, cifar = self.arrays()
             self._cache[split] = (
-                tf.constant(_pad_digits(mnist[f"x_{split}"])),
+                tf.constant(pad_digits(mnist[f"x_{split}"])),
                 tf.constant(cifar[f"x_{split}"]),
                 tf.constant(mnist[f"y_{split}"].astype(np.int32)),
                 tf.constant(cifar[f"y_{split}"].astype(np.int32)),
@@ -230,7 +232,7 @@ class MnistCifarDataset:
                 "image": image * 2.0 - 1.0,
                 "content": digit * 2.0 - 1.0,
                 "style": style * 2.0 - 1.0,
-                "label": tf.gather(labels_t, i),
+                LABEL: tf.gather(labels_t, i),
                 "style_label": tf.gather(style_labels_t, j),
             }
 
@@ -298,7 +300,7 @@ class ImageDataset:
                 tf.constant(arrays[f"y_{split}"].astype(np.int32)),
             )
         return tf.data.Dataset.from_tensor_slices(self._cache[split]).map(
-            lambda x, y: {"image": _to_unit(x) * 2.0 - 1.0, "label": y},
+            lambda x, y: {"image": _to_unit(x) * 2.0 - 1.0, LABEL: y},
             num_parallel_calls=tf.data.AUTOTUNE,
         )
 
@@ -322,7 +324,7 @@ def _note(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _pad_digits(x: np.ndarray) -> np.ndarray:
+def pad_digits(x: np.ndarray) -> np.ndarray:
     return np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None]
 
 
@@ -344,7 +346,7 @@ def build_mnist_cifar(
 
 def build_mnist(context: gankit.DataContext) -> ImageDataset:
     """MNIST digits padded to 32x32, one channel (unconditional)."""
-    return ImageDataset(context, load_mnist_arrays, (32, 32, 1), _pad_digits)
+    return ImageDataset(context, load_mnist_arrays, (32, 32, 1), pad_digits)
 
 
 def build_cifar10(context: gankit.DataContext) -> ImageDataset:

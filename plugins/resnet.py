@@ -32,6 +32,7 @@ import math
 from typing import Any, Literal
 
 import gankit
+from gankit.conditions import LABEL
 from gankit.nn import conditioning as cond
 from gankit.nn.rotation import ROTATION_LOGITS, rotation_head
 
@@ -134,7 +135,7 @@ def build_resnet_discriminator(
     inputs: dict[str, Any] = {"image": keras.Input(tuple(spec.image_shape), name="image")}
     label = cond.label_input() if spec.num_classes else None
     if label is not None:
-        inputs["label"] = label
+        inputs[LABEL] = label
     x = inputs["image"]
     for i in range(blocks - 1):  # down to 8x8
         x = _down_block(x, _channels(width, blocks, blocks - 1 - i), f"down{i}", first=i == 0)

@@ -22,7 +22,8 @@ MAX_FUNCTION_LINES = 60
 # Each part of gankit and its layer: imports between parts point to a lower layer.
 LAYERS = {
     "gankit.errors": 0, "gankit.types": 0, "gankit._version": 0, "gankit._tf": 0,
-    "gankit.conditions": 0, "gankit.scheme": 0,
+    "gankit.conditions": -1,  # the vocabulary of conditions: even the plain types use it
+    "gankit.scheme": 0,
     "gankit.io": 1,
     "gankit.data": 2, "gankit.plugin": 2, "gankit.nn": 2,
     "gankit.terms": 3, "gankit.run": 3,

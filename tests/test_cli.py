@@ -23,7 +23,8 @@ def invoke(*args: str, ok: bool = True):
 
 def test_list_plugins_json_has_exactly_the_documented_keys():
     rows = json.loads(invoke("list-plugins", "--json").stdout)
-    assert {r["name"] for r in rows} == {"gan", "dcgan", "resnet", "minimax", "losses", "penalties", "mnist-cifar", "image-folder", "metrics"}
+    assert {r["name"] for r in rows} == {"gan", "cyclegan", "pix2pix", "cut", "dcgan", "resnet", "translators", "minimax", "losses", "penalties",
+                                       "mnist-cifar", "mnist-cifar-unpaired", "image-folder", "metrics"}
     for row in rows:
         assert set(row) == {"name", "version", "source", "via", "target", "status", "error", "components"}
         assert set(row["components"]) == {"schemes", "generators", "discriminators", "losses", "penalties", "datasets", "metrics"}
@@ -78,13 +79,13 @@ def test_plugin_option_adds_a_local_plugin():
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["train", "--generator", "nosuch"], 2, "Error: unknown generator 'nosuch'; available: dcgan, resnet\n"),
+        (["train", "--generator", "nosuch"], 2, "Error: unknown generator 'nosuch'; available: dcgan, resnet, resnet-translator, unet\n"),
         (["train", "--loss", "minmax"], 2, "Error: unknown loss 'minmax' (did you mean 'minimax'?); available: hinge, lsgan, minimax, ragan, wgan-gp\n"),
         (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: conditioning, labels, layered, skips, to_image, width)\n"),
         (["train", "-o", "generator.width=big"], 2, "Error: generator 'dcgan': option `width` expects int | 'auto', got 'big' (invalid literal for int() with base 10: 'big'; choose one of 'auto')\n"),
         (["train", "-o", "width=3"], 2, "Error: bad override `width=3`: expected family.option=value, e.g. generator.width=128\n"),
         (["train", "--condition", "colour"], 2, "Error: dataset 'mnist-cifar' has no condition 'colour' (available: content, style, label, or 'none')\n"),
-        (["dataset-preview", "nope"], 2, "Error: unknown dataset 'nope'; available: cifar10, image-folder, mnist, mnist-cifar\n"),
+        (["dataset-preview", "nope"], 2, "Error: unknown dataset 'nope'; available: cifar10, image-folder, mnist, mnist-cifar, mnist-cifar-unpaired\n"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(args, code, message, tiny_data):
@@ -109,7 +110,7 @@ def test_debug_shows_the_traceback(tiny_data):
     plain = subprocess.run(args, capture_output=True, text=True)
     debug = subprocess.run(args[:3] + ["--debug"] + args[3:], capture_output=True, text=True)
     assert plain.returncode != 0 and debug.returncode != 0
-    assert plain.stderr.strip().splitlines() == ["Error: unknown generator 'nosuch'; available: dcgan, resnet"]
+    assert plain.stderr.strip().splitlines() == ["Error: unknown generator 'nosuch'; available: dcgan, resnet, resnet-translator, unet"]
     assert "Traceback (most recent call last)" not in plain.stderr
     assert "Traceback (most recent call last)" in debug.stderr and "UnknownComponentError" in debug.stderr
 

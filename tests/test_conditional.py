@@ -49,6 +49,20 @@ def test_a_label_conditional_run_trains_resumes_and_exports(digits_run):
     assert a.shape == (10, 32, 32, 1) and not np.allclose(a, b)
 
 
+def test_the_export_says_which_label_is_which_class(digits_run):
+    import zipfile
+
+    import gankit
+
+    with zipfile.ZipFile(digits_run / "generator.keras") as archive:  # no gankit needed to read it
+        info = json.loads(archive.read("gankit.json"))
+    assert info == gankit.read_export_info(digits_run / "generator.keras")
+    assert info["class_names"] == [str(d) for d in range(10)] and info["role"] == "generator"
+    assert info["scheme"] == "gan" and info["conditions"] == ["label"]
+    assert info["inputs"]["label"].startswith("class label: int32 (B), 0..9")
+    assert info["inputs"]["z"] == "noise: float32 (B, 8), standard normal"
+
+
 def test_training_grids_have_one_row_per_class(digits_run):
     from PIL import Image
 

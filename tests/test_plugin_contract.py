@@ -59,7 +59,7 @@ def test_a_broken_plugin_is_warned_about_and_named_when_its_component_is_asked_f
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
     assert warnings == [warnings[0]] and f"plugin 'broken_{kind}' was not loaded" in warnings[0]
     [error] = error_lines(result)
-    assert error.startswith("Error: unknown generator 'resnet-small' (did you mean 'resnet'?); available: dcgan, resnet; plugins that failed")
+    assert error.startswith("Error: unknown generator 'resnet-small' (did you mean 'resnet'?); available: dcgan, resnet, resnet-translator, unet; plugins that failed")
     assert f"broken_{kind}" in error
     rows = json.loads(invoke("--plugin", path, "list-plugins", "--json", "--family", "losses").stdout)
     assert any(r["name"] == f"broken_{kind}" and r["status"] == "error" for r in rows)
@@ -197,13 +197,13 @@ def test_relativistic_losses_match_a_hand_computation(tmp_path, tiny_data):
     config = merge_config({"condition": "none", "parts": False, "loss": "ra-test", "batch_size": 8, "latent_dim": 8,
                            "steps": 1, "log_every": 1, "checkpoint_every": 1, "precision": "float32",
                            "options": {"generator": {"width": 4}, "discriminator": {"width": 4}}})
-    dataset = resolve_components(config, registry)
-    trainer = Trainer(config, registry, dataset, RunDir(tmp_path / "R"), live_progress=False)
+    resolved = resolve_components(config, registry)
+    trainer = Trainer(config, registry, resolved, RunDir(tmp_path / "R"), live_progress=False)
     record = trainer.run(0).records[0]
 
     keras.utils.set_random_seed(config.seed)  # the trainer's initial weights
-    before = build_models(config, registry, dataset)
-    after = build_models(config, registry, dataset)
+    before = build_models(config, resolved)
+    after = build_models(config, resolved)
     CheckpointStore.load(tmp_path / "R" / "checkpoints" / "step_000001.npz",
                          {"discriminator/weights": list(after.discriminator.weights)})
     real = next(iter(trainer.input_pipeline(0)))["image"]

@@ -12,7 +12,8 @@ from gankit.plugin.loader import LoadOptions, load_plugins
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLUGINS = FIXTURES / "plugins"
-BUILTINS = {"dcgan", "resnet", "minimax", "losses", "penalties", "mnist-cifar", "image-folder", "metrics"}
+BUILTINS = {"gan", "cyclegan", "pix2pix", "cut", "dcgan", "resnet", "translators", "minimax", "losses", "penalties",
+            "mnist-cifar", "mnist-cifar-unpaired", "image-folder", "metrics"}
 
 
 def names(host, family):
@@ -23,11 +24,12 @@ def test_builtins_load_and_register_their_components(host):
     for name in BUILTINS:
         record = host.record(name)
         assert (record.status, record.source, record.error) == ("ok", "builtin", None)
-    assert names(host, "generators") == ["dcgan", "resnet"]
-    assert names(host, "discriminators") == ["dcgan", "resnet"]
+    assert names(host, "generators") == ["dcgan", "resnet", "resnet-translator", "unet"]
+    assert names(host, "discriminators") == ["dcgan", "patchgan", "resnet"]
+    assert names(host, "schemes") == ["cut", "cyclegan", "fastcut", "gan", "pix2pix"]
     assert names(host, "losses") == ["hinge", "lsgan", "minimax", "ragan", "wgan-gp"]
     assert names(host, "penalties") == ["r1"]
-    assert names(host, "datasets") == ["cifar10", "image-folder", "mnist", "mnist-cifar"]
+    assert names(host, "datasets") == ["cifar10", "image-folder", "mnist", "mnist-cifar", "mnist-cifar-unpaired"]
 
 
 def test_import_error_marks_only_that_plugin(tmp_path):
@@ -43,7 +45,7 @@ def test_exception_in_a_hook_registers_nothing_from_that_plugin():
     record = host.record("broken_hook")
     assert record.status == "error" and "hook exploded" in record.error
     assert "fine-before-crash" not in names(host, "generators")
-    assert names(host, "generators") == ["dcgan", "resnet"]
+    assert names(host, "generators") == ["dcgan", "resnet", "resnet-translator", "unet"]
 
 
 def test_misspelled_hook_is_an_error_with_a_suggestion():

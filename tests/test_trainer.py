@@ -309,3 +309,24 @@ def test_bfloat16_training_takes_the_matrix_product_convolutions(tmp_path, tiny_
     train(out, "--steps", "4", "--precision", "mixed_bfloat16", *wide)
     assert calls  # traced at least once: D's second conv and G's first transposed conv
     assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in metrics(out))
+
+
+def test_a_checkpoint_loads_back_without_the_dataset(tmp_path, tiny_data, monkeypatch):
+    import keras
+
+    from gankit.plugin.loader import load_plugins
+    from gankit.run.models import load_network
+    from gankit.run.rundir import RunDir
+
+    out = tmp_path / "R"
+    train(out, "--steps", "6", "--condition", "label", "--ema-decay", "0.9")
+    roles = json.loads((out / "run.json").read_text())["roles"]
+    assert roles["generator"]["export"] == "generator" and roles["generator"]["spec"]["num_classes"] == 10
+    exported = keras.models.load_model(out / "generator.keras", safe_mode=True, compile=False)
+    (out / "generator.keras").unlink()
+    monkeypatch.setenv("GANKIT_DATA_DIR", str(tmp_path / "nothing-here"))  # building the dataset would fail
+    network, step = load_network(RunDir(out), load_plugins().registry)
+    assert step == 6
+    inputs = {"z": np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32),
+              "label": np.arange(4, dtype=np.int32)}
+    np.testing.assert_allclose(np.asarray(network(inputs)), np.asarray(exported(inputs)), atol=1e-5)

@@ -9,6 +9,7 @@ import click
 
 from gankit._tf import import_tensorflow
 from gankit.cli.common import CONTEXT_SETTINGS, data_dir_option, get_host
+from gankit.conditions import LABEL
 from gankit.errors import UsageError
 
 
@@ -55,7 +56,7 @@ def sample_cmd(ctx: click.Context, run_dir: str, count: int, seed: int, out: str
             names = run.read_run_info()["class_names"]
             save_png(class_grid(arrays["images"], names, scale=scale), out)
         else:
-            conditions = [arrays[c] for c in run.read_config().condition or [] if c != "label"]
+            conditions = [arrays[c] for c in run.read_config().condition or [] if c != LABEL]
             save_png(paired_grid(conditions + [arrays["images"]]), out, scale=scale)
         click.echo(f"wrote {out}")
     if npz is not None:
@@ -122,6 +123,48 @@ def _transfer_targets(pairs: list[tuple[Path, Path]], out: str | None) -> list[P
     names = [f"{c.stem}--{s.stem}" for c, s in pairs]
     repeated = {n for n in names if names.count(n) > 1}
     return [folder / (f"{n}-{i}.png" if n in repeated else f"{n}.png") for i, n in enumerate(names)]
+
+
+@click.command("translate", context_settings=CONTEXT_SETTINGS)
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False),
+              help="Run of a translation scheme (cyclegan, cut, fastcut, pix2pix).")
+@click.option("--input", "inputs", required=True, multiple=True, type=click.Path(),
+              help="Picture file or folder (repeatable; folders are read recursively).")
+@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
+              help="Domain A to B, or back (cyclegan, cut: both; pix2pix: a2b).")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False),
+              help="Folder for the translations: one PNG per input, named after it.")
+@click.pass_context
+def translate_cmd(ctx: click.Context, run_dir: str, inputs: tuple[str, ...], direction: str, out: str) -> None:
+    """Translate your pictures with a translation run (A to B, or back).
+
+    Each input is decoded as the training folders were (centre square, resized to the
+    run's size) and its translation written to OUT as a PNG named after it, a folder's
+    subfolders kept. Files that cannot be read are skipped and listed.
+
+    \b
+    Examples:
+      gankit translate --run runs/horse2zebra --input horses/ -o zebras/
+      gankit translate --run runs/horse2zebra --input z1.jpg --input z2.jpg --direction b2a -o horses/
+    """
+    from gankit.data.progress import progress_bar
+    from gankit.eval.translate import collect_inputs, translate_files
+    from gankit.run.rundir import RunDir
+
+    run = RunDir(Path(run_dir))
+    if not run.exists():
+        raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
+    total = len(collect_inputs(list(inputs))[0])
+    import_tensorflow()
+    with progress_bar("translating", total) as advance:
+        result = translate_files(run, get_host(ctx).registry, list(inputs), Path(out), direction=direction,
+                                 advance=advance)
+    if result.skipped:
+        first = ", ".join(f"{p} ({why})" for p, why in result.skipped[:3])
+        click.echo(f"skipped {len(result.skipped)} files: {first}{', ...' if len(result.skipped) > 3 else ''}", err=True)
+    if not result.written:
+        raise UsageError("no input could be translated")
+    click.echo(f"wrote {len(result.written)} translations ({direction}) to {out}")
 
 
 @click.command("evaluate", context_settings=CONTEXT_SETTINGS)

@@ -181,7 +181,7 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
     if run is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run = RunDir(Path("runs") / f"{config.dataset}-{config.generator}-{config.loss}-{stamp}")
-    config, dataset, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
+    config, resolved, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
     import_tensorflow()
     from gankit.run.models import exported_roles
     from gankit.run.provenance import plugins_used
@@ -189,7 +189,7 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
     from gankit.train.trainer import Trainer
 
     strategy = make_strategy(config.strategy, cpu_devices=cpu_devices)
-    trainer = Trainer(config, host.registry, dataset, run,
+    trainer = Trainer(config, host.registry, resolved, run,
                       plugins=plugins_used(config, host.registry, host.records),
                       strategy=strategy, live_progress=live, data_source=_data_source(data_dir))
     chief = is_chief(strategy)

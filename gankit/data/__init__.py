@@ -16,6 +16,7 @@ from gankit.data.decode import (
     decode_image,
     parse_colour,
 )
+from gankit.data.domains import LAYOUTS, Domain, Domains, open_domains, two_domain_layout
 from gankit.data.files import (
     RemoteFile,
     fetch,
@@ -46,4 +47,9 @@ __all__ = [
     "decode_image",
     "open_folder",
     "parse_colour",
+    "LAYOUTS",
+    "Domain",
+    "Domains",
+    "open_domains",
+    "two_domain_layout",
 ]

@@ -5,7 +5,8 @@ What :func:`decode_image` does to a file, in order:
 1. opens it with Pillow (PNG, JPEG, BMP, GIF — its first frame —, WebP, TIFF); a JPEG
    is decoded at the smallest DCT scale that still covers the target size (Pillow's
    ``draft``), so a 4000x3000 photo costs a fraction of a full decode;
-2. applies the EXIF orientation;
+2. applies the EXIF orientation, and keeps the ``half`` asked for (pix2pix's
+   side-by-side pairs: ``left`` or ``right``);
 3. brings every mode to RGB: 1-bit and 8-bit gray are replicated, 16-bit and 32-bit
    gray scaled to 8 bits, palettes expanded, CMYK / YCbCr / LAB converted, and alpha
    (RGBA, LA, PA, a palette's transparent index) composited on ``background``;
@@ -30,6 +31,7 @@ __all__ = ["FITS", "RESAMPLING", "DecodeOptions", "SkippedFile", "decode_image",
 
 FITS = ("crop", "pad", "stretch")
 RESAMPLING = ("lanczos", "box", "bicubic")
+HALVES = ("", "left", "right")
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
 
 
@@ -47,6 +49,8 @@ class DecodeOptions:
         background: RGB that alpha is composited on, and ``pad``'s fill.
         resample: the resampling filter (one of :data:`RESAMPLING`).
         min_size: images whose shorter side is smaller are skipped.
+        half: ``""`` (the whole image), ``"left"`` or ``"right"``: the half of an image
+            that holds two side by side (pix2pix's ``AB`` files).
     """
 
     size: int
@@ -54,8 +58,11 @@ class DecodeOptions:
     background: tuple[int, int, int] = (255, 255, 255)
     resample: str = "lanczos"
     min_size: int = 16
+    half: str = ""
 
     def __post_init__(self) -> None:
+        if self.half not in HALVES:
+            raise ValueError(f"`half` must be one of {', '.join(map(repr, HALVES))}, received `{self.half}`.")
         if self.fit not in FITS:
             raise ValueError(f"`fit` must be one of {', '.join(FITS)}, received `{self.fit}`.")
         if self.resample not in RESAMPLING:
@@ -64,7 +71,10 @@ class DecodeOptions:
             raise ValueError(f"`size` and `min_size` must be positive, received `{self.size}`, `{self.min_size}`.")
 
     def key(self) -> dict[str, Any]:
-        return {**asdict(self), "background": list(self.background)}
+        key = {**asdict(self), "background": list(self.background)}
+        if not self.half:
+            del key["half"]  # caches made before halves existed stay valid
+        return key
 
 
 def parse_colour(text: str) -> tuple[int, int, int]:
@@ -88,12 +98,17 @@ def decode_image(path: str | Path, options: DecodeOptions) -> tuple[np.ndarray, 
         try:
             with Image.open(path) as image:
                 width, height = image.size
+                width = width // 2 if options.half else width
                 if min(width, height) < options.min_size:
                     raise SkippedFile(f"too small ({width}x{height}; min_size {options.min_size})")
                 if image.format == "JPEG":
-                    image.draft(None, _draft_size(image.size, options))
+                    image.draft(None, _draft_size((width, height), options, image.size))
                 image.load()
                 image = ImageOps.exif_transpose(image)
+                if options.half:
+                    half = image.width // 2
+                    image = image.crop((0, 0, half, image.height) if options.half == "left"
+                                       else (half, 0, 2 * half, image.height))
                 rgb, gray = _to_rgb(image, options.background)
                 array = np.asarray(_fit(rgb, options), dtype=np.uint8)
         except SkippedFile:
@@ -111,13 +126,15 @@ def decode_image(path: str | Path, options: DecodeOptions) -> tuple[np.ndarray, 
     return array, gray
 
 
-def _draft_size(size: tuple[int, int], options: DecodeOptions) -> tuple[int, int]:
-    """The smallest size a JPEG may be decoded at and still cover the target square."""
+def _draft_size(size: tuple[int, int], options: DecodeOptions, whole: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The smallest size a JPEG may be decoded at and still cover the target square
+    (``size``: the part of the image used; ``whole``: the file's, when that is bigger)."""
     width, height = size
     if options.fit == "crop":  # the shorter side must stay >= size
         scale = options.size / min(width, height)
     else:
         scale = options.size / max(width, height)
+    width, height = whole or size
     return (max(1, int(width * scale)), max(1, int(height * scale)))
 
 

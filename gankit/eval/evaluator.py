@@ -19,12 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from gankit.conditions import LABEL
 from gankit.errors import ConfigError, GankitError, UsageError
 from gankit.eval.features import make_extractor
 from gankit.io.files import append_jsonl
 from gankit.plugin.building import build_dataset, is_paired_run, resolve_metrics, take_examples
 from gankit.plugin.registry import Component, Registry
 from gankit.run.models import load_generator
+from gankit.run.record import refuse_translation_run
 from gankit.run.rundir import RunDir
 from gankit.types import DataContext, EvalContext
 
@@ -134,8 +136,8 @@ class Evaluator:
     def examples(self) -> dict[str, np.ndarray]:
         if self._examples is None:
             self._examples = take_examples(self.dataset, self.split, self.n, shuffle_seed=self.seed)
-            if "label" not in self._examples and any(
-                getattr(m.metric, "needs_labels", False) or "label" in getattr(m.metric, "requires", ())
+            if LABEL not in self._examples and any(
+                getattr(m.metric, "needs_labels", False) or LABEL in getattr(m.metric, "requires", ())
                 for m in self.metrics
             ):
                 raise GankitError("a selected metric needs labels, and this dataset has none")
@@ -192,7 +194,7 @@ class Evaluator:
         ctx = EvalContext(
             real=examples["image"], fake=self.generate(generator),
             conditions={c: examples[c] for c in self.conditions},
-            labels=examples.get("label"), split=self.split, seed=self.seed, source=self,
+            labels=examples.get(LABEL), split=self.split, seed=self.seed, source=self,
         )
         records = []
         for m in self.metrics:
@@ -233,6 +235,7 @@ def evaluate_run(
     log: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate a run directory's newest (or best) generator; append to ``evals.jsonl``."""
+    refuse_translation_run(run, "gankit evaluate")
     config = run.read_config()
     metrics = select_metrics(registry, names, options)
     dataset = build_dataset(registry, config.dataset, config.options.get("dataset"), data_dir)

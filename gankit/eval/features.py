@@ -6,7 +6,7 @@
   (``~/.keras/models/``), else a download (hash-checked); offline without them the
   error says how to provide them.
 - ``classifier``: a small CNN gankit trains once on the dataset's labelled real
-  images (``"label"``) and caches under the user cache directory, keyed by dataset,
+  images (``label``) and caches under the user cache directory, keyed by dataset,
   dataset options and seed. It works offline and, unlike an ImageNet network, knows
   what a digit is, so it also gives class probabilities (classifier score, content
   accuracy) and early feature maps (style statistics). On a dataset without labels
@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit.conditions import LABEL
 from gankit.data import RemoteFile, fetch, user_cache_dir
 from gankit.errors import DataError, GankitError
 from gankit.types import DataContext
@@ -231,12 +232,12 @@ def _train_classifier(dataset: Any, *, seed: int, epochs: int) -> tuple[Any, dic
 
     from gankit.nn.precision import dtype_policy, resolve_precision
 
-    task = "labels" if "label" in dataset.load("train", epoch=0).element_spec else "rotation"
+    task = "labels" if LABEL in dataset.load("train", epoch=0).element_spec else "rotation"
 
     def pairs(split: str, epoch: int = 0) -> Any:
         ds = dataset.load(split, epoch=epoch)
         if task == "labels":
-            return ds.map(lambda el: (el["image"], el["label"]), num_parallel_calls=tf.data.AUTOTUNE)
+            return ds.map(lambda el: (el["image"], el[LABEL]), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.map(_rotations, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
 
     # One pass of dataset.load(epoch=e) per epoch, so a dataset that varies by epoch

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
+from gankit.conditions import LABEL
 from gankit.errors import DataError, UsageError
 from gankit.io.images import read_image
 from gankit.plugin.registry import Registry
 from gankit.run.models import load_generator
+from gankit.run.record import refuse_translation_run
 from gankit.run.rundir import RunDir
-from gankit.types import LABEL
 
 __all__ = ["sample", "class_inputs", "class_index", "prepare_content", "prepare_style", "transfer", "image_files", "pair_up"]
 
@@ -30,6 +31,7 @@ def sample(
     """
     from gankit.plugin.building import build_dataset, take_examples
 
+    refuse_translation_run(run, "gankit sample")
     config = run.read_config()
     names = list(run.read_run_info().get("class_names") or [])
     image_conditions = [c for c in config.condition or [] if c != LABEL]
@@ -56,8 +58,8 @@ def sample(
             raise UsageError(f"the test split has only {len(examples['image'])} examples")
         for name in config.condition:
             inputs[name] = out[name] = examples[name]
-        if "label" in examples:
-            out["label"] = examples["label"]
+        if LABEL in examples:
+            out[LABEL] = examples[LABEL]
     images = np.asarray(generator.predict(inputs, batch_size=256, verbose=0), dtype=np.float32)
     return {"images": images, **out}
 

@@ -2,7 +2,7 @@
 generator loads with Keras alone).
 
 A label-conditional run (``--condition label``) hands factories a
-``gankit.ModelSpec`` with ``num_classes > 0``; both models then take a ``"label"``
+``gankit.ModelSpec`` with ``num_classes > 0``; both models then take a ``label``
 input, int32 of shape ``(B,)``. The pieces here are the standard mechanisms:
 
 - :func:`embed_label` — the label as a vector, shared by a generator's conditional layers;
@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gankit.conditions import LABEL
+
 __all__ = ["input_names", "label_input", "embed_label", "join_label", "generator_labels", "conditional_batch_norm", "projection", "class_logits", "CLASS_LOGITS", "output_names"]
 
 CLASS_LOGITS = "class_logits"  # an ACGAN discriminator's second output, by this name
@@ -32,9 +34,14 @@ CLASS_LOGITS = "class_logits"  # an ACGAN discriminator's second output, by this
 
 def input_names(model: Any) -> list[str]:
     """The sorted names of a Keras model's inputs (``[]`` for a model without any)."""
+    return sorted(input_shapes(model))
+
+
+def input_shapes(model: Any) -> dict[str, tuple[int | None, ...]]:
+    """A Keras model's inputs by name, with their shapes (batch axis ``None``)."""
     inputs = getattr(model, "inputs", None) or []
     flat = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
-    return sorted(getattr(t, "name", "").split(":")[0] for t in flat)
+    return {getattr(t, "name", "").split(":")[0]: tuple(t.shape) for t in flat}
 
 
 def output_names(model: Any) -> list[str]:
@@ -48,10 +55,10 @@ def output_names(model: Any) -> list[str]:
 
 
 def label_input() -> Any:
-    """The ``"label"`` input: int32 of shape ``(B,)``."""
+    """The ``label`` input: int32 of shape ``(B,)``."""
     import keras
 
-    return keras.Input((), dtype="int32", name="label")
+    return keras.Input((), dtype="int32", name=LABEL)
 
 
 def embed_label(label: Any, num_classes: int, *, dim: int = 128, name: str = "class_embedding") -> Any:
@@ -66,7 +73,7 @@ def embed_label(label: Any, num_classes: int, *, dim: int = 128, name: str = "cl
                             name=name)(label)
 
 
-def join_label(z: Any, embedded: Any, *, name: str = "label") -> Any:
+def join_label(z: Any, embedded: Any, *, name: str = LABEL) -> Any:
     """``concat(z, embedded label)``: the conditional-GAN baseline."""
     from keras import layers
 
@@ -96,13 +103,13 @@ def conditional_batch_norm(x: Any, embedded: Any, *, name: str, batch_norm: Any 
 
 
 def generator_labels(inputs: dict[str, Any], num_classes: int, mode: str, batch_norm: Any) -> tuple[Any, Any]:
-    """A generator's label machinery: adds the ``"label"`` input to ``inputs`` when
+    """A generator's label machinery: adds the ``label`` input to ``inputs`` when
     ``num_classes > 0`` and returns ``(join, norm)``. ``join(z)`` is ``z``, or for
     ``mode="concat"`` :func:`join_label`; ``norm(x)`` is ``batch_norm()(x)``, or for
     ``mode="cbn"`` :func:`conditional_batch_norm` (layers named ``cbn0``, ``cbn1``, ...)."""
     if not num_classes:
         return (lambda z: z), (lambda x: batch_norm()(x))
-    label = inputs["label"] = label_input()
+    label = inputs[LABEL] = label_input()
     embedded = embed_label(label, num_classes)
     count = iter(range(10_000))
 

@@ -115,8 +115,8 @@ def example_problem(dataset: Any, element: Mapping[str, Any], conditions: Sequen
             return f"element has no condition `{name}`"
         if tuple(np.shape(element[name])) != shape:
             return f"condition `{name}` shape {tuple(np.shape(element[name]))} != {shape}"
-    if "label" in element:
-        label = np.asarray(element["label"])
+    if LABEL in element:
+        label = np.asarray(element[LABEL])
         if label.shape != () or not np.issubdtype(label.dtype, np.integer):
             return f"`label` must be an integer scalar, got {label.dtype} of shape {label.shape}"
         names = getattr(dataset, "class_names", None)

@@ -88,10 +88,10 @@ def register_generators(register: RegisterFn) -> None:
     ``.keras`` file with ``safe_mode=True`` (no ``Lambda`` layers).
 
     When ``spec.num_classes > 0`` (``--condition label``) the dict also has
-    ``"label"``, int32 of shape ``(B,)``, and the images must depend on it
+    ``label``, int32 of shape ``(B,)``, and the images must depend on it
     (:mod:`gankit.nn.conditioning` has conditional batch norm and the label joined with
     ``z``). A factory that cannot condition on a class raises ``ValueError``, or builds
-    no ``"label"`` input, which the trainer refuses for a label-conditional run.
+    no ``label`` input, which the trainer refuses for a label-conditional run.
     """
 
 
@@ -109,7 +109,7 @@ def register_discriminators(register: RegisterFn) -> None:
     and returns float32 logits of shape ``(B, 1)`` (or a patch map ``(B, h, w, 1)``).
     Logits, not probabilities: losses apply the sigmoid in a numerically stable way.
 
-    When ``spec.num_classes > 0`` the dict also has ``"label"`` (int32, ``(B,)``) and
+    When ``spec.num_classes > 0`` the dict also has ``label`` (int32, ``(B,)``) and
     the logits must depend on it (a projection, ``logit = psi(h) + <embed(y), h>``), or
     the model returns ``{"logits": (B, 1), "class_logits": (B, num_classes)}``, an
     auxiliary classifier (ACGAN) whose cross-entropy the trainer adds to both losses.
@@ -193,7 +193,7 @@ def register_datasets(register: RegisterFn) -> None:
     ``gankit.nn.parts``), and a method
     ``load(split, *, epoch=0) -> tf.data.Dataset`` giving one epoch of unbatched
     dicts with ``"image"`` in [-1, 1] (float32) of ``image_shape``, every condition,
-    and optionally ``"label"`` (int32 scalar, in ``[0, len(class_names))``). The result
+    and optionally ``label`` (int32 scalar, in ``[0, len(class_names))``). The result
     is deterministic for given options, split and epoch. ``image_shape`` must suit the
     models chosen (the built-in DCGAN needs a square, power-of-two side from 8).
 
@@ -220,7 +220,7 @@ def register_metrics(register: RegisterFn) -> None:
 
     ``metric`` has ``higher_is_better`` (bool: which way is better, used to keep the
     best checkpoint), optionally ``requires`` (a tuple of condition names the run
-    must be conditioned on, ``"label"`` for a class-conditional run), ``needs_labels``
+    must be conditioned on, ``label`` for a class-conditional run), ``needs_labels``
     (True if it reads the dataset's labels, ``ctx.labels``), ``needs_pairs`` (True
     if it compares each output with its ground truth ``ctx.real``: the run must be
     conditioned on a dataset declaring ``paired = True``) and

@@ -61,14 +61,22 @@ def declared_roles(component: Component) -> dict[str, str]:
     """``{role: family}`` a scheme's factory declares through its return annotation's
     class (``-> GANScheme`` whose ``roles`` is a class attribute), without building it;
     empty when it declares none that way."""
+    try:
+        roles = getattr(scheme_class(component), "roles", None) or ()
+        return {str(r.name): str(r.family) for r in roles}
+    except Exception:  # roles that are not gankit.Role: they show once built
+        return {}
+
+
+def scheme_class(component: Component) -> Any:
+    """The class a scheme factory's return annotation names (``-> GANScheme``), for what
+    it declares before it is built (``roles``, ``requires``); None if it names none."""
     import typing
 
     try:
-        cls = typing.get_type_hints(component.factory).get("return")
-        roles = getattr(cls, "roles", None) or ()
-        return {str(r.name): str(r.family) for r in roles}
-    except Exception:  # an annotation that does not resolve: the roles show once built
-        return {}
+        return typing.get_type_hints(component.factory).get("return")
+    except Exception:  # an annotation that does not resolve
+        return None
 
 
 def _jsonable(value: Any) -> Any:

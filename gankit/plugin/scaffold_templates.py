@@ -186,7 +186,7 @@ class DiscsDataset:
         radius = (4 + 2 * labels)[:, None, None]
         inside = (yy[None] - centres[:, 0, None, None]) ** 2 + (xx[None] - centres[:, 1, None, None]) ** 2 <= radius**2
         images = inside[..., None] * colours[:, None, None, :] * 2.0 - 1.0
-        return {"image": images.astype(np.float32), "label": labels.astype(np.int32)}
+        return {"image": images.astype(np.float32), gankit.LABEL: labels.astype(np.int32)}
 
     def load(self, split: str, *, epoch: int = 0) -> Any:
         import tensorflow as tf

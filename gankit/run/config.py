@@ -85,11 +85,14 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.train
 
 # The settings a component may declare (None in a RunConfig: not given yet), and the
 # values they take when neither the user nor a component gives one.
-TRAINING_SETTINGS = tuple(k for k in TrainingDefaults.__dataclass_fields__ if k != "loss")  # a declared loss: resolve
+# A declared loss, generator or discriminator is a component's name: resolve_components.
+# A scheme's batch_size and steps: resolve_components, before gankit's defaults for them.
+SCHEME_ONLY = ("loss", "generator", "discriminator", "batch_size", "steps")
+TRAINING_SETTINGS = tuple(k for k in TrainingDefaults.__dataclass_fields__ if k not in SCHEME_ONLY)
 # lr 4e-4 (the DCGAN paper's 2e-4 doubled), by measurement (benchmarks/time_to_quality.py,
 # docs/performance.md): it reaches every figure sooner on both tasks.
 GANKIT_TRAINING_DEFAULTS = TrainingDefaults(
-    lr_g=4e-4, lr_d=4e-4, beta1=0.5, beta2=0.999, d_steps=1, update="alternating"
+    lr_g=4e-4, lr_d=4e-4, beta1=0.5, beta2=0.999, d_steps=1, update="alternating", lr_decay=0.0
 )
 DEFAULT_SOURCE = "gankit default"
 
@@ -133,7 +136,7 @@ class RunConfig:
     sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
     ema_decay: float | None = None  # moving average of G's weights for samples and export (0: off; None: PARTS_DEFAULTS with --parts, else 0)
     rotation: float = 0.0  # weight of D's rotation self-supervision on its loss (0: off; gankit.nn.rotation)
-    lr_decay: float = 0.0  # the last share of the run over which both learning rates fall linearly to 0
+    lr_decay: float | None = None  # the last share of the run over which both learning rates fall linearly to 0
     augment: str = "none"  # DiffAugment transforms before D: translation,color,cutout
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # setting -> the layer it came from
@@ -179,7 +182,7 @@ class RunConfig:
             raise ConfigError(f"`ema-decay` must be in [0, 1) (0 turns it off), got {self.ema_decay}")
         if not self.rotation >= 0:
             raise ConfigError(f"`rotation` must be 0 (off) or positive, got {self.rotation}")
-        if not 0 <= self.lr_decay <= 1:
+        if self.lr_decay is not None and not 0 <= self.lr_decay <= 1:
             raise ConfigError(f"`lr-decay` must be in [0, 1] (0 turns it off), got {self.lr_decay}")
         try:
             parse_augment(self.augment)
@@ -256,7 +259,7 @@ def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 # fields whose default None means "decided later", and the type they take then
-_NULLABLE_TYPES = {"parts": bool, "steps": int, "batch_size": int, "ema_decay": float, "lr_g": float, "lr_d": float, "beta1": float, "beta2": float, "d_steps": int}
+_NULLABLE_TYPES = {"parts": bool, "steps": int, "batch_size": int, "ema_decay": float, "lr_g": float, "lr_d": float, "beta1": float, "beta2": float, "d_steps": int, "lr_decay": float}
 
 
 def _check_type(key: str, value: Any, source: str) -> Any:

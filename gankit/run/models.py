@@ -4,24 +4,41 @@ from its export or a checkpoint."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from gankit.conditions import LABEL, class_names, conditioned_on_label, image_conditions
-from gankit.errors import ComponentError, GankitError, PluginCodeError, UsageError, describe
+from gankit.conditions import (
+    LABEL,
+    SOURCE,
+    class_names,
+    conditioned_on_label,
+    data_problem,
+    image_conditions,
+)
+from gankit.errors import (
+    ComponentError,
+    ConfigError,
+    GankitError,
+    PluginCodeError,
+    UsageError,
+    describe,
+)
 from gankit.nn.conditioning import input_names, output_names
 from gankit.nn.parts import compose_generator, parts_shape, shown_parts
 from gankit.nn.precision import dtype_policy
 from gankit.nn.rotation import ROTATION_LOGITS
+from gankit.plugin.listing import scheme_class
 from gankit.plugin.registry import SINGULAR, Component, Registry
-from gankit.run.checkpoints import EMA_GROUP, CheckpointStore
+from gankit.run.checkpoints import CheckpointStore, ema_group
 from gankit.run.config import RunConfig
 from gankit.run.provenance import plugin_source_hint
-from gankit.run.resolve import NO_PENALTY, resolve_components
+from gankit.run.record import spec_from_record
+from gankit.run.resolve import NO_PENALTY, Resolved, resolve_components
 from gankit.run.rundir import RunDir
-from gankit.scheme import Role, SchemeContext
+from gankit.scheme import SCHEME_BUILT, Role, SchemeContext
 from gankit.types import ModelSpec
 
-__all__ = ["Models", "model_spec", "build_models", "exported_roles", "load_generator"]
+__all__ = ["Models", "model_spec", "build_models", "exported_roles", "load_generator", "load_network"]
 
 
 @dataclass
@@ -101,27 +118,30 @@ def scheme_context(config: RunConfig, dataset: Any, loss: Any, penalty: Any,
     )
 
 
-def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
+def build_models(config: RunConfig, resolved: Resolved) -> Models:
     """Build the scheme, its roles' networks, the loss and the penalty from a resolved
     config (call inside the strategy scope)."""
-    components = {
-        "scheme": registry.get("schemes", config.scheme),
-        "generator": registry.get("generators", config.generator),
-        "discriminator": registry.get("discriminators", config.discriminator),
-        "loss": registry.get("losses", config.loss),
-    }
+    dataset, components = resolved.dataset, dict(resolved.components)
     opts = config.options
     loss = components["loss"].create(**opts["loss"])
     penalty = None
     if config.penalty != NO_PENALTY:
-        components["penalty"] = registry.get("penalties", config.penalty)
         penalty = components["penalty"].create(**opts["penalty"])
     context = scheme_context(config, dataset, loss, penalty, components)
+    _check_data(config, components["scheme"], dataset, scheme_class(components["scheme"]))
     scheme = components["scheme"].create(context, **opts.get("scheme", {}))
     scheme.component = components["scheme"]
+    _check_data(config, components["scheme"], dataset, scheme)
+    if config.eval_every and any(getattr(r.spec, "translation", False) for r in scheme.roles):
+        raise ConfigError(f"--eval-every: scheme '{config.scheme}' translates images, and gankit's metrics score "
+                          "generators of noise; train without --eval-every")
     models = Models(model_spec(config, dataset), {}, scheme, loss, components, penalty, dataset=dataset)
-    for role in sorted(scheme.roles, key=lambda r: r.family != "generators"):  # G first: --parts
-        models.nets[role.name] = _build_role(models, role, config, registry)
+    for role in sorted(scheme.roles, key=_build_order):  # G first (--parts), then D, then the scheme's own
+        if role.family == SCHEME_BUILT:
+            with components["scheme"].calling("build_role"):
+                models.nets[role.name] = scheme.build_role(role.name, dict(models.nets))
+            continue
+        models.nets[role.name] = _build_role(models, role, config)
     models.nets = {r.name: models.nets[r.name] for r in scheme.roles}
     context.parts = tuple(models.parts)
     setup = getattr(scheme, "setup", None)
@@ -131,7 +151,19 @@ def build_models(config: RunConfig, registry: Registry, dataset: Any) -> Models:
     return models
 
 
-def _build_role(models: Models, role: Role, config: RunConfig, registry: Registry) -> Any:
+def _build_order(role: Role) -> int:
+    return {"generators": 0, SCHEME_BUILT: 2}.get(role.family, 1)
+
+
+def _check_data(config: RunConfig, component: Component, dataset: Any, scheme: Any) -> None:
+    """A scheme whose dataset lacks what it ``requires`` fails with one line."""
+    problem = data_problem(dataset, getattr(scheme, "requires", "images"))
+    if problem:
+        raise ComponentError("scheme", component.name, component.plugin,
+                             f"cannot train on dataset '{config.dataset}': it {problem}")
+
+
+def _build_role(models: Models, role: Role, config: RunConfig) -> Any:
     """One role's network: for the spec the scheme gives, else the run's own (the
     dataset's images and conditions; ``--parts``: the generator draws the parts and the
     discriminator sees those it shows; ``--rotation``: a rotation head)."""
@@ -149,7 +181,7 @@ def _build_role(models: Models, role: Role, config: RunConfig, registry: Registr
         try:
             network, models.drawing = compose_generator(network, models.dataset, config.latent_dim)
         except ValueError as exc:
-            c = registry.get("datasets", config.dataset)
+            c = models.components["dataset"]
             raise ComponentError("dataset", c.name, c.plugin, str(exc)) from None
         return network
     spec = model_spec(config, models.dataset, models.parts if models.drawing is not None else None)
@@ -177,6 +209,12 @@ def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any],
             f"returns no `{ROTATION_LOGITS}` (it ignores ModelSpec.rotation), so it cannot train with "
             "--rotation; pass --rotation 0",
         )
+    if spec.translation and input_names(model) != [SOURCE]:
+        raise ComponentError(
+            SINGULAR[component.family], component.name, component.plugin,
+            f"is not a translation generator: it takes {', '.join(input_names(model)) or 'no input'}, not "
+            f"`{SOURCE}` alone (choose one with --generator, e.g. resnet-translator or unet)",
+        )
     if spec.num_classes and LABEL not in input_names(model):
         raise ComponentError(
             SINGULAR[component.family], component.name, component.plugin,
@@ -187,40 +225,72 @@ def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any],
 
 
 def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tuple[Any, int | None]:
-    """The exported ``generator.keras``, else the generator of the latest checkpoint.
+    """The run's first exported network (the ``gan`` scheme's generator): see
+    :func:`load_network`."""
+    return load_network(run, registry, best=best)
+
+
+def load_network(run: RunDir, registry: Registry, *, role: str | None = None, best: bool = False,
+                 checkpoint: Path | None = None) -> tuple[Any, int | None]:
+    """An exported role's network (default: the first): its ``<export>.keras``, else
+    the latest checkpoint's weights (with ``--ema-decay`` their moving average).
 
     A run resumed past its export (training further after it finished) has checkpoints
-    newer than ``generator.keras``; then the latest checkpoint wins. ``best=True``
-    takes ``checkpoints/best.npz`` (kept by ``--eval-every``) instead. Returns the
-    model and the checkpoint step it came from (None for the export).
+    newer than the export; then the latest checkpoint wins. ``best=True`` takes
+    ``checkpoints/best.npz`` (kept by ``--eval-every``) instead, ``checkpoint`` that
+    checkpoint file (a benchmark scoring every snapshot). From a checkpoint only
+    this role's network is built, from the component and spec ``run.json`` records; the
+    dataset is built only for a ``--parts`` generator (its composing rule is the
+    dataset's) or a run recorded before roles were. Returns the model and the
+    checkpoint step it came from (None for the export).
     """
     import keras
 
     if not run.exists():
         raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
+    info = run.read_run_info()
+    recorded = info.get("roles", {})
+    exported = [name for name, r in recorded.items() if r.get("export")]
+    role = role or (exported[0] if exported else "generator")
+    if recorded and role not in recorded:
+        raise UsageError(f"{run.path} has no role {role!r} (its roles: {', '.join(recorded)})")
+    stem = recorded.get(role, {}).get("export") or role
     latest = run.latest_checkpoint()
     if best:
         found = run.read_best()
         if found is None:
             raise UsageError(f"{run.path} has no best checkpoint (train with --eval-every N to keep one)")
         latest = (int(found["step"]), run.best_checkpoint)
-    exported_step = run.read_run_info().get("exported_step", -1)
-    export_is_current = not best and (latest is None or exported_step >= latest[0])
-    if run.generator_file.is_file() and export_is_current:
+    if checkpoint is not None:
+        step = Path(checkpoint).stem.rpartition("_")[2]
+        latest = (int(step) if step.isdigit() else -1, Path(checkpoint))
+    export = run.path / f"{stem}.keras"
+    export_is_current = (not best and checkpoint is None
+                         and (latest is None or info.get("exported_step", -1) >= latest[0]))
+    if export.is_file() and export_is_current:
         try:
-            return keras.models.load_model(run.generator_file, safe_mode=True, compile=False), None
+            return keras.models.load_model(export, safe_mode=True, compile=False), None
         except Exception as exc:  # a corrupt zip, a missing custom object, ...
-            raise GankitError(f"cannot load {run.generator_file}: {exc}") from None
+            raise GankitError(f"cannot load {export}: {exc}") from None
     if latest is None:
-        raise GankitError(f"{run.path} has neither generator.keras nor a checkpoint yet")
-    config = run.read_config()
-    with plugin_source_hint(run):
-        dataset = resolve_components(config, registry)
-    with dtype_policy(run.read_run_info().get("precision", "float32")):
-        models = build_models(config, registry, dataset)
-    generator = models.generator
-    groups = {"generator/weights": list(generator.weights)}
-    if EMA_GROUP in CheckpointStore.groups(latest[1]):  # --ema-decay: sample the average
-        groups[EMA_GROUP] = list(generator.trainable_variables)
+        raise GankitError(f"{run.path} has neither {export.name} nor a checkpoint yet")
+    with dtype_policy(info.get("precision", "float32")):
+        network = _rebuild(run, registry, role, recorded.get(role))
+    groups = {f"{role}/weights": list(network.weights)}
+    if ema_group(role) in CheckpointStore.groups(latest[1]):  # --ema-decay: the average
+        groups[ema_group(role)] = list(network.trainable_variables)
     CheckpointStore.load(latest[1], groups)
-    return generator, latest[0]
+    return network, latest[0]
+
+
+def _rebuild(run: RunDir, registry: Registry, role: str, recorded: dict[str, Any] | None) -> Any:
+    """``role``'s network, untrained, as the run built it."""
+    config = run.read_config()
+    if recorded is not None and not recorded.get("parts"):
+        with plugin_source_hint(run):
+            component = registry.get(recorded["family"], recorded["component"])
+        options = config.options.get(recorded["builder"], {})
+        return _build_model(component, spec_from_record(recorded["spec"]), options, config.dataset)
+    with plugin_source_hint(run):
+        resolved = resolve_components(config, registry)
+    return build_models(config, resolved).nets[role]

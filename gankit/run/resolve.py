@@ -4,13 +4,15 @@ default filled in, and the decision to start, resume or refuse.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gankit.conditions import LABEL
 from gankit.errors import ConfigError, GankitError
 from gankit.nn.parts import can_compose
 from gankit.plugin.building import build_dataset, offered_conditions, resolve_metrics
-from gankit.plugin.registry import Registry
+from gankit.plugin.registry import Component, Registry
 from gankit.run.checkpoints import newest_readable
 from gankit.run.config import (
     DEFAULT_BATCH_SIZE,
@@ -27,12 +29,23 @@ __all__ = ["DEFAULT_DISCRIMINATOR", "NO_PENALTY", "resolve_components", "prepare
 DEFAULT_DISCRIMINATOR = "dcgan"  # when the generator has no discriminator of its name
 
 
-def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Path | None = None) -> Any:
-    """Validate every name and option; fill in defaults. Returns the built dataset.
+@dataclass(frozen=True)
+class Resolved:
+    """What resolving a run's config found: the built dataset, and the registry entry of
+    each component (``scheme``, ``generator``, ``discriminator``, ``loss``, ``dataset``,
+    ``penalty`` unless ``none``): the one lookup the rest of the run uses."""
+
+    dataset: Any
+    components: dict[str, Component]
+
+
+def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Path | None = None) -> Resolved:
+    """Validate every name and option; fill in defaults; build the dataset.
 
     After this, ``config.discriminator`` and ``config.condition`` are concrete and
     ``config.options`` holds every option of every component with its value.
     """
+    _scheme_components(config, registry)
     config.discriminator = _discriminator_for(config, registry)
     _declared_loss(config, registry)
     resolved, components = {}, {}
@@ -85,7 +98,18 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
         missing = [r for r in requires if r not in config.condition]
         if missing:
             raise ConfigError(f"--eval-metric {config.eval_metric} needs a run conditioned on {', '.join(missing)}")
-    return dataset
+    return Resolved(dataset, components)
+
+
+def _scheme_components(config: RunConfig, registry: Registry) -> None:
+    """The networks, loss, batch and length the scheme declares (``cyclegan``:
+    ``resnet-translator``, ``patchgan``, ``lsgan``), where no layer gave them."""
+    scheme = registry.get("schemes", config.scheme)
+    declared = scheme.training.declared()
+    for key in ("generator", "discriminator", "loss", "batch_size", "steps"):
+        if key in declared and key not in config.sources:
+            setattr(config, key, declared[key])
+            config.sources[key] = scheme.label
 
 
 def _discriminator_for(config: RunConfig, registry: Registry) -> str:
@@ -123,7 +147,7 @@ def _resolve_conditions(config: RunConfig, dataset: Any) -> None:
     unknown = [c for c in config.condition if c not in offered]
     if unknown:
         available = f"available: {', '.join(offered)}, or 'none'" if offered else "it takes only --condition none"
-        why = "; `label` needs a dataset with two or more classes" if "label" in unknown else ""
+        why = "; `label` needs a dataset with two or more classes" if LABEL in unknown else ""
         raise ConfigError(
             f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} ({available}){why}"
         )
@@ -154,20 +178,20 @@ def prepare_run(
     *,
     data_dir: str | None = None,
     force: bool = False,
-) -> tuple[RunConfig, Any, int]:
+) -> tuple[RunConfig, Resolved, int]:
     """Validate the config, then decide: new run, resume, or refuse.
 
-    Returns the config to train with (fully resolved), the dataset, and the step
+    Returns the config to train with (fully resolved), what it resolved to, and the step
     of the checkpoint to resume from (0 for a new run). Builds no model and writes
     nothing (the trainer's chief creates the folders), so every worker of a
     multi-worker job can call it.
     """
     with plugin_source_hint(run):
-        dataset = resolve_components(requested, registry, data_dir)
+        resolved = resolve_components(requested, registry, data_dir)
     if run.path.exists() and not run.exists() and not run.is_unused():
         raise GankitError(f"{run.path} exists and is not a gankit run directory; choose another --out")
     if not run.exists():
-        return requested, dataset, 0
+        return requested, resolved, 0
     check_resumable(run.read_config(), requested, force)
     latest, _ = newest_readable(run)
     step = latest[0] if latest else 0
@@ -177,7 +201,7 @@ def prepare_run(
             f"{run.path} already trained to step {step} (status: {status}); pass --steps "
             f"greater than {step} to continue, or choose another --out"
         )
-    return requested, dataset, step
+    return requested, resolved, step
 
 
 def check_resumable(saved: RunConfig, requested: RunConfig, force: bool) -> None:

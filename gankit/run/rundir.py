@@ -109,6 +109,7 @@ class RunDir:
             # the dataset's choice and no longer match their checkpoints.
             data.setdefault("parts", False)
             data.setdefault("ema_decay", 0.0)  # likewise: runs made before it kept no moving average
+            data.setdefault("lr_decay", 0.0)  # and before it was a setting components declare
             return RunConfig.from_dict(data, str(self.config_file))
         except (OSError, ValueError) as exc:
             raise GankitError(f"cannot read {self.config_file}: {exc}") from None

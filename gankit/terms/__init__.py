@@ -14,9 +14,10 @@ adds their values; adding a term is its module here plus its line in a scheme's 
 
 from __future__ import annotations
 
-from gankit.terms.base import Term, TermInputs, loss_terms, split_loss_output
+from gankit.terms.base import Term, TermInputs, adversarial_loss, loss_terms, split_loss_output
 from gankit.terms.classes import ClassTerm
 from gankit.terms.penalty import PenaltyTerm
+from gankit.terms.pool import ImagePool
 from gankit.terms.reconstruction import ReconstructionTerm, l1_reconstruction_loss
 from gankit.terms.rotation import RotationTerm
 
@@ -24,10 +25,12 @@ __all__ = [
     "Term",
     "TermInputs",
     "loss_terms",
+    "adversarial_loss",
     "split_loss_output",
     "ClassTerm",
     "PenaltyTerm",
     "ReconstructionTerm",
     "RotationTerm",
     "l1_reconstruction_loss",
+    "ImagePool",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from gankit.errors import ComponentError
 from gankit.types import LossContext
 
-__all__ = ["Term", "TermInputs", "Scalars", "split_loss_output", "loss_terms"]
+__all__ = ["Term", "TermInputs", "Scalars", "split_loss_output", "loss_terms", "adversarial_loss"]
 
 Scalars = dict[str, Any]
 
@@ -95,3 +95,14 @@ def loss_terms(component: Any, method: str, compute: Callable[[LossContext], Any
         return split_loss_output(out, method)
     except ValueError as exc:
         raise ComponentError(SINGULAR[component.family], component.name, component.plugin, str(exc)) from None
+
+
+def adversarial_loss(loss: Any, component: Any, side: str, ctx: LossContext) -> Any:
+    """The run's loss component's ``side`` (``"discriminator"`` or ``"generator"``) loss
+    on ``ctx`` as a float32 scalar, called under the component's guard when it is given
+    (its registry entry: a failure names it)."""
+    method = f"{side}_loss"
+    compute = getattr(loss, method)
+    if component is None:
+        return split_loss_output(compute(ctx), method)["loss"]
+    return loss_terms(component, method, compute, ctx)["loss"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit.conditions import LABEL, SOURCE
 from gankit.types import ModelSpec
 
 __all__ = ["PRECISIONS", "DEFAULT_SPEC", "CONDITIONAL_SPEC", "LABEL_SPEC", "require", "build_model", "condition_inputs"]
@@ -20,6 +21,8 @@ CONDITIONAL_SPEC = ModelSpec(
     image_shape=(32, 32, 3), latent_dim=16, conditions={"content": (32, 32, 1), "style": (32, 32, 3)}
 )
 LABEL_SPEC = ModelSpec(image_shape=(32, 32, 3), latent_dim=16, num_classes=5)  # --condition label
+# a translation generator's (--scheme cyclegan): a one-channel source to an RGB image
+TRANSLATION_SPEC = ModelSpec(image_shape=(32, 32, 3), latent_dim=16, conditions={SOURCE: (32, 32, 1)}, translation=True)
 
 
 def require_registrable(family: str, factory: Callable[..., Any]) -> None:
@@ -62,5 +65,5 @@ def condition_inputs(spec: ModelSpec, batch: int, rng: np.random.Generator) -> d
         for name, shape in spec.conditions.items()
     }
     if spec.num_classes:
-        inputs["label"] = (np.arange(batch) % spec.num_classes).astype(np.int32)
+        inputs[LABEL] = (np.arange(batch) % spec.num_classes).astype(np.int32)
     return inputs

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit.conditions import LABEL
 from gankit.plugin.building import example_problem
 from gankit.testing.common import require
 
@@ -149,7 +150,7 @@ class TinyLabelledDataset:
         ramp = np.broadcast_to(np.linspace(0, 0.3, 32)[None, :, None, None], (n, 32, 32, 1))
         style = np.clip(base + ramp, 0, 1).astype(np.float32)
         image = np.abs(style - content)
-        return {"image": image * 2 - 1, "content": content * 2 - 1, "style": style * 2 - 1, "label": labels}
+        return {"image": image * 2 - 1, "content": content * 2 - 1, "style": style * 2 - 1, LABEL: labels}
 
     def load(self, split: str, *, epoch: int = 0) -> Any:
         import tensorflow as tf

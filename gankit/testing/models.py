@@ -11,12 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from gankit.conditions import LABEL, SOURCE
 from gankit.nn.conditioning import CLASS_LOGITS, input_names, output_names
 from gankit.nn.rotation import ROTATION_LOGITS, TURNS
 from gankit.testing.common import (
     DEFAULT_SPEC,
     LABEL_SPEC,
     PRECISIONS,
+    TRANSLATION_SPEC,
     build_model,
     condition_inputs,
     require,
@@ -36,6 +38,7 @@ def check_generator(
     seed: int = 0,
     precisions: tuple[str, ...] = PRECISIONS,
     label_spec: ModelSpec | None = LABEL_SPEC,
+    translation_spec: ModelSpec | None = TRANSLATION_SPEC,
 ) -> None:
     """Check a generator factory against the contract in ``register_generators``.
 
@@ -44,19 +47,53 @@ def check_generator(
     also: the ``.keras`` round trip (``safe_mode=True``) gives identical outputs, and
     building twice under the same seed gives identical outputs.
 
-    Then the same for ``label_spec`` (classes, a ``"label"`` input), and the images
+    Then the same for ``label_spec`` (classes, a ``label`` input), and the images
     must depend on the label; a factory that raises ``ValueError`` for a spec with
     classes declares it takes none and passes (``label_spec=None`` skips this).
+
+    A **translation** generator (one that builds for ``translation_spec``, taking the
+    ``source`` image alone) is checked the same way on its source; one that builds
+    only as a translator raises ``ValueError`` for noise specs. It must build as one or
+    the other.
     """
     require_registrable("generators", factory)
-    for each in _specs(factory, spec, label_spec, options, seed):
+    translates = translation_spec is not None and _translates(factory, translation_spec, options, seed)
+    try:
+        specs = _specs(factory, spec, label_spec, options, seed)
+        build_model(factory, spec, options, seed)
+    except ValueError:
+        if not translates:
+            raise
+        specs = []  # a translation generator only
+    for each in specs:
         _check_generator(factory, each, options, batch_size, seed, precisions)
+    if translates:
+        import warnings
+
+        with warnings.catch_warnings():  # the kit feeds every model a dict; a one-input model warns
+            warnings.filterwarnings("ignore", message="The structure of `inputs`")
+            _check_generator(factory, translation_spec, options, batch_size, seed, precisions)
+
+
+def _translates(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None, seed: int) -> bool:
+    """Whether ``factory`` builds a translation generator (the ``source`` input alone)."""
+    from gankit.errors import PluginCodeError
+
+    try:
+        model = build_model(factory, spec, options, seed)
+    except ValueError:
+        return False
+    except PluginCodeError as exc:  # a factory composing another through gankit.create
+        if isinstance(exc.error, ValueError):
+            return False
+        raise
+    return input_names(model) == [SOURCE]
 
 
 def _check_generator(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None,
                      batch_size: int, seed: int, precisions: tuple[str, ...]) -> None:
     rng = np.random.default_rng(seed)
-    inputs = {"z": rng.standard_normal((batch_size, spec.latent_dim)).astype(np.float32)}
+    inputs = {} if spec.translation else {"z": rng.standard_normal((batch_size, spec.latent_dim)).astype(np.float32)}
     inputs.update(condition_inputs(spec, batch_size, rng))
     for precision in precisions:
         images = _check_model(factory, spec, options, seed, inputs, "generator", precision)
@@ -126,7 +163,7 @@ def _check_discriminator(factory: Callable[..., Any], spec: ModelSpec, options: 
 def _specs(factory: Callable[..., Any], spec: ModelSpec, label_spec: ModelSpec | None,
            options: Mapping[str, Any] | None, seed: int) -> list[ModelSpec]:
     """``spec``, and ``label_spec`` unless the factory takes no labels: it raises
-    ``ValueError`` for classes or builds a model without a ``"label"`` input (which the
+    ``ValueError`` for classes or builds a model without a ``label`` input (which the
     trainer refuses for ``--condition label``)."""
     if label_spec is None or spec.num_classes:
         return [spec]
@@ -134,14 +171,14 @@ def _specs(factory: Callable[..., Any], spec: ModelSpec, label_spec: ModelSpec |
         model = build_model(factory, label_spec, options, seed)
     except ValueError:
         return [spec]
-    return [spec, label_spec] if "label" in input_names(model) else [spec]
+    return [spec, label_spec] if LABEL in input_names(model) else [spec]
 
 
 def _check_label_matters(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None,
                          seed: int, inputs: dict[str, np.ndarray], what: str, output: str) -> None:
     """The output changes when the labels do (for an auxiliary classifier: its class logits)."""
     model = build_model(factory, spec, options, seed)
-    other = {**inputs, "label": ((inputs["label"] + 1) % spec.num_classes).astype(np.int32)}
+    other = {**inputs, LABEL: ((inputs[LABEL] + 1) % spec.num_classes).astype(np.int32)}
     a, b = model(inputs, training=False), model(other, training=False)
     if isinstance(a, Mapping) and CLASS_LOGITS in a:
         return  # the class head reads the image; its training term uses the label
@@ -276,10 +313,14 @@ def _check_round_trip(model: Any, inputs: Mapping[str, np.ndarray], what: str) -
 
 
 def reference_generator(spec: ModelSpec, *, width: int = 8) -> Any:
-    """A small DCGAN-style generator: (z, conditions) → images in [-1, 1], float32 out."""
+    """A small DCGAN-style generator: (z, conditions) → images in [-1, 1], float32 out;
+    for ``spec.translation`` a small encoder-decoder from the ``source`` image, its
+    encoder's layers named ``encoder_0`` to ``encoder_4``."""
     import keras
     from keras import layers
 
+    if spec.translation:
+        return _reference_translator(spec, width)
     h, w, channels = spec.image_shape
     inputs = {"z": keras.Input((spec.latent_dim,), name="z")}
     parts = [inputs["z"]]
@@ -292,6 +333,21 @@ def reference_generator(spec: ModelSpec, *, width: int = 8) -> Any:
     x = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(x)
     x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(layers.ReLU()(x))
     return keras.Model(inputs, layers.Activation("tanh", dtype="float32")(x))
+
+
+def _reference_translator(spec: ModelSpec, width: int) -> Any:
+    import keras
+    from keras import layers
+
+    source = keras.Input(tuple(spec.conditions[SOURCE]), name=SOURCE)
+    x = layers.Identity(name="encoder_0")(source)
+    x = layers.Conv2D(width, 3, padding="same", activation="relu", name="encoder_1")(x)
+    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu", name="encoder_2")(x)
+    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu", name="encoder_3")(x)
+    x = layers.Conv2D(width, 3, padding="same", activation="relu", name="encoder_4")(x)
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(spec.image_shape[2], 4, strides=2, padding="same")(x)
+    return keras.Model(source, layers.Activation("tanh", dtype="float32")(x))
 
 
 def reference_discriminator(spec: ModelSpec, *, width: int = 8) -> Any:

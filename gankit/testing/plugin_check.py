@@ -103,7 +103,7 @@ def _run_check(component: Component, options: dict[str, Any]) -> CheckResult:
                 return CheckResult("skip", what, f"needs options: {exc} (pass -o dataset.KEY=VALUE)")
             kit.check_dataset(dataset)
         else:
-            component.validate_options(options)
+            options = component.validate_options(options)  # -o values arrive as text
             getattr(kit, _CHECKS[component.family])(component.factory, options=options)
     except AssertionError as exc:
         return CheckResult("FAIL", what, str(exc).splitlines()[0] if str(exc) else "assertion failed")

@@ -15,19 +15,25 @@ from typing import Any
 
 import numpy as np
 
-from gankit.scheme import DATA_KINDS, SIDES, SchemeContext
+from gankit.conditions import SOURCE
+from gankit.scheme import DATA_KINDS, SCHEME_BUILT, SIDES, SchemeContext
 from gankit.testing.common import DEFAULT_SPEC, require
 from gankit.types import ModelSpec
 
 __all__ = ["check_scheme", "reference_loss_component"]
 
 MODEL_FAMILIES = ("generators", "discriminators")
+SOURCE_SHAPE = (32, 32, 1)
 
 
 class _TinyDataset:
+    """A made-up run's data: RGB images, and one-channel sources they are the twins of
+    (so every scheme's ``requires`` is met)."""
+
     image_shape = DEFAULT_SPEC.image_shape
-    conditions: dict[str, Any] = {}
+    conditions: dict[str, Any] = {SOURCE: SOURCE_SHAPE}
     default_conditions = ()
+    source, paired = SOURCE, True
     splits = {"train": 16, "test": 8}
 
 
@@ -73,7 +79,10 @@ def check_scheme(factory: Callable[..., Any], *, options: Mapping[str, Any] | No
     roles, groups = _check_declarations(scheme)
     for update in ("alternating", "simultaneous"):
         keras.utils.set_random_seed(seed)
-        nets = {role.name: _reference_network(role) for role in roles}
+        nets: dict[str, Any] = {}
+        for role in sorted(roles, key=lambda r: r.family == SCHEME_BUILT):
+            nets[role.name] = (scheme.build_role(role.name, dict(nets)) if role.family == SCHEME_BUILT
+                               else _reference_network(role))
         setup = getattr(scheme, "setup", None)
         if setup is not None:
             setup(dict(nets))
@@ -90,9 +99,11 @@ def _check_declarations(scheme: Any) -> tuple[list[Any], list[Any]]:
     names = [r.name for r in roles]
     require(len(set(names)) == len(names), f"declares a role twice ({', '.join(names)})")
     for role in roles:
-        require(role.family in MODEL_FAMILIES,
+        require(role.family in MODEL_FAMILIES or role.family == SCHEME_BUILT,
                 f"role '{role.name}' is built by family '{role.family}', which builds no network "
-                f"(choose from {', '.join(MODEL_FAMILIES)})")
+                f"(choose from {', '.join(MODEL_FAMILIES)}, or {SCHEME_BUILT!r} with a `build_role` method)")
+        require(role.family != SCHEME_BUILT or callable(getattr(scheme, "build_role", None)),
+                f"role '{role.name}' is built by the scheme, which has no `build_role(name, nets)` method")
     for group in groups:
         require(group.side in SIDES, f"group '{group.name}' has side {group.side!r}")
         unknown = [r for r in group.roles if r not in names]
@@ -132,7 +143,8 @@ def _check_steps(scheme: Any, nets: dict[str, Any], groups: list[Any], update: s
     stepper = Stepper(scheme, nets, variables, optimizers, d_steps=1, update=update, replicas=1,
                       loss_scaling=False, step_var=step_var, seed=seed, no_gradient=no_gradient)
     rng = np.random.default_rng(seed)
-    data = {"image": rng.uniform(-1, 1, (batch, *DEFAULT_SPEC.image_shape)).astype(np.float32)}
+    data = {"image": rng.uniform(-1, 1, (batch, *DEFAULT_SPEC.image_shape)).astype(np.float32),
+            SOURCE: rng.uniform(-1, 1, (batch, *SOURCE_SHAPE)).astype(np.float32)}
     before = {g.name: [np.array(v) for v in variables[g.name]] for g in groups}
     try:
         scalars = tf.function(stepper, autograph=False)(data)

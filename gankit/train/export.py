@@ -1,25 +1,33 @@
 """Exporting a run's networks, one ``.keras`` per exported role (``generator.keras``):
-plain Keras layers, so the file loads with Keras alone."""
+plain Keras layers, so the file loads with Keras alone, and a ``gankit.json`` entry
+saying what its inputs mean (:mod:`gankit.io.keras_info`)."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
+from gankit.conditions import input_meanings
 from gankit.errors import GankitError
+from gankit.io.keras_info import add_export_info
+from gankit.nn.conditioning import input_shapes
 from gankit.nn.layers import to_keras
 from gankit.run.rundir import RunDir
 
 __all__ = ["export_network"]
 
 
-def export_network(run: RunDir, stem: str, network: Any) -> None:
+def export_network(run: RunDir, stem: str, network: Any, info: dict[str, Any]) -> None:
     """Write ``<stem>.keras`` (``generator.keras``) to a temporary name and rename it
-    into place."""
+    into place. ``info`` (run, scheme, role, step, ``class_names``) goes into its
+    ``gankit.json`` beside the meaning of each input."""
     target = run.path / f"{stem}.keras"
     tmp = target.with_name(f".{stem}.tmp.keras")
     try:
-        to_keras(network).save(tmp)
+        model = to_keras(network)
+        model.save(tmp)
+        meanings = input_meanings(input_shapes(model), info.get("class_names", ()))
+        add_export_info(tmp, {**info, "inputs": meanings, "output": "image: float32 (B, H, W, C), pixels in [-1, 1]"})
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

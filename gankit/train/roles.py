@@ -18,6 +18,7 @@ from gankit.nn.precision import dtype_policy
 from gankit.run.checkpoints import ema_group, model_variables
 from gankit.run.config import RunConfig, parse_augment
 from gankit.run.models import Models, build_models
+from gankit.run.resolve import Resolved
 from gankit.train.augment import AugmentedDiscriminator
 from gankit.train.distribute import synchronise_batch_norm
 from gankit.train.ema import AveragedNetwork, moving_averages
@@ -46,7 +47,7 @@ class Training:
         return average.model() if average is not None else self.models.nets[role]
 
 
-def build_training(config: RunConfig, registry: Any, dataset: Any, strategy: Any, precision: str,
+def build_training(config: RunConfig, resolved: Resolved, strategy: Any, precision: str,
                    jit_compile: bool) -> Training:
     """Build the run's scheme and networks, optimizers, averages and traced step under
     ``strategy`` and the run's precision (seed the RNG before)."""
@@ -56,7 +57,7 @@ def build_training(config: RunConfig, registry: Any, dataset: Any, strategy: Any
 
     c = config
     with strategy.scope(), dtype_policy(precision):
-        models = build_models(c, registry, dataset)
+        models = build_models(c, resolved)
         scheme = models.scheme
         if c.sync_batch_norm:
             synchronise_batch_norm(*models.nets.values())
@@ -71,6 +72,8 @@ def build_training(config: RunConfig, registry: Any, dataset: Any, strategy: Any
         training = Training(models, optimizers, variables, step_var)
         training.averaged = _averages(training, c)
     training.checkpoint_groups = model_variables(models.nets, optimizers)
+    for name, state in (getattr(scheme, "state", None) or {}).items():  # e.g. cyclegan's image histories
+        training.checkpoint_groups[f"scheme/{name}"] = list(state)
     for role, average in training.averaged.items():
         training.checkpoint_groups[ema_group(role)] = list(average.averages)
     augment = parse_augment(c.augment)

@@ -3,6 +3,7 @@ so grids from different steps show the same examples."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ __all__ = ["SAMPLE_COUNT", "PER_CLASS", "SampleGrid"]
 
 SAMPLE_COUNT = {False: 64, True: 32}  # grid size: unconditional, conditional
 PER_CLASS = 8  # columns of a label-conditional run's grid (one row per class)
+SCHEME_SAMPLES = 16  # examples in the grid of a scheme that draws its own (a translation's)
 
 
 class SampleGrid:
@@ -25,7 +27,12 @@ class SampleGrid:
     run; one row per class, named, for a run conditioned on the label alone) and the
     same grid in TensorBoard."""
 
-    def __init__(self, config: RunConfig, dataset: Any, run: RunDir) -> None:
+    def __init__(self, config: RunConfig, dataset: Any, run: RunDir, scheme: Any = None) -> None:
+        self.scheme_samples = getattr(scheme, "samples", None)  # a scheme's own grid columns
+        if self.scheme_samples is not None:
+            self.run, self.names = run, ()
+            self.inputs = take_examples(dataset, "test", SCHEME_SAMPLES)
+            return
         self.conditions = list(config.condition or [])
         self.images = [c for c in self.conditions if c != LABEL]  # shown beside the outputs
         self.run = run
@@ -41,7 +48,15 @@ class SampleGrid:
             examples = take_examples(dataset, "test", n)
             self.inputs.update({c: examples[c] for c in self.conditions})
 
-    def write(self, generator: Any, step: int, metrics: Any) -> None:
+    def write(self, network: Callable[[str], Any], generator: Any, step: int, metrics: Any) -> None:
+        """The grid at ``step``: ``network(role)`` gives a role's network to sample (the
+        average with ``--ema-decay``), ``generator`` the first exported one."""
+        if self.scheme_samples is not None:
+            columns = [np.asarray(c) for c in self.scheme_samples(network, self.inputs)]
+            grid = paired_grid(columns)
+            save_png(grid, self.run.sample_path(step), scale=2 if columns[0].shape[1] <= 32 else 1)
+            metrics.image("samples", grid, step)
+            return
         images = np.asarray(generator(self.inputs, training=False))
         scale = 2 if images.shape[1] <= 32 else 1
         if self.names:

@@ -15,15 +15,12 @@ writes the run directory; every worker reads the checkpoint it resumes from.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import platform
 import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from gankit._version import __version__
 from gankit.conditions import class_names, conditioned_on_label
@@ -35,6 +32,8 @@ from gankit.plugin.registry import Registry
 from gankit.run.checkpoints import CheckpointStore
 from gankit.run.config import RunConfig
 from gankit.run.models import exported_roles
+from gankit.run.record import RunRecord, model_facts
+from gankit.run.resolve import Resolved
 from gankit.run.rundir import RunDir
 from gankit.train.distribute import is_chief, worker_lost_errors
 from gankit.train.evaluation import PeriodicEvaluation
@@ -98,7 +97,7 @@ class Trainer:
         self,
         config: RunConfig,
         registry: Registry,
-        dataset: Any,
+        resolved: Resolved,
         run: RunDir,
         *,
         plugins: dict[str, dict[str, Any]] | None = None,
@@ -108,10 +107,8 @@ class Trainer:
     ) -> None:
         import tensorflow as tf
 
-        self.config = config
-        self.registry = registry
-        self.dataset = dataset
-        self.rundir = run
+        self.config, self.registry, self.rundir = config, registry, run
+        self.resolved, self.dataset = resolved, resolved.dataset
         self.plugins = plugins or {}  # gankit.run.provenance.plugins_used
         self.strategy = strategy or tf.distribute.get_strategy()
         self.live_progress = live_progress
@@ -131,7 +128,7 @@ class Trainer:
         has set up the devices), so bad data, or a model that cannot be built for the
         dataset, leaves nothing behind."""
         if not hasattr(self, "models"):
-            component = self.registry.get("datasets", self.config.dataset)
+            component = self.resolved.components["dataset"]
             parts = list(self.dataset.conditions) if self.config.parts else []
             check_first_batch(self.dataset, self.conditions + parts, component.name, component.plugin)
             self._build()
@@ -141,7 +138,7 @@ class Trainer:
 
         keras.utils.set_random_seed(self.config.seed)
         self.training = training = build_training(
-            self.config, self.registry, self.dataset, self.strategy, self.precision, self.jit_compile
+            self.config, self.resolved, self.strategy, self.precision, self.jit_compile
         )
         self.models, self.step_var = training.models, training.step_var
         self._checkpoint_groups, self._train_chunk = training.checkpoint_groups, training.chunk
@@ -181,12 +178,12 @@ class Trainer:
 
     # === Run info ===
 
-    def _run_info(self, status: str, step: int) -> dict[str, Any]:
+    def _facts(self) -> dict[str, Any]:
+        """What ``run.json`` says about this training process (:mod:`gankit.run.record`)."""
         import keras
         import tensorflow as tf
 
-        info = self.rundir.read_run_info()
-        info.update({
+        facts = {
             "gankit": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
             "python": platform.python_version(), "plugins": {p: e.get("version") for p, e in self.plugins.items()},
             "plugin_sources": {p: {k: v for k, v in e.items() if k != "version"} for p, e in self.plugins.items()},
@@ -194,19 +191,18 @@ class Trainer:
             "strategy": type(self.strategy).__name__,
             "replicas": int(self.strategy.num_replicas_in_sync),
             "precision": self.precision, "jit_compile": self.jit_compile,
-            "status": status, "step": step, **({"data": self.data_source} if self.data_source else {}),
-            "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        })
-        info.update({"class_names": list(class_names(self.dataset))} if conditioned_on_label(self.conditions) else {})  # for sample --class
-        info.setdefault("created_at", info["updated_at"])
-        info.pop("error", None)
-        if hasattr(self, "models"):
-            info["scheme"] = self.config.scheme
-            info["parameters"] = {role: _count(net.trainable_variables) for role, net in self.models.nets.items()}
-            for role in ("generator", "discriminator"):  # the gan scheme's, as run.json always had them
-                if role in self.models.nets:
-                    info[f"{role}_params"] = info["parameters"][role]
-        return info
+            **({"data": self.data_source} if self.data_source else {}),
+        }
+        if conditioned_on_label(self.conditions):  # for sample --class
+            facts["class_names"] = list(class_names(self.dataset))
+        return facts
+
+    def _export_info(self, role: str, step: int) -> dict[str, Any]:
+        """What an exported network's ``gankit.json`` says besides its inputs' meanings."""
+        facts = self.record.facts
+        return {"gankit_version": __version__, "scheme": self.config.scheme, "role": role, "step": step,
+                "dataset": self.config.dataset, "conditions": list(self.conditions),
+                "class_names": facts.get("class_names", [])}
 
     # === Training ===
 
@@ -225,7 +221,8 @@ class Trainer:
             if self.config.eval_every:  # before anything is written: a missing extractor fails cleanly
                 evaluator = PeriodicEvaluation(self.config, self.registry, self.dataset, run)
             atomic_write_text(run.config_file, self.config.to_toml())
-            run.write_run_info(self._run_info("running", start_step))
+            self.record = RunRecord(run, self._facts())
+            self.record.write("running", start_step)
         loop = _Loop(
             step=start_step, last_good=start_step or None, result=TrainResult(run, start_step, start_step),
             progress=Progress(self.config.steps, start_step, live=self.live_progress),
@@ -239,14 +236,14 @@ class Trainer:
             self._train(loop, steps_per_epoch)
             if chief:
                 for role in exported_roles(self.models.scheme):
-                    export_network(run, role.export, self.network(role.name))
-                run.write_run_info({**self._run_info("finished", loop.step), "exported_step": loop.step})
+                    export_network(run, role.export, self.network(role.name), self._export_info(role.name, loop.step))
+                self.record.write("finished", loop.step, exported_step=loop.step)
         except TrainingInterrupted:
             raise
         except Exception as exc:
             if chief:
-                info = self._run_info("failed", loop.last_good or 0)
-                run.write_run_info({**info, "error": str(exc) if isinstance(exc, GankitError) else describe(exc)})
+                error = str(exc) if isinstance(exc, GankitError) else describe(exc)
+                self.record.write("failed", loop.last_good or 0, error=error)
             raise
         finally:
             for s, handler in previous.items():
@@ -266,8 +263,9 @@ class Trainer:
         elif self.chief:
             atomic_write_text(run.metrics_file, "")
         if self.chief:
-            run.write_run_info(self._run_info("running", start_step))
-            self._samples = SampleGrid(self.config, self.dataset, self.rundir)
+            self.record.add(model_facts(self.models, self.config.scheme))
+            self.record.write("running", start_step)
+            self._samples = SampleGrid(self.config, self.dataset, self.rundir, self.models.scheme)
         return elapsed_before
 
     def _train(self, loop: _Loop, steps_per_epoch: int) -> None:
@@ -318,11 +316,11 @@ class Trainer:
         else:
             loop.progress.update(loop.step)
         if loop.metrics is not None and due.samples:
-            self._samples.write(self._generator(), loop.step, loop.metrics)
+            self._samples.write(self.network, self._generator(), loop.step, loop.metrics)
         if due.checkpoint:
             if self.chief:
                 store.save(loop.step, self._checkpoint_groups)
-                self.rundir.write_run_info(self._run_info("running", loop.step))
+                self.record.write("running", loop.step)
             loop.last_good = loop.step
         loop.result.end_step = loop.step
 
@@ -349,7 +347,7 @@ class Trainer:
 
     def _interrupted(self, step: int, signum: int) -> None:
         if self.chief:
-            self.rundir.write_run_info(self._run_info("interrupted", step))
+            self.record.write("interrupted", step)
         raise TrainingInterrupted(
             f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint "
             f"saved; resume with: gankit train --out {self.rundir.path}",
@@ -376,7 +374,3 @@ class Trainer:
         if self._stop_signal is not None:  # a second signal: stop now, keep the last checkpoint
             raise TrainingInterrupted(f"stopped by {signal.Signals(signum).name}", 128 + signum)
         self._stop_signal = signum
-
-
-def _count(variables: list[Any]) -> int:
-    return int(sum(np.prod(v.shape) for v in variables))
