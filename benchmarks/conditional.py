@@ -38,9 +38,24 @@ CONFIGS: dict[str, list[str]] = {
     "mnist-none": ["--dataset", "mnist", "--condition", "none"],
     "cifar10-label": ["--dataset", "cifar10", "--condition", "label"],
     "cifar10-none": ["--dataset", "cifar10", "--condition", "none"],
-    "cifar10-label-acgan": ["--dataset", "cifar10", "--condition", "label", "-o", "discriminator.labels=acgan"],
-    "cifar10-label-resnet": ["--dataset", "cifar10", "--condition", "label", "--generator", "resnet",
-                             "--discriminator", "resnet"],
+    "cifar10-label-acgan": [
+        "--dataset",
+        "cifar10",
+        "--condition",
+        "label",
+        "-o",
+        "discriminator.labels=acgan",
+    ],
+    "cifar10-label-resnet": [
+        "--dataset",
+        "cifar10",
+        "--condition",
+        "label",
+        "--generator",
+        "resnet",
+        "--discriminator",
+        "resnet",
+    ],
 }
 
 
@@ -53,9 +68,25 @@ def train(name: str, args: list[str], seconds: float, out: Path) -> tuple[float,
 
     run = out / name
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "gankit", "train", *args, "--steps", "1000000", "--out", str(run),
-                                "--no-progress", "--sample-every", "1000000", "--checkpoint-every", "1000000"],
-                               stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gankit",
+            "train",
+            *args,
+            "--steps",
+            "1000000",
+            "--out",
+            str(run),
+            "--no-progress",
+            "--sample-every",
+            "1000000",
+            "--checkpoint-every",
+            "1000000",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -79,8 +110,12 @@ def score(run: Path, n: int) -> dict[str, Any]:
     from gankit.eval.features import make_extractor
     from gankit.types import DataContext
 
-    classifier = make_extractor("classifier", dataset=dataset, dataset_key=config.dataset_key(),
-                                context=DataContext.from_env())
+    classifier = make_extractor(
+        "classifier",
+        dataset=dataset,
+        dataset_key=config.dataset_key(),
+        context=DataContext.from_env(),
+    )
     test = take_examples(dataset, "test", n, shuffle_seed=0)
     train_real = take_examples(dataset, "train", n, shuffle_seed=1)["image"]
     generator, _ = load_generator(rundir, registry)
@@ -88,12 +123,20 @@ def score(run: Path, n: int) -> dict[str, Any]:
     inputs = {"z": z, **({"label": test["label"]} if "label" in (config.condition or []) else {})}
     fake = np.asarray(generator.predict(inputs, batch_size=500, verbose=0), np.float32)
     real_test = classifier.features(test["image"])
-    fd = frechet_distance(*feature_statistics(classifier.features(fake)), *feature_statistics(real_test))
-    baseline = frechet_distance(*feature_statistics(classifier.features(train_real)), *feature_statistics(real_test))
+    fd = frechet_distance(
+        *feature_statistics(classifier.features(fake)), *feature_statistics(real_test)
+    )
+    baseline = frechet_distance(
+        *feature_statistics(classifier.features(train_real)), *feature_statistics(real_test)
+    )
     result = {"fd": fd, "fd_real": baseline, "fd_ratio": fd / baseline}
     if "label" in inputs:
-        result["class_accuracy"] = float(np.mean(classifier.probabilities(fake).argmax(1) == test["label"]))
-        result["real_accuracy"] = float(np.mean(classifier.probabilities(test["image"]).argmax(1) == test["label"]))
+        result["class_accuracy"] = float(
+            np.mean(classifier.probabilities(fake).argmax(1) == test["label"])
+        )
+        result["real_accuracy"] = float(
+            np.mean(classifier.probabilities(test["image"]).argmax(1) == test["label"])
+        )
     return result
 
 
@@ -116,13 +159,24 @@ def main() -> None:
             seconds, steps = train(name, CONFIGS[name], args.seconds, args.out)
         results[name] = {"steps": steps, "seconds": seconds, **score(args.out / name, args.n)}
         row = results[name]
-        extra = f"  class accuracy {row['class_accuracy']:.3f} (real {row['real_accuracy']:.3f})" if "class_accuracy" in row else ""
-        print(f"{name:24s} {steps:6d} steps {seconds or 0:5.0f} s  FD ratio {row['fd_ratio']:6.2f}{extra}", flush=True)
+        extra = (
+            f"  class accuracy {row['class_accuracy']:.3f} (real {row['real_accuracy']:.3f})"
+            if "class_accuracy" in row
+            else ""
+        )
+        print(
+            f"{name:24s} {steps:6d} steps {seconds or 0:5.0f} s  FD ratio "
+            f"{row['fd_ratio']:6.2f}{extra}",
+            flush=True,
+        )
         args.out.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2))
     import platform
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; results in {path}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; results in "
+        f"{path}"
+    )
 
 
 if __name__ == "__main__":

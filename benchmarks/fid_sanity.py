@@ -33,16 +33,25 @@ def main() -> None:
     dataset = build_mnist_cifar(gankit.DataContext.from_env())
     started = time.perf_counter()
     classifier = DatasetClassifier.for_dataset(
-        dataset, {"dataset": "mnist-cifar", "options": {"seed": 0, "repair_each_epoch": False}}, log=print
+        dataset,
+        {"dataset": "mnist-cifar", "options": {"seed": 0, "repair_each_epoch": False}},
+        log=print,
     )
-    print(f"classifier ready in {time.perf_counter() - started:.1f} s; test accuracy {classifier.info.get('test_accuracy')}")
+    print(
+        f"classifier ready in {time.perf_counter() - started:.1f} s; test accuracy "
+        f"{classifier.info.get('test_accuracy')}"
+    )
     examples = take_examples(dataset, "test", 2 * args.n, shuffle_seed=0)
     real_a, real_b = examples["image"][: args.n], examples["image"][args.n :]
     noise = np.random.default_rng(0).uniform(-1, 1, real_a.shape).astype(np.float32)
     styles = examples["style"][args.n :]
     feats_a = classifier.features(real_a)
     rows = []
-    for name, images in (("real vs real", real_b), ("noise vs real", noise), ("style only vs real", styles)):
+    for name, images in (
+        ("real vs real", real_b),
+        ("noise vs real", noise),
+        ("style only vs real", styles),
+    ):
         feats = classifier.features(images)
         fid = frechet_distance(*feature_statistics(feats_a), *feature_statistics(feats))
         kid, _ = kernel_distance(feats_a, feats, subsets=50, subset_size=1000)

@@ -52,7 +52,10 @@ def write_photos(root: Path, n: int, fmt: str, size: tuple[int, int] = (384, 288
         image = Image.fromarray(array).convert("RGB").resize(size, Image.Resampling.BICUBIC)
         folder = root / "photos"
         folder.mkdir(exist_ok=True)
-        image.save(folder / f"{i:06d}.{fmt}", **({"quality": 90} if fmt == "jpg" else {"compress_level": 6}))
+        image.save(
+            folder / f"{i:06d}.{fmt}",
+            **({"quality": 90} if fmt == "jpg" else {"compress_level": 6}),
+        )
     return root
 
 
@@ -60,7 +63,17 @@ def _skimage_photos() -> list[np.ndarray]:
     import skimage.data as data
 
     out = []
-    for name in ("astronaut", "coffee", "chelsea", "rocket", "cat", "camera", "brick", "grass", "gravel"):
+    for name in (
+        "astronaut",
+        "coffee",
+        "chelsea",
+        "rocket",
+        "cat",
+        "camera",
+        "brick",
+        "grass",
+        "gravel",
+    ):
         array = getattr(data, name)()
         out.append(np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array[..., :3])
     return out
@@ -80,10 +93,20 @@ def keras_epoch(root: Path, size: int, batch: int = 64) -> float:
     import keras
     import tensorflow as tf
 
-    ds = keras.utils.image_dataset_from_directory(
-        root, labels=None, image_size=(size, size), batch_size=batch, shuffle=True, seed=0, verbose=False,
-        **KERAS_FILTER,
-    ).map(lambda x: x / 127.5 - 1.0).prefetch(tf.data.AUTOTUNE)
+    ds = (
+        keras.utils.image_dataset_from_directory(
+            root,
+            labels=None,
+            image_size=(size, size),
+            batch_size=batch,
+            shuffle=True,
+            seed=0,
+            verbose=False,
+            **KERAS_FILTER,
+        )
+        .map(lambda x: x / 127.5 - 1.0)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     start, count = time.perf_counter(), 0
     for x in ds:
         count += int(x.shape[0])
@@ -103,7 +126,9 @@ def keras_start(root: Path, size: int) -> float:
     import keras
 
     start = time.perf_counter()
-    keras.utils.image_dataset_from_directory(root, labels=None, image_size=(size, size), verbose=False)
+    keras.utils.image_dataset_from_directory(
+        root, labels=None, image_size=(size, size), verbose=False
+    )
     return time.perf_counter() - start
 
 
@@ -126,9 +151,20 @@ def keras_pipeline_rate(root: Path, size: int, batches: int = 150) -> float:
     import keras
     import tensorflow as tf
 
-    ds = keras.utils.image_dataset_from_directory(
-        root, labels=None, image_size=(size, size), batch_size=64, seed=0, verbose=False, **KERAS_FILTER
-    ).map(lambda x: x / 127.5 - 1.0).repeat().prefetch(tf.data.AUTOTUNE)
+    ds = (
+        keras.utils.image_dataset_from_directory(
+            root,
+            labels=None,
+            image_size=(size, size),
+            batch_size=64,
+            seed=0,
+            verbose=False,
+            **KERAS_FILTER,
+        )
+        .map(lambda x: x / 127.5 - 1.0)
+        .repeat()
+        .prefetch(tf.data.AUTOTUNE)
+    )
     it = iter(ds)
     next(it)
     start = time.perf_counter()
@@ -142,10 +178,34 @@ def trainer_rate(root: Path, size: int, cache: Path, work: Path) -> float:
     out = work / f"train-{size}-{time.time_ns()}"
     env = {**os.environ, "GANKIT_CACHE_DIR": str(cache)}
     subprocess.run(
-        [sys.executable, "-m", "gankit", "train", "--dataset", "image-folder", "-o", f"dataset.path={root}",
-         "-o", f"dataset.size={size}", "--condition", "none", "--steps", "120", "--log-every", "40",
-         "--sample-every", "1000", "--checkpoint-every", "1000", "--out", str(out), "--no-progress"],
-        check=True, env=env, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "gankit",
+            "train",
+            "--dataset",
+            "image-folder",
+            "-o",
+            f"dataset.path={root}",
+            "-o",
+            f"dataset.size={size}",
+            "--condition",
+            "none",
+            "--steps",
+            "120",
+            "--log-every",
+            "40",
+            "--sample-every",
+            "1000",
+            "--checkpoint-every",
+            "1000",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
     )
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     return statistics.median(r["images_per_sec"] for r in records[1:])
@@ -164,16 +224,19 @@ if kind == "gankit":
         count += int(batch["image"].shape[0])
 else:
     import keras
-    ds = keras.utils.image_dataset_from_directory(root, labels=None, image_size=(size, size), batch_size=64,
-                                                  seed=0, verbose=False, interpolation="area",
-                                                  crop_to_aspect_ratio=True)
+    ds = keras.utils.image_dataset_from_directory(
+        root, labels=None, image_size=(size, size), batch_size=64, seed=0, verbose=False,
+        interpolation="area", crop_to_aspect_ratio=True)
     for batch in ds.map(lambda x: x / 127.5 - 1.0):
         count += int(batch.shape[0])
-print(count, round(time.perf_counter() - start, 1), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(count, round(time.perf_counter() - start, 1), peak_mb)
 """
 
 
-def epoch_rss(kind: str, root: Path, size: int, cache: Path, limit_mb: int | None) -> tuple[int, float, int]:
+def epoch_rss(
+    kind: str, root: Path, size: int, cache: Path, limit_mb: int | None
+) -> tuple[int, float, int]:
     """(images, seconds, peak RSS MiB) of one epoch in a fresh process, inside a cgroup
     memory limit of ``limit_mb`` when given."""
     cgroup = None
@@ -188,8 +251,13 @@ def epoch_rss(kind: str, root: Path, size: int, cache: Path, limit_mb: int | Non
             (cgroup / "cgroup.procs").write_text(str(os.getpid()))
 
     try:
-        result = subprocess.run([sys.executable, "-c", _EPOCH, kind, str(root), str(size)], env=env,
-                                capture_output=True, text=True, preexec_fn=enter)
+        result = subprocess.run(
+            [sys.executable, "-c", _EPOCH, kind, str(root), str(size)],
+            env=env,
+            capture_output=True,
+            text=True,
+            preexec_fn=enter,
+        )
     finally:
         if cgroup is not None:
             cgroup.rmdir()
@@ -206,11 +274,21 @@ def cgroup_limit_available() -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=2000, help="files per folder for the speed figures")
-    parser.add_argument("--memory-files", type=int, default=8500, help="files of the larger-than-memory folder")
-    parser.add_argument("--limit-mb", type=int, default=1536, help="memory given to the larger-than-memory epoch")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each figure (median reported)")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "gankit-bench-folders")
+    parser.add_argument(
+        "--files", type=int, default=2000, help="files per folder for the speed figures"
+    )
+    parser.add_argument(
+        "--memory-files", type=int, default=8500, help="files of the larger-than-memory folder"
+    )
+    parser.add_argument(
+        "--limit-mb", type=int, default=1536, help="memory given to the larger-than-memory epoch"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each figure (median reported)"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "gankit-bench-folders"
+    )
     args = parser.parse_args()
     work = args.work
     rows = []
@@ -223,18 +301,39 @@ def main() -> None:
                 cache = Path(tempfile.mkdtemp(dir=work))
                 ours.append(first_scan(root, size, cache))
                 theirs.append(keras_epoch(root, size))
-            rows.append((f"first scan, {fmt.upper()} at {size}", f"{med(ours):.0f} files/s",
-                         f"{med(theirs):.0f} files/s (every epoch)"))
+            rows.append(
+                (
+                    f"first scan, {fmt.upper()} at {size}",
+                    f"{med(ours):.0f} files/s",
+                    f"{med(theirs):.0f} files/s (every epoch)",
+                )
+            )
             if fmt == "jpg":
-                starts = [(cached_start(root, size, cache), keras_start(root, size)) for _ in range(args.repeats)]
-                rows.append((f"cached start-up at {size}", f"{med(a for a, _ in starts):.2f} s",
-                             f"{med(b for _, b in starts):.2f} s (listing only; decodes each epoch)"))
+                starts = [
+                    (cached_start(root, size, cache), keras_start(root, size))
+                    for _ in range(args.repeats)
+                ]
+                rows.append(
+                    (
+                        f"cached start-up at {size}",
+                        f"{med(a for a, _ in starts):.2f} s",
+                        f"{med(b for _, b in starts):.2f} s (listing only; decodes each epoch)",
+                    )
+                )
             if fmt == "jpg" and size == 64:
-                rates = [(pipeline_rate(root, 64, cache), keras_pipeline_rate(root, 64)) for _ in range(args.repeats)]
+                rates = [
+                    (pipeline_rate(root, 64, cache), keras_pipeline_rate(root, 64))
+                    for _ in range(args.repeats)
+                ]
                 pipe, keras_pipe = med(a for a, _ in rates), med(b for _, b in rates)
                 train = trainer_rate(root, 64, cache, work)
-                rows.append(("input pipeline at 64, batch 64", f"{pipe:.0f} img/s = {pipe / train:.1f}x training",
-                             f"{keras_pipe:.0f} img/s = {keras_pipe / train:.1f}x training"))
+                rows.append(
+                    (
+                        "input pipeline at 64, batch 64",
+                        f"{pipe:.0f} img/s = {pipe / train:.1f}x training",
+                        f"{keras_pipe:.0f} img/s = {keras_pipe / train:.1f}x training",
+                    )
+                )
                 rows.append(("gankit train consumes at 64 (defaults)", f"{train:.0f} img/s", ""))
     big = write_photos(work / "photos-memory", args.memory_files, "jpg")
     cache = work / "memory-cache"
@@ -245,15 +344,25 @@ def main() -> None:
     figures = []
     for kind in ("gankit", "keras"):
         count, seconds, rss = epoch_rss(kind, big, 256, cache, limit)
-        figures.append(f"{count} images, {seconds} s, peak RSS {rss} MiB" if count >= 0 else "failed (out of memory?)")
+        figures.append(
+            f"{count} images, {seconds} s, peak RSS {rss} MiB"
+            if count >= 0
+            else "failed (out of memory?)"
+        )
     where = f"memory limit {limit} MiB" if limit else "no memory limit available"
     rows.append((f"one epoch at 256, cache {cache_mb:.0f} MiB, {where}", *figures))
     print(f"\nimage-folder benchmark ({os.cpu_count()} cores; folders in {work})\n")
-    print(f"| {'figure':<52} | {'gankit image-folder':<40} | {'keras image_dataset_from_directory':<46} |")
+    print(
+        f"| {'figure':<52} | {'gankit image-folder':<40} | "
+        f"{'keras image_dataset_from_directory':<46} |"
+    )
     print(f"|{'-' * 54}|{'-' * 42}|{'-' * 48}|")
     for name, ours, theirs in rows:
         print(f"| {name:<52} | {ours:<40} | {theirs:<46} |")
-    print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
+    print(
+        f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} "
+        "MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,9 @@ def _reflection_pad_layer() -> Any:
     return ReflectionPadding2D
 
 
-def resnet_generator(in_channels: int, out_channels: int, size: int, filters: int = 64, blocks: int = 9) -> Any:
+def resnet_generator(
+    in_channels: int, out_channels: int, size: int, filters: int = 64, blocks: int = 9
+) -> Any:
     import keras
     from keras import layers
 
@@ -66,18 +68,24 @@ def resnet_generator(in_channels: int, out_channels: int, size: int, filters: in
     x = layers.Activation("relu")(norm()(x))
     for _ in range(2):
         filters *= 2
-        x = layers.Conv2D(filters, 3, strides=2, padding="same", kernel_initializer=kernel_init, use_bias=False)(x)
+        x = layers.Conv2D(
+            filters, 3, strides=2, padding="same", kernel_initializer=kernel_init, use_bias=False
+        )(x)
         x = layers.Activation("relu")(norm()(x))
     for _ in range(blocks):
         y = pad()(x)
-        y = layers.Activation("relu")(norm()(layers.Conv2D(filters, 3, kernel_initializer=kernel_init,
-                                                           use_bias=False)(y)))
-        y = norm()(layers.Conv2D(filters, 3, kernel_initializer=kernel_init, use_bias=False)(pad()(y)))
+        y = layers.Activation("relu")(
+            norm()(layers.Conv2D(filters, 3, kernel_initializer=kernel_init, use_bias=False)(y))
+        )
+        y = norm()(
+            layers.Conv2D(filters, 3, kernel_initializer=kernel_init, use_bias=False)(pad()(y))
+        )
         x = layers.add([x, y])
     for _ in range(2):
         filters //= 2
-        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", kernel_initializer=kernel_init,
-                                   use_bias=False)(x)
+        x = layers.Conv2DTranspose(
+            filters, 3, strides=2, padding="same", kernel_initializer=kernel_init, use_bias=False
+        )(x)
         x = layers.Activation("relu")(norm()(x))
     x = layers.Conv2D(out_channels, 7, padding="valid")(pad(padding=(3, 3))(x))
     return keras.Model(image, layers.Activation("tanh", dtype="float32")(x))
@@ -90,12 +98,22 @@ def discriminator(channels: int, size: int, filters: int = 64) -> Any:
     kernel_init = keras.initializers.RandomNormal(0.0, 0.02)
     gamma_init = keras.initializers.RandomNormal(0.0, 0.02)
     image = keras.Input((size, size, channels))
-    x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=kernel_init)(image))
+    x = layers.LeakyReLU(0.2)(
+        layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=kernel_init)(image)
+    )
     for i in range(3):
         filters *= 2
-        x = layers.Conv2D(filters, 4, strides=2 if i < 2 else 1, padding="same", kernel_initializer=kernel_init,
-                          use_bias=False)(x)
-        x = layers.LeakyReLU(0.2)(layers.GroupNormalization(groups=-1, gamma_initializer=gamma_init)(x))
+        x = layers.Conv2D(
+            filters,
+            4,
+            strides=2 if i < 2 else 1,
+            padding="same",
+            kernel_initializer=kernel_init,
+            use_bias=False,
+        )(x)
+        x = layers.LeakyReLU(0.2)(
+            layers.GroupNormalization(groups=-1, gamma_initializer=gamma_init)(x)
+        )
     x = layers.Conv2D(1, 4, strides=1, padding="same", kernel_initializer=kernel_init)(x)
     return keras.Model(image, layers.Activation("linear", dtype="float32")(x))
 
@@ -103,8 +121,15 @@ def discriminator(channels: int, size: int, filters: int = 64) -> Any:
 class KerasCycleGAN:
     """The example's CycleGan model trained by ``fit()`` on unpaired mnist-cifar."""
 
-    def __init__(self, batch: int, precision: str, seed: int = 0, data_dir: str | None = None, *,
-                 blocks: int = 9) -> None:
+    def __init__(
+        self,
+        batch: int,
+        precision: str,
+        seed: int = 0,
+        data_dir: str | None = None,
+        *,
+        blocks: int = 9,
+    ) -> None:
         import keras
         import tensorflow as tf
 
@@ -131,20 +156,41 @@ class KerasCycleGAN:
             def train_step(self, batch_data: Any) -> dict[str, Any]:
                 real_a, real_b = batch_data
                 with tf.GradientTape(persistent=True) as tape:
-                    fake_b, fake_a = self.g_ab(real_a, training=True), self.g_ba(real_b, training=True)
-                    cycled_a, cycled_b = self.g_ba(fake_b, training=True), self.g_ab(fake_a, training=True)
-                    disc_real_a, disc_fake_a = self.d_a(real_a, training=True), self.d_a(fake_a, training=True)
-                    disc_real_b, disc_fake_b = self.d_b(real_b, training=True), self.d_b(fake_b, training=True)
+                    fake_b, fake_a = (
+                        self.g_ab(real_a, training=True),
+                        self.g_ba(real_b, training=True),
+                    )
+                    cycled_a, cycled_b = (
+                        self.g_ba(fake_b, training=True),
+                        self.g_ab(fake_a, training=True),
+                    )
+                    disc_real_a, disc_fake_a = (
+                        self.d_a(real_a, training=True),
+                        self.d_a(fake_a, training=True),
+                    )
+                    disc_real_b, disc_fake_b = (
+                        self.d_b(real_b, training=True),
+                        self.d_b(fake_b, training=True),
+                    )
                     cycle = 10.0 * (l1(real_a, cycled_a) + l1(real_b, cycled_b))
                     g_ab_loss = mse(tf.ones_like(disc_fake_b), disc_fake_b) + cycle
                     g_ba_loss = mse(tf.ones_like(disc_fake_a), disc_fake_a) + cycle
-                    d_a_loss = 0.5 * (mse(tf.ones_like(disc_real_a), disc_real_a)
-                                      + mse(tf.zeros_like(disc_fake_a), disc_fake_a))
-                    d_b_loss = 0.5 * (mse(tf.ones_like(disc_real_b), disc_real_b)
-                                      + mse(tf.zeros_like(disc_fake_b), disc_fake_b))
-                for opt, loss, net in zip(self.opts, (g_ab_loss, g_ba_loss, d_a_loss, d_b_loss),
-                                          (self.g_ab, self.g_ba, self.d_a, self.d_b)):
-                    opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+                    d_a_loss = 0.5 * (
+                        mse(tf.ones_like(disc_real_a), disc_real_a)
+                        + mse(tf.zeros_like(disc_fake_a), disc_fake_a)
+                    )
+                    d_b_loss = 0.5 * (
+                        mse(tf.ones_like(disc_real_b), disc_real_b)
+                        + mse(tf.zeros_like(disc_fake_b), disc_fake_b)
+                    )
+                for opt, loss, net in zip(
+                    self.opts,
+                    (g_ab_loss, g_ba_loss, d_a_loss, d_b_loss),
+                    (self.g_ab, self.g_ba, self.d_a, self.d_b),
+                ):
+                    opt.apply_gradients(
+                        zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables)
+                    )
                 return {"g_ab": g_ab_loss, "d_b": d_b_loss}
 
         self.model = CycleGan()
@@ -163,7 +209,9 @@ class KerasCycleGAN:
         return np.asarray(self.g_ba(images, training=False), np.float32)
 
 
-def best_precision(batch: int, steps: int = 12, data_dir: str | None = None) -> tuple[str, dict[str, float]]:
+def best_precision(
+    batch: int, steps: int = 12, data_dir: str | None = None
+) -> tuple[str, dict[str, float]]:
     """The faster of float32 and mixed_bfloat16 for the peer here (images per second
     after a warm-up), and both figures."""
     speeds = {}

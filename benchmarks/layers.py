@@ -63,14 +63,24 @@ def timed(fn: Callable[[], Any], rounds: int, repeats: int = 20) -> float:
 
 
 def filter_gradients(batch: int, rounds: int) -> None:
-    print(f"{'filter gradient, batch ' + str(batch):<26} {'oneDNN f32':>11} {'oneDNN bf16':>12} {'gankit bf16':>12}")
+    print(
+        f"{'filter gradient, batch ' + str(batch):<26} {'oneDNN f32':>11} {'oneDNN bf16':>12} "
+        f"{'gankit bf16':>12}"
+    )
     for name, size, cin, cout, _ in CONVS:
         row = []
         for dtype in (tf.float32, tf.bfloat16):
             x = tf.cast(tf.random.normal([batch, size, size, cin]), dtype)
             dy = tf.cast(tf.random.normal([batch, size // 2, size // 2, cout]), dtype)
-            native = tf.function(lambda x=x, dy=dy, cin=cin, cout=cout: tf.raw_ops.Conv2DBackpropFilter(
-                input=x, filter_sizes=[4, 4, cin, cout], out_backprop=dy, strides=[1, 2, 2, 1], padding="SAME"))
+            native = tf.function(
+                lambda x=x, dy=dy, cin=cin, cout=cout: tf.raw_ops.Conv2DBackpropFilter(
+                    input=x,
+                    filter_sizes=[4, 4, cin, cout],
+                    out_backprop=dy,
+                    strides=[1, 2, 2, 1],
+                    padding="SAME",
+                )
+            )
             row.append(timed(native, rounds))
         matmul = tf.function(lambda x=x, dy=dy: fast.filter_gradient(x, dy, 4, 2))
         row.append(timed(matmul, rounds))
@@ -92,12 +102,21 @@ def _training_step(layer: Any, x: Any) -> Callable[[], Any]:
 
 
 def conv_steps(batch: int, rounds: int) -> None:
-    print(f"\n{'conv fwd+bwd, batch ' + str(batch):<26} {'Keras f32':>11} {'Keras bf16':>12} {'gankit bf16':>12}")
+    print(
+        f"\n{'conv fwd+bwd, batch ' + str(batch):<26} {'Keras f32':>11} {'Keras bf16':>12} "
+        f"{'gankit bf16':>12}"
+    )
     for name, size, cin, cout, transposed in CONVS:
         # the layer's own input: the conv's input, or the transposed conv's (smaller) one
-        shape, filters = ([size // 2, size // 2, cout], cin) if transposed else ([size, size, cin], cout)
+        shape, filters = (
+            ([size // 2, size // 2, cout], cin) if transposed else ([size, size, cin], cout)
+        )
         row = []
-        for policy, family in (("float32", keras.layers), ("mixed_bfloat16", keras.layers), ("mixed_bfloat16", fast)):
+        for policy, family in (
+            ("float32", keras.layers),
+            ("mixed_bfloat16", keras.layers),
+            ("mixed_bfloat16", fast),
+        ):
             cls = family.Conv2DTranspose if transposed else family.Conv2D
             with dtype_policy(policy):
                 layer = cls(filters, 4, strides=2, padding="same", use_bias=False)
@@ -121,7 +140,9 @@ def batch_norms(batch: int, rounds: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()

@@ -39,29 +39,61 @@ def score_digits(yardstick: Yardstick, run: Path, checkpoint: Path) -> dict[str,
     generator, config = gankit_generator(run, checkpoint)
 
     def composites(count: int, offset: int) -> np.ndarray:
-        digits = np.asarray(generator({"z": noise(count, offset, config.latent_dim)}, training=False), np.float32)
-        return composite(digits, yardstick.a.style[offset:offset + count])
+        digits = np.asarray(
+            generator({"z": noise(count, offset, config.latent_dim)}, training=False), np.float32
+        )
+        return composite(digits, yardstick.a.style[offset : offset + count])
 
     return yardstick.score_unconditional(composites)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", type=Path, help="existing MNIST-alone run (default: train one into --work)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--run", type=Path, help="existing MNIST-alone run (default: train one into --work)"
+    )
     parser.add_argument("--work", type=Path, default=Path("runs/legibility-bound"))
-    parser.add_argument("--steps", type=int, nargs="+", default=[1000, 3000, 6000], help="checkpoints to score")
-    parser.add_argument("--train-arg", action="append", default=[], metavar="ARG",
-                        help="extra `gankit train` argument (repeatable)")
+    parser.add_argument(
+        "--steps", type=int, nargs="+", default=[1000, 3000, 6000], help="checkpoints to score"
+    )
+    parser.add_argument(
+        "--train-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra `gankit train` argument (repeatable)",
+    )
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
 
     run = args.run
     if run is None:
         run = args.work
-        subprocess.run([sys.executable, "-m", "gankit", "train", "--dataset", "mnist", "--condition", "none",
-                        "--steps", str(max(args.steps)), "--checkpoint-every", "1000",
-                        "--keep-checkpoints", "100", "--out", str(run), "--no-progress", *args.train_arg],
-                       check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gankit",
+                "train",
+                "--dataset",
+                "mnist",
+                "--condition",
+                "none",
+                "--steps",
+                str(max(args.steps)),
+                "--checkpoint-every",
+                "1000",
+                "--keep-checkpoints",
+                "100",
+                "--out",
+                str(run),
+                "--no-progress",
+                *args.train_arg,
+            ],
+            check=True,
+        )
     yardstick = Yardstick()
     print(f"machine: {machine()}")
     print(f"real composites, half A: confident {yardstick.real_confident:.1%}")
@@ -69,14 +101,29 @@ def main() -> None:
     for step in args.steps:
         checkpoint = RunDir(run).checkpoint_path(step)
         if not checkpoint.is_file():
-            sys.exit(f"error: no checkpoint {checkpoint} (train with --checkpoint-every 1000 --keep-checkpoints 100)")
+            sys.exit(
+                f"error: no checkpoint {checkpoint} (train with --checkpoint-every 1000 "
+                "--keep-checkpoints 100)"
+            )
         score = score_digits(yardstick, run, checkpoint)
         results[step] = score
-        print(f"step {step:>6}: confident {score['confident']:.1%}  entropy/ln10 {score['entropy_ratio']:.3f}  "
-              f"FD ratio {score['fd_ratio']:.2f}x")
+        print(
+            f"step {step:>6}: confident {score['confident']:.1%}  entropy/ln10 "
+            f"{score['entropy_ratio']:.3f}  "
+            f"FD ratio {score['fd_ratio']:.2f}x"
+        )
     if args.out:
-        args.out.write_text(json.dumps({"machine": machine(), "protocol": yardstick.protocol(), "run": str(run),
-                                        "scores": results}, indent=1))
+        args.out.write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "protocol": yardstick.protocol(),
+                    "run": str(run),
+                    "scores": results,
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

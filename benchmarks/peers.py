@@ -57,13 +57,20 @@ def real_images(batch: int, seed: int = 0, data_dir: str | None = None) -> Any:
 
     dataset = build_mnist_cifar(gankit.DataContext.from_env(data_dir), seed=seed)
     images = dataset.load("train").map(lambda el: el["image"])
-    return images.shuffle(10_000, seed=seed).repeat().batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return (
+        images.shuffle(10_000, seed=seed)
+        .repeat()
+        .batch(batch, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 class TutorialLoop:
     """TensorFlow's DCGAN tutorial loop; ``run(n)`` trains n steps and waits for them."""
 
-    def __init__(self, precision: str, batch: int, seed: int = 0, data_dir: str | None = None) -> None:
+    def __init__(
+        self, precision: str, batch: int, seed: int = 0, data_dir: str | None = None
+    ) -> None:
         import keras
         import tensorflow as tf
 
@@ -82,7 +89,9 @@ class TutorialLoop:
                 real_out = D({"image": real}, training=True)
                 fake_out = D({"image": fake}, training=True)
                 gen_loss = bce(tf.ones_like(fake_out), fake_out)
-                disc_loss = bce(tf.ones_like(real_out), real_out) + bce(tf.zeros_like(fake_out), fake_out)
+                disc_loss = bce(tf.ones_like(real_out), real_out) + bce(
+                    tf.zeros_like(fake_out), fake_out
+                )
             g_grads = gen_tape.gradient(gen_loss, G.trainable_variables)
             d_grads = disc_tape.gradient(disc_loss, D.trainable_variables)
             self.g_opt.apply_gradients(zip(g_grads, G.trainable_variables))
@@ -101,7 +110,9 @@ class TutorialLoop:
 class FitGAN:
     """The Keras guide's GAN (``keras.Model`` + custom ``train_step``) trained by ``fit()``."""
 
-    def __init__(self, precision: str, batch: int, seed: int = 0, data_dir: str | None = None) -> None:
+    def __init__(
+        self, precision: str, batch: int, seed: int = 0, data_dir: str | None = None
+    ) -> None:
         import keras
         import tensorflow as tf
 
@@ -123,7 +134,9 @@ class FitGAN:
                 with tf.GradientTape() as tape:
                     real_out = self.discriminator({"image": real})
                     fake_out = self.discriminator({"image": fake})
-                    d_loss = self.bce(tf.ones_like(real_out), real_out) + self.bce(tf.zeros_like(fake_out), fake_out)
+                    d_loss = self.bce(tf.ones_like(real_out), real_out) + self.bce(
+                        tf.zeros_like(fake_out), fake_out
+                    )
                 grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
                 self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
                 with tf.GradientTape() as tape:
@@ -134,7 +147,9 @@ class FitGAN:
                 return {"d_loss": d_loss, "g_loss": g_loss}
 
         self.gan = GAN()
-        self.gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+        self.gan.compile(
+            keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
+        )
         self.data = real_images(batch, seed, data_dir)
         self.run(2)
 
@@ -149,8 +164,16 @@ def _down(filters: int, batch_norm: bool = True) -> Any:
     import keras
 
     block = keras.Sequential()
-    block.add(keras.layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=False,
-                                  kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02)))
+    block.add(
+        keras.layers.Conv2D(
+            filters,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02),
+        )
+    )
     if batch_norm:
         block.add(keras.layers.BatchNormalization())
     block.add(keras.layers.LeakyReLU(0.3))
@@ -161,8 +184,16 @@ def _up(filters: int, dropout: bool = False) -> Any:
     import keras
 
     block = keras.Sequential()
-    block.add(keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False,
-                                           kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02)))
+    block.add(
+        keras.layers.Conv2DTranspose(
+            filters,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02),
+        )
+    )
     block.add(keras.layers.BatchNormalization())
     if dropout:
         block.add(keras.layers.Dropout(0.5))
@@ -183,8 +214,13 @@ def pix2pix_generator() -> Any:
         skips.append(x)
     for up, skip in zip(ups, reversed(skips[:-1])):
         x = keras.layers.Concatenate()([up(x), skip])
-    x = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same",
-                                     kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02))(x)
+    x = keras.layers.Conv2DTranspose(
+        3,
+        4,
+        strides=2,
+        padding="same",
+        kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02),
+    )(x)
     return keras.Model(inputs, keras.layers.Activation("tanh", dtype="float32")(x))
 
 
@@ -214,13 +250,17 @@ def dcgan_unet_generator(latent: int = LATENT) -> Any:
     conditions, z = keras.Input((32, 32, 4)), keras.Input((latent,))
     x, skips = conditions, []
     for i, filters in enumerate((64, 128, 256)):
-        x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=i == 0, kernel_initializer=init)(x)
+        x = layers.Conv2D(
+            filters, 4, strides=2, padding="same", use_bias=i == 0, kernel_initializer=init
+        )(x)
         x = layers.LeakyReLU(0.2)(x if i == 0 else layers.BatchNormalization()(x))
         skips.append(x)
     code = layers.Reshape((4, 4, 16))(layers.Dense(4 * 4 * 16, kernel_initializer=init)(z))
     x = layers.Concatenate()([x, code])
     for filters, skip in zip((128, 64), reversed(skips[:-1])):
-        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init)(x)
+        x = layers.Conv2DTranspose(
+            filters, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init
+        )(x)
         x = layers.Concatenate()([layers.ReLU()(layers.BatchNormalization()(x)), skip])
     x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer=init)(x)
     return keras.Model([conditions, z], layers.Activation("tanh", dtype="float32")(x))
@@ -237,7 +277,9 @@ def dcgan_conditional_discriminator() -> Any:
     conditions, image = keras.Input((32, 32, 4)), keras.Input((32, 32, 3))
     x = layers.Concatenate()([conditions, image])
     for i, filters in enumerate((64, 128, 256)):
-        x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=i == 0, kernel_initializer=init)(x)
+        x = layers.Conv2D(
+            filters, 4, strides=2, padding="same", use_bias=i == 0, kernel_initializer=init
+        )(x)
         x = layers.LeakyReLU(0.2)(x if i == 0 else layers.BatchNormalization()(x))
     x = layers.Dense(1, kernel_initializer=init)(layers.Flatten()(x))
     return keras.Model([conditions, image], layers.Activation("linear", dtype="float32")(x))
@@ -249,8 +291,13 @@ class Pix2Pix:
 
     latent = 0  # the tutorial's generator takes no noise: dropout is its only source
 
-    def __init__(self, batch: int = 64, precision: str = "mixed_bfloat16", seed: int = 0,
-                 data_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        batch: int = 64,
+        precision: str = "mixed_bfloat16",
+        seed: int = 0,
+        data_dir: str | None = None,
+    ) -> None:
         import keras
         import tensorflow as tf
 
@@ -261,12 +308,19 @@ class Pix2Pix:
         with policy(precision):
             G, D = self.build()
         self.generator = G
-        g_opt, d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
+        g_opt, d_opt = (
+            keras.optimizers.Adam(2e-4, beta_1=0.5),
+            keras.optimizers.Adam(2e-4, beta_1=0.5),
+        )
         bce = keras.losses.BinaryCrossentropy(from_logits=True)
         data = build_mnist_cifar(gankit.DataContext.from_env(data_dir), seed=seed).load("train")
         data = data.map(lambda el: (tf.concat([el["content"], el["style"]], -1), el["image"]))
-        self.iterator = iter(data.shuffle(10_000, seed=seed).repeat().batch(batch, drop_remainder=True)
-                             .prefetch(tf.data.AUTOTUNE))
+        self.iterator = iter(
+            data.shuffle(10_000, seed=seed)
+            .repeat()
+            .batch(batch, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE)
+        )
         latent = self.latent
 
         @tf.function
@@ -278,9 +332,15 @@ class Pix2Pix:
                 fake_out = D([conditions, output], training=True)
                 l1 = tf.reduce_mean(tf.abs(target - tf.cast(output, tf.float32)))
                 gen_loss = bce(tf.ones_like(fake_out), fake_out) + 100.0 * l1
-                disc_loss = bce(tf.ones_like(real_out), real_out) + bce(tf.zeros_like(fake_out), fake_out)
-            g_opt.apply_gradients(zip(gen_tape.gradient(gen_loss, G.trainable_variables), G.trainable_variables))
-            d_opt.apply_gradients(zip(disc_tape.gradient(disc_loss, D.trainable_variables), D.trainable_variables))
+                disc_loss = bce(tf.ones_like(real_out), real_out) + bce(
+                    tf.zeros_like(fake_out), fake_out
+                )
+            g_opt.apply_gradients(
+                zip(gen_tape.gradient(gen_loss, G.trainable_variables), G.trainable_variables)
+            )
+            d_opt.apply_gradients(
+                zip(disc_tape.gradient(disc_loss, D.trainable_variables), D.trainable_variables)
+            )
             return gen_loss
 
         self.train_step = train_step
@@ -294,7 +354,9 @@ class Pix2Pix:
             loss = self.train_step(*next(self.iterator))
         float(loss)
 
-    def transfer(self, content: np.ndarray, style: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+    def transfer(
+        self, content: np.ndarray, style: np.ndarray, z: np.ndarray | None = None
+    ) -> np.ndarray:
         # dropout stays on at inference, as in the tutorial (its only source of noise)
         return np.asarray(self.generator(np.concatenate([content, style], -1), training=True))
 
@@ -309,7 +371,13 @@ class Pix2PixDCGAN(Pix2Pix):
     def build(self) -> tuple[Any, Any]:
         return dcgan_unet_generator(self.latent), dcgan_conditional_discriminator()
 
-    def transfer(self, content: np.ndarray, style: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+    def transfer(
+        self, content: np.ndarray, style: np.ndarray, z: np.ndarray | None = None
+    ) -> np.ndarray:
         if z is None:
-            z = np.random.default_rng(0).standard_normal((len(content), self.latent)).astype(np.float32)
+            z = (
+                np.random.default_rng(0)
+                .standard_normal((len(content), self.latent))
+                .astype(np.float32)
+            )
         return np.asarray(self.generator([np.concatenate([content, style], -1), z], training=False))

@@ -27,22 +27,47 @@ from yardstick import Yardstick, score_gankit  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cond-run", type=Path, help="existing style-transfer run (default: train one)")
-    parser.add_argument("--uncond-run", type=Path, help="existing unconditional run (default: train one)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--cond-run", type=Path, help="existing style-transfer run (default: train one)"
+    )
+    parser.add_argument(
+        "--uncond-run", type=Path, help="existing unconditional run (default: train one)"
+    )
     parser.add_argument("--work", type=Path, default=Path("runs/quality-benchmark"))
-    parser.add_argument("--train-arg", action="append", default=[], metavar="ARG",
-                        help="extra `gankit train` argument for both runs (repeatable)")
+    parser.add_argument(
+        "--train-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra `gankit train` argument for both runs (repeatable)",
+    )
     args = parser.parse_args()
 
     timings = {}
-    for name, flag, extra in (("cond", "cond_run", []), ("uncond", "uncond_run", ["--condition", "none"])):
+    for name, flag, extra in (
+        ("cond", "cond_run", []),
+        ("uncond", "uncond_run", ["--condition", "none"]),
+    ):
         if getattr(args, flag) is None:
             run = args.work / name
             if not (run / "generator.keras").is_file():
                 start = time.time()
-                subprocess.run([sys.executable, "-m", "gankit", "train", "--out", str(run), *extra, *args.train_arg],
-                               check=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "gankit",
+                        "train",
+                        "--out",
+                        str(run),
+                        *extra,
+                        *args.train_arg,
+                    ],
+                    check=True,
+                )
                 timings[name] = round(time.time() - start)
             setattr(args, flag, run)
 
@@ -50,20 +75,41 @@ def main() -> None:
     protocol = yardstick.protocol()
     cond, uncond = score_gankit(yardstick, args.cond_run), score_gankit(yardstick, args.uncond_run)
     rows = [
-        ("held-out sets (disjoint digits and CIFAR images)", f"n={protocol['n']} each, seed {protocol['seed']}"),
+        (
+            "held-out sets (disjoint digits and CIFAR images)",
+            f"n={protocol['n']} each, seed {protocol['seed']}",
+        ),
         ("real-vs-real Fréchet distance (half A vs half B)", f"{yardstick.fd_real:.2f}"),
         ("judge accuracy on real held-out composites", f"{yardstick.real_accuracy:.4f}"),
         ("style transfer: content accuracy", f"{cond['content_accuracy']:.4f}"),
-        ("style transfer: Fréchet distance to half B", f"{cond['fd']:.2f} ({cond['fd_ratio']:.2f}x real-vs-real)"),
+        (
+            "style transfer: Fréchet distance to half B",
+            f"{cond['fd']:.2f} ({cond['fd_ratio']:.2f}x real-vs-real)",
+        ),
         ("unconditional: class entropy / ln 10", f"{uncond['entropy_ratio']:.4f}"),
-        ("unconditional: Fréchet distance to half B", f"{uncond['fd']:.2f} ({uncond['fd_ratio']:.2f}x real-vs-real)"),
+        (
+            "unconditional: Fréchet distance to half B",
+            f"{uncond['fd']:.2f} ({uncond['fd_ratio']:.2f}x real-vs-real)",
+        ),
     ]
-    rows += [(f"{name} run: wall time of `gankit train` (s)", str(seconds)) for name, seconds in timings.items()]
+    rows += [
+        (f"{name} run: wall time of `gankit train` (s)", str(seconds))
+        for name, seconds in timings.items()
+    ]
     width = max(len(r[0]) for r in rows)
     print(machine())
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
-    print(json.dumps({"protocol": protocol, "transfer": cond, "unconditional": uncond, "train_seconds": timings}))
+    print(
+        json.dumps(
+            {
+                "protocol": protocol,
+                "transfer": cond,
+                "unconditional": uncond,
+                "train_seconds": timings,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,10 @@ from gankit.run.rundir import RunDir  # noqa: E402
 from gankit.train.trainer import Trainer  # noqa: E402
 
 # gankit's settings that make its network the references' (see the module doc)
-SAME_NETWORK: dict[str, Any] = {"parts": False, "options": {"generator": {"to_image": "transposed"}}}
+SAME_NETWORK: dict[str, Any] = {
+    "parts": False,
+    "options": {"generator": {"to_image": "transposed"}},
+}
 SAME_NETWORK_FLAGS = ("--no-parts", "-o", "generator.to_image=transposed")
 
 
@@ -64,7 +67,9 @@ class GankitHarness:
 
     def __init__(self, batch: int, overrides: dict[str, Any], work: Path) -> None:
         registry = load_plugins().registry
-        config = merge_config({"condition": "none", "batch_size": batch, "steps": 10**9, **SAME_NETWORK, **overrides})
+        config = merge_config(
+            {"condition": "none", "batch_size": batch, "steps": 10**9, **SAME_NETWORK, **overrides}
+        )
         resolved = resolve_components(config, registry)
         self.trainer = Trainer(config, registry, resolved, RunDir(work), live_progress=False)
         self.trainer._build()
@@ -73,7 +78,9 @@ class GankitHarness:
         self.run(2)
 
     def run(self, steps: int) -> None:
-        if self.step + steps > (self.epoch + 1) * self.steps_per_epoch:  # a fresh epoch, untimed parts aside
+        if (
+            self.step + steps > (self.epoch + 1) * self.steps_per_epoch
+        ):  # a fresh epoch, untimed parts aside
             self.epoch += 1
             self.step = self.epoch * self.steps_per_epoch
             self.iterator = self.trainer._iterator(self.epoch, 0)
@@ -86,9 +93,28 @@ def cli_images_per_sec(batch: int, steps: int, *extra: str) -> float:
     """Median images/s of ``gankit train``'s own logging windows (the first excluded)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        subprocess.run([sys.executable, "-m", "gankit", "train", "--condition", "none", "--steps", str(steps),
-                        "--batch-size", str(batch), "--log-every", "25", "--out", str(out), *SAME_NETWORK_FLAGS, *extra],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gankit",
+                "train",
+                "--condition",
+                "none",
+                "--steps",
+                str(steps),
+                "--batch-size",
+                str(batch),
+                "--log-every",
+                "25",
+                "--out",
+                str(out),
+                *SAME_NETWORK_FLAGS,
+                *extra,
+            ],
+            check=True,
+            capture_output=True,
+        )
         rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     return statistics.median(r["images_per_sec"] for r in rows[1:])
 
@@ -102,9 +128,12 @@ def contenders(batch: int, work: Path) -> dict[str, Any]:
         "gankit defaults": GankitHarness(batch, {}, work / "a"),
         "gankit --precision float32": GankitHarness(batch, {"precision": "float32"}, work / "b"),
         # the tutorial's update rule (one D pass fewer, G and D backward in parallel)
-        "gankit --update simultaneous": GankitHarness(batch, {"update": "simultaneous"}, work / "d"),
+        "gankit --update simultaneous": GankitHarness(
+            batch, {"update": "simultaneous"}, work / "d"
+        ),
         "gankit float32 --update simultaneous": GankitHarness(
-            batch, {"precision": "float32", "update": "simultaneous"}, work / "e"),
+            batch, {"precision": "float32", "update": "simultaneous"}, work / "e"
+        ),
     }
     os.environ["GANKIT_FAST_PATHS"] = "off"  # read when the layers are traced
     made["gankit defaults, fast paths off"] = GankitHarness(batch, {}, work / "c")
@@ -113,14 +142,24 @@ def contenders(batch: int, work: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=60, help="timed steps per contender per round")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--cli-steps", type=int, default=400)
     args = parser.parse_args()
-    references = ("tutorial loop, float32", "tutorial loop, mixed_bfloat16", "Keras fit() GAN, mixed_bfloat16")
-    short = {references[0]: "tutorial f32", references[1]: "tutorial bf16", references[2]: "fit() bf16"}
+    references = (
+        "tutorial loop, float32",
+        "tutorial loop, mixed_bfloat16",
+        "Keras fit() GAN, mixed_bfloat16",
+    )
+    short = {
+        references[0]: "tutorial f32",
+        references[1]: "tutorial bf16",
+        references[2]: "fit() bf16",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         made = contenders(args.batch, Path(tmp))
         rates: dict[str, list[float]] = {name: [] for name in made}
@@ -129,19 +168,39 @@ def main() -> None:
                 start = time.perf_counter()
                 contender.run(args.steps)
                 rates[name].append(args.steps * args.batch / (time.perf_counter() - start))
-            print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{n} {v[-1]:.0f}" for n, v in rates.items()), flush=True)
-    print(f"\n{machine()}; batch {args.batch}; {args.rounds} interleaved rounds of {args.steps} steps; "
-          "ratios are medians of per-round ratios\n")
-    header = f"{'contender':<40} {'img/s':>7}  " + "  ".join(f"{'vs ' + short[ref]:>16}" for ref in references)
+            print(
+                f"round {r + 1}/{args.rounds}: "
+                + ", ".join(f"{n} {v[-1]:.0f}" for n, v in rates.items()),
+                flush=True,
+            )
+    print(
+        f"\n{machine()}; batch {args.batch}; {args.rounds} interleaved rounds of {args.steps} "
+        "steps; "
+        "ratios are medians of per-round ratios\n"
+    )
+    header = f"{'contender':<40} {'img/s':>7}  " + "  ".join(
+        f"{'vs ' + short[ref]:>16}" for ref in references
+    )
     print(header)
     for name, values in rates.items():
-        ratios = [statistics.median(v / w for v, w in zip(values, rates[ref])) for ref in references]
-        print(f"{name:<40} {statistics.median(values):>7.0f}  " + "  ".join(f"{x:>15.2f}x" for x in ratios))
-    for label, extra in (("gankit train (CLI), defaults", ()), ("gankit train (CLI), --precision float32", ("--precision", "float32"))):
+        ratios = [
+            statistics.median(v / w for v, w in zip(values, rates[ref])) for ref in references
+        ]
+        print(
+            f"{name:<40} {statistics.median(values):>7.0f}  "
+            + "  ".join(f"{x:>15.2f}x" for x in ratios)
+        )
+    for label, extra in (
+        ("gankit train (CLI), defaults", ()),
+        ("gankit train (CLI), --precision float32", ("--precision", "float32")),
+    ):
         value = cli_images_per_sec(args.batch, args.cli_steps, *extra)
         tutorial = {ref: statistics.median(rates[ref]) for ref in references}
-        print(f"{label:<40} {value:>7.0f}  " + "  ".join(f"{value / tutorial[ref]:>15.2f}x" for ref in references)
-              + "   (its own stopwatch; vs the references' medians)")
+        print(
+            f"{label:<40} {value:>7.0f}  "
+            + "  ".join(f"{value / tutorial[ref]:>15.2f}x" for ref in references)
+            + "   (its own stopwatch; vs the references' medians)"
+        )
 
 
 if __name__ == "__main__":

@@ -47,9 +47,13 @@ from yardstick import PROTOCOL_KEYS, Yardstick, noise, score_gankit  # noqa: E40
 TASKS = {"transfer": [], "unconditional": ["--condition", "none"]}
 # Each task's peers, strongest first: (key, peer class name in peers.py, label).
 PEERS = {
-    "transfer": [("pix2pix-dcgan", "Pix2PixDCGAN", "pix2pix recipe at DCGAN widths (strongest peer)"),
-                 ("pix2pix-tutorial", "Pix2Pix", "pix2pix tutorial, full-width U-Net")],
-    "unconditional": [("dcgan-tutorial", "TutorialLoop", "DCGAN tutorial loop, bf16 (strongest peer)")],
+    "transfer": [
+        ("pix2pix-dcgan", "Pix2PixDCGAN", "pix2pix recipe at DCGAN widths (strongest peer)"),
+        ("pix2pix-tutorial", "Pix2Pix", "pix2pix tutorial, full-width U-Net"),
+    ],
+    "unconditional": [
+        ("dcgan-tutorial", "TutorialLoop", "DCGAN tutorial loop, bf16 (strongest peer)")
+    ],
 }
 GANKIT_LABEL = {"transfer": "gankit defaults", "unconditional": "gankit --condition none"}
 # Steps between snapshots: about every 11-18 s on a 2-core EPYC for either task (the
@@ -57,7 +61,9 @@ GANKIT_LABEL = {"transfer": "gankit defaults", "unconditional": "gankit --condit
 EVERY = {"transfer": 125, "unconditional": 500}
 
 
-def train_gankit(out: Path, budget: float | None, every: int, extra: list[str]) -> list[tuple[int, float]]:
+def train_gankit(
+    out: Path, budget: float | None, every: int, extra: list[str]
+) -> list[tuple[int, float]]:
     """Run ``gankit train`` for its default run (or until ``budget`` training seconds,
     then SIGTERM: it checkpoints and stops); return (step, elapsed seconds) of every
     checkpoint."""
@@ -68,8 +74,22 @@ def train_gankit(out: Path, budget: float | None, every: int, extra: list[str]) 
         shutil.rmtree(out)
     if not (out / "config.toml").is_file():
         length = ["--steps", "1000000"] if budget else []
-        args = [sys.executable, "-m", "gankit", "train", "--out", str(out), *length,
-                "--checkpoint-every", str(every), "--keep-checkpoints", "100000", "--log-every", "25", *extra]
+        args = [
+            sys.executable,
+            "-m",
+            "gankit",
+            "train",
+            "--out",
+            str(out),
+            *length,
+            "--checkpoint-every",
+            str(every),
+            "--keep-checkpoints",
+            "100000",
+            "--log-every",
+            "25",
+            *extra,
+        ]
         out.mkdir(parents=True, exist_ok=True)
         log = out.parent / f"{out.name}.stderr.log"  # a file, not a pipe nobody reads while it runs
         with log.open("w") as err:
@@ -125,10 +145,13 @@ def score_peer(task: str, peer: Any, yardstick: Yardstick) -> dict[str, float]:
     if task == "transfer":
         return yardstick.score_transfer(peer.transfer)
     return yardstick.score_unconditional(
-        lambda count, offset: peer.generator({"z": noise(count, offset, 100)}, training=False))
+        lambda count, offset: peer.generator({"z": noise(count, offset, 100)}, training=False)
+    )
 
 
-def run_task(task: str, seed: int, args: argparse.Namespace, yardstick: Yardstick) -> dict[str, list[dict[str, float]]]:
+def run_task(
+    task: str, seed: int, args: argparse.Namespace, yardstick: Yardstick
+) -> dict[str, list[dict[str, float]]]:
     """Every contender of ``task`` with ``seed``: {contender: [point, ...]}."""
     import peers
 
@@ -137,30 +160,43 @@ def run_task(task: str, seed: int, args: argparse.Namespace, yardstick: Yardstic
     points: dict[str, list[dict[str, float]]] = {"gankit": []}
     extra = [*TASKS[task], "--seed", str(seed), *args.gankit_args]
     for step, seconds in train_gankit(out / "gankit", args.budget, every, extra):
-        score = score_gankit(yardstick, out / "gankit", out / "gankit" / "checkpoints" / f"step_{step:06d}.npz")
+        score = score_gankit(
+            yardstick, out / "gankit", out / "gankit" / "checkpoints" / f"step_{step:06d}.npz"
+        )
         points["gankit"].append({"step": step, "seconds": seconds, **score})
         print(f"{task} seed {seed} gankit step {step} {seconds:.0f}s {_brief(score)}", flush=True)
     budget = args.budget or points["gankit"][-1]["seconds"]
     for key, cls, _ in PEERS[task]:
         if args.peers is not None and key not in args.peers:
             continue
-        peer = getattr(peers, cls)(batch=64, seed=seed) if task == "transfer" else peers.TutorialLoop(
-            "mixed_bfloat16", 64, seed=seed)
+        peer = (
+            getattr(peers, cls)(batch=64, seed=seed)
+            if task == "transfer"
+            else peers.TutorialLoop("mixed_bfloat16", 64, seed=seed)
+        )
         points[key] = []
         for step, seconds, weights in train_peer(peer, budget, every):
             peer.generator.set_weights(weights)
             score = score_peer(task, peer, yardstick)
             points[key].append({"step": step, "seconds": seconds, **score})
-            print(f"{task} seed {seed} {key} step {step} {seconds:.0f}s {_brief(score)}", flush=True)
+            print(
+                f"{task} seed {seed} {key} step {step} {seconds:.0f}s {_brief(score)}", flush=True
+            )
     return points
 
 
 def _brief(score: dict[str, float]) -> str:
-    return " ".join(f"{k}={v:.4g}" for k, v in score.items() if k not in ("fd", "ground_truth_accuracy"))
+    return " ".join(
+        f"{k}={v:.4g}" for k, v in score.items() if k not in ("fd", "ground_truth_accuracy")
+    )
 
 
-PANELS = [("transfer", "psnr", "PSNR to the ground truth (dB)"), ("transfer", "content_accuracy", "content accuracy"),
-          ("unconditional", "fd_ratio", "FD / real-vs-real"), ("unconditional", "confident", "judge confident (>= 0.9)")]
+PANELS = [
+    ("transfer", "psnr", "PSNR to the ground truth (dB)"),
+    ("transfer", "content_accuracy", "content accuracy"),
+    ("unconditional", "fd_ratio", "FD / real-vs-real"),
+    ("unconditional", "confident", "judge confident (>= 0.9)"),
+]
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -177,16 +213,33 @@ def plot(results: dict[str, Any], path: Path) -> None:
         labels = {"gankit": GANKIT_LABEL[task], **{k: name for k, _, name in PEERS[task]}}
         for seed_index, (seed, contenders) in enumerate(sorted(results["tasks"][task].items())):
             for colour, (contender, rows) in enumerate(contenders.items()):
-                ax.plot([r["seconds"] for r in rows], [r[key] for r in rows], styles[seed_index % 4],
-                        color=f"C{colour}", marker="o", ms=2.5, lw=1.2,
-                        label=f"{labels.get(contender, contender)}, seed {seed}")
+                ax.plot(
+                    [r["seconds"] for r in rows],
+                    [r[key] for r in rows],
+                    styles[seed_index % 4],
+                    color=f"C{colour}",
+                    marker="o",
+                    ms=2.5,
+                    lw=1.2,
+                    label=f"{labels.get(contender, contender)}, seed {seed}",
+                )
         protocol = results["protocol"]
         if key == "content_accuracy":
-            ax.axhline(protocol["judge_accuracy_on_real_held_out"], color="gray", ls="--", lw=1,
-                       label="judge on the ground truth")
+            ax.axhline(
+                protocol["judge_accuracy_on_real_held_out"],
+                color="gray",
+                ls="--",
+                lw=1,
+                label="judge on the ground truth",
+            )
         if key == "confident":
-            ax.axhline(protocol["judge_confident_on_real_held_out"], color="gray", ls="--", lw=1,
-                       label="judge on real composites")
+            ax.axhline(
+                protocol["judge_confident_on_real_held_out"],
+                color="gray",
+                ls="--",
+                lw=1,
+                label="judge on real composites",
+            )
         if key == "fd_ratio":
             ax.set_yscale("log")
             ax.axhline(1.0, color="gray", ls="--", lw=1)
@@ -199,11 +252,20 @@ def plot(results: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-COLUMNS = {"transfer": [("psnr", "PSNR (dB)", "{:.2f}"), ("l1", "L1", "{:.4f}"),
-                        ("content_accuracy", "content acc.", "{:.1%}"), ("ground_truth_accuracy", "ground truth acc.", "{:.1%}"),
-                        ("fd_ratio", "FD ratio", "{:.2f}x")],
-           "unconditional": [("fd_ratio", "FD ratio", "{:.2f}x"), ("confident", "confident", "{:.1%}"),
-                             ("entropy_ratio", "entropy / ln 10", "{:.3f}")]}
+COLUMNS = {
+    "transfer": [
+        ("psnr", "PSNR (dB)", "{:.2f}"),
+        ("l1", "L1", "{:.4f}"),
+        ("content_accuracy", "content acc.", "{:.1%}"),
+        ("ground_truth_accuracy", "ground truth acc.", "{:.1%}"),
+        ("fd_ratio", "FD ratio", "{:.2f}x"),
+    ],
+    "unconditional": [
+        ("fd_ratio", "FD ratio", "{:.2f}x"),
+        ("confident", "confident", "{:.1%}"),
+        ("entropy_ratio", "entropy / ln 10", "{:.3f}"),
+    ],
+}
 
 
 def table(results: dict[str, Any], at: list[float] | None = None) -> str:
@@ -213,20 +275,29 @@ def table(results: dict[str, Any], at: list[float] | None = None) -> str:
     lines = []
     for task, seeds in results["tasks"].items():
         cols = COLUMNS[task]
-        lines += [f"### {task}", "", "| contender | seed | step | seconds | " + " | ".join(c[1] for c in cols) + " |",
-                  "| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in cols) + " |"]
+        lines += [
+            f"### {task}",
+            "",
+            "| contender | seed | step | seconds | " + " | ".join(c[1] for c in cols) + " |",
+            "| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in cols) + " |",
+        ]
         for seed, contenders in sorted(seeds.items()):
             for contender, rows in contenders.items():
                 for r in _at(rows, at):
                     values = " | ".join(fmt.format(r[k]) for k, _, fmt in cols)
-                    lines.append(f"| {contender} | {seed} | {r['step']} | {r['seconds']:.0f} | {values} |")
+                    lines.append(
+                        f"| {contender} | {seed} | {r['step']} | {r['seconds']:.0f} | {values} |"
+                    )
         lines.append("")
     return "\n".join(lines)
 
 
 # Figures compared at equal seconds, and which way is better.
 HIGHER_IS_BETTER = {"psnr": True, "content_accuracy": True, "fd_ratio": False, "confident": True}
-COMPARED = {"transfer": ["psnr", "content_accuracy", "fd_ratio"], "unconditional": ["fd_ratio", "confident"]}
+COMPARED = {
+    "transfer": ["psnr", "content_accuracy", "fd_ratio"],
+    "unconditional": ["fd_ratio", "confident"],
+}
 
 
 def compare(results: dict[str, Any], start: float = 60.0) -> str:
@@ -243,26 +314,55 @@ def compare(results: dict[str, Any], start: float = 60.0) -> str:
                 if peer == "gankit" or not ours or not theirs:
                     continue
                 end = min(ours[-1]["seconds"], theirs[-1]["seconds"])
-                times = sorted({start} | {r["seconds"] for r in ours + theirs if start <= r["seconds"] <= end})
+                times = sorted(
+                    {start} | {r["seconds"] for r in ours + theirs if start <= r["seconds"] <= end}
+                )
                 for key in COMPARED[task]:
                     a = np.interp(times, [r["seconds"] for r in ours], [r[key] for r in ours])
                     b = np.interp(times, [r["seconds"] for r in theirs], [r[key] for r in theirs])
                     lead = (a - b) if HIGHER_IS_BETTER[key] else (b - a)
                     worst = int(np.argmin(lead))
-                    lines.append(f"{task} seed {seed} vs {peer} {key}: ahead at {int((lead > 0).sum())} of "
-                                 f"{len(times)} points ({start:.0f}-{end:.0f} s); smallest lead "
-                                 f"{a[worst]:.4g} against {b[worst]:.4g} at {times[worst]:.0f} s")
+                    lines.append(
+                        f"{task} seed {seed} vs {peer} {key}: ahead at {int((lead > 0).sum())} of "
+                        f"{len(times)} points ({start:.0f}-{end:.0f} s); smallest lead "
+                        f"{a[worst]:.4g} against {b[worst]:.4g} at {times[worst]:.0f} s"
+                    )
     return "\n".join(lines)
 
 
 def machine() -> str:
     """The CPU, its bfloat16 support, cores and whether a GPU is visible."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
-                 platform.processor())
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
-    bf16 = "AMX-BF16" if "amx_bf16" in flags else "AVX512-BF16 (no AMX)" if "avx512_bf16" in flags else "no native bfloat16"
-    return f"{model}, {bf16}, {os.cpu_count()} cores, no GPU" if not Path("/dev/nvidia0").exists() else f"{model}, GPU"
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in info.splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    flags = set(
+        next(
+            (
+                line.split(":", 1)[1].split()
+                for line in info.splitlines()
+                if line.startswith("flags")
+            ),
+            [],
+        )
+    )
+    bf16 = (
+        "AMX-BF16"
+        if "amx_bf16" in flags
+        else "AVX512-BF16 (no AMX)"
+        if "avx512_bf16" in flags
+        else "no native bfloat16"
+    )
+    return (
+        f"{model}, {bf16}, {os.cpu_count()} cores, no GPU"
+        if not Path("/dev/nvidia0").exists()
+        else f"{model}, GPU"
+    )
 
 
 def _at(rows: list[dict[str, Any]], at: list[float] | None) -> list[dict[str, Any]]:
@@ -273,24 +373,51 @@ def _at(rows: list[dict[str, Any]], at: list[float] | None) -> list[dict[str, An
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--task", choices=["transfer", "unconditional", "both"], default="both")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--budget", type=float, default=None,
-                        help="training seconds per contender (default: gankit's default run, peers as long)")
-    parser.add_argument("--every", type=int, default=None,
-                        help="steps between snapshots (default: 125 on transfer, 500 unconditional)")
-    parser.add_argument("--peers", nargs="*", default=None,
-                        help="only these peers (keys of PEERS; none with no keys); the others keep the "
-                             "points of an earlier run in --out")
-    parser.add_argument("--gankit-args", nargs=argparse.REMAINDER, default=[],
-                        help="extra `gankit train` flags (experiments; the figures use none)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="training seconds per contender (default: gankit's default run, peers as long)",
+    )
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=None,
+        help="steps between snapshots (default: 125 on transfer, 500 unconditional)",
+    )
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        default=None,
+        help="only these peers (keys of PEERS; none with no keys); the others keep the "
+        "points of an earlier run in --out",
+    )
+    parser.add_argument(
+        "--gankit-args",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="extra `gankit train` flags (experiments; the figures use none)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/time-to-quality"))
-    parser.add_argument("--plot", type=Path, default=None, help="also write the plot here (e.g. docs/images/...)")
-    parser.add_argument("--plot-only", action="store_true", help="plot an existing time_to_quality.json")
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="also write the plot here (e.g. docs/images/...)"
+    )
+    parser.add_argument(
+        "--plot-only", action="store_true", help="plot an existing time_to_quality.json"
+    )
     parser.add_argument("--table", action="store_true", help="print the points as markdown tables")
-    parser.add_argument("--table-at", type=float, nargs="*", default=None,
-                        help="with --table: only the first point after each of these seconds, and the last")
+    parser.add_argument(
+        "--table-at",
+        type=float,
+        nargs="*",
+        default=None,
+        help="with --table: only the first point after each of these seconds, and the last",
+    )
     args = parser.parse_args()
     results_file = args.out / "time_to_quality.json"
     if args.plot_only:
@@ -309,7 +436,12 @@ def main() -> None:
 def run(args: argparse.Namespace, results_file: Path) -> dict[str, Any]:
     yardstick = Yardstick()
     tasks = ["transfer", "unconditional"] if args.task == "both" else [args.task]
-    results = {"machine": machine(), "budget_s": args.budget, "protocol": yardstick.protocol(), "tasks": {}}
+    results = {
+        "machine": machine(),
+        "budget_s": args.budget,
+        "protocol": yardstick.protocol(),
+        "tasks": {},
+    }
     if results_file.is_file():  # keep the other tasks' and seeds' results, if comparable
         earlier = json.loads(results_file.read_text())
         if all(earlier["protocol"].get(k) == results["protocol"][k] for k in PROTOCOL_KEYS):
@@ -322,7 +454,10 @@ def run(args: argparse.Namespace, results_file: Path) -> dict[str, Any]:
             previous = results["tasks"].setdefault(task, {}).get(str(seed), {})
             points = run_task(task, seed, args, yardstick)
             # a peer left out by --peers keeps the points of its earlier run
-            results["tasks"][task][str(seed)] = {**points, **{k: v for k, v in previous.items() if k not in points}}
+            results["tasks"][task][str(seed)] = {
+                **points,
+                **{k: v for k, v in previous.items() if k not in points},
+            }
             results_file.write_text(json.dumps(results, indent=1))
     print(json.dumps(results["protocol"]))
     return results

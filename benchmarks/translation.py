@@ -59,12 +59,14 @@ def machine() -> str:
 def score(yardstick: Yardstick, a2b: Any, b2a: Any | None) -> dict[str, float]:
     """A to B accuracy and Fréchet ratio, B to A PSNR, on the first ``N`` of half A."""
     half = yardstick.a
-    images = np.concatenate([a2b(half.content[i:i + 250]) for i in range(0, N, 250)])
+    images = np.concatenate([a2b(half.content[i : i + 250]) for i in range(0, N, 250)])
     features, probs = yardstick.judge(images)
-    out = {"content_accuracy": float(np.mean(probs.argmax(1) == half.label[:N])),
-           "fd_ratio": frechet(features, yardstick.features_b[:N]) / yardstick.fd_real}
+    out = {
+        "content_accuracy": float(np.mean(probs.argmax(1) == half.label[:N])),
+        "fd_ratio": frechet(features, yardstick.features_b[:N]) / yardstick.fd_real,
+    }
     if b2a is not None:
-        digits = np.concatenate([b2a(half.image[i:i + 250]) for i in range(0, N, 250)])
+        digits = np.concatenate([b2a(half.image[i : i + 250]) for i in range(0, N, 250)])
         out["b2a_psnr"] = pixel_fidelity(digits, half.content[:N])["psnr"]
     return out
 
@@ -77,18 +79,34 @@ def gankit_translators(run: Path, checkpoint: Path) -> tuple[Any, Any | None]:
     registry, rundir = load_plugins().registry, RunDir(run)
     roles = json.loads((run / "run.json").read_text())["roles"]
     exports = {r.get("export"): name for name, r in roles.items() if r.get("export")}
-    forward = load_network(rundir, registry, role=exports.get("generator_a2b") or exports["generator"],
-                           checkpoint=checkpoint)[0]
-    backward = (load_network(rundir, registry, role=exports["generator_b2a"], checkpoint=checkpoint)[0]
-                if "generator_b2a" in exports else None)
+    forward = load_network(
+        rundir,
+        registry,
+        role=exports.get("generator_a2b") or exports["generator"],
+        checkpoint=checkpoint,
+    )[0]
+    backward = (
+        load_network(rundir, registry, role=exports["generator_b2a"], checkpoint=checkpoint)[0]
+        if "generator_b2a" in exports
+        else None
+    )
     a2b = lambda x: np.asarray(forward(x, training=False))  # noqa: E731
     b2a = (lambda x: np.asarray(backward(x, training=False))) if backward is not None else None  # noqa: E731
     return a2b, b2a
 
 
-def run_contender(name: str, args: argparse.Namespace, seed: int, yardstick: Yardstick) -> list[dict[str, float]]:
+def run_contender(
+    name: str, args: argparse.Namespace, seed: int, yardstick: Yardstick
+) -> list[dict[str, float]]:
     out = args.out / f"seed{seed}" / name.split()[0]
-    extra = [*CONTENDERS[name], "--seed", str(seed), "--batch-size", str(args.batch), *args.gankit_args]
+    extra = [
+        *CONTENDERS[name],
+        "--seed",
+        str(seed),
+        "--batch-size",
+        str(args.batch),
+        *args.gankit_args,
+    ]
     points = []
     for step, seconds in train_gankit(out, None, args.every, extra):
         a2b, b2a = gankit_translators(out, out / "checkpoints" / f"step_{step:06d}.npz")
@@ -97,7 +115,9 @@ def run_contender(name: str, args: argparse.Namespace, seed: int, yardstick: Yar
     return points
 
 
-def run_peer(args: argparse.Namespace, seed: int, yardstick: Yardstick, precision: str) -> list[dict[str, float]]:
+def run_peer(
+    args: argparse.Namespace, seed: int, yardstick: Yardstick, precision: str
+) -> list[dict[str, float]]:
     from keras_cyclegan import KerasCycleGAN
 
     peer = KerasCycleGAN(args.batch, precision, seed=seed)
@@ -108,7 +128,9 @@ def run_peer(args: argparse.Namespace, seed: int, yardstick: Yardstick, precisio
         peer.run(args.every)
         clock += time.perf_counter() - start
         step += args.every
-        points.append({"step": step, "seconds": round(clock, 1), **score(yardstick, peer.a2b, peer.b2a)})
+        points.append(
+            {"step": step, "seconds": round(clock, 1), **score(yardstick, peer.a2b, peer.b2a)}
+        )
         print(f"seed {seed} {PEER} step {step} {clock:.0f}s {_brief(points[-1])}", flush=True)
     return points
 
@@ -121,23 +143,33 @@ def table(results: dict[str, Any], at: list[float]) -> str:
     """Per seed: every contender's first snapshot past each of ``at`` seconds."""
     lines = []
     for seed, contenders in results["seeds"].items():
-        lines += [f"\nseed {seed} ({results['machine']}; batch {results['batch']})", "",
-                  "| contender | seconds | step | A→B content accuracy | A→B Fréchet ratio | B→A PSNR (dB) |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"\nseed {seed} ({results['machine']}; batch {results['batch']})",
+            "",
+            "| contender | seconds | step | A→B content accuracy | A→B Fréchet ratio | B→A PSNR "
+            "(dB) |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, points in contenders.items():
             for t in at:
                 p = next((q for q in points if q["seconds"] >= t), points[-1] if points else None)
                 if p is None:
                     continue
                 psnr = f"{p['b2a_psnr']:.2f}" if "b2a_psnr" in p else "—"
-                lines.append(f"| {name} | {p['seconds']:.0f} | {p['step']} | {p['content_accuracy']:.3f} | "
-                             f"{p['fd_ratio']:.2f} | {psnr} |")
+                lines.append(
+                    f"| {name} | {p['seconds']:.0f} | {p['step']} | {p['content_accuracy']:.3f} | "
+                    f"{p['fd_ratio']:.2f} | {psnr} |"
+                )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", type=float, default=600.0, help="training seconds per contender")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--budget", type=float, default=600.0, help="training seconds per contender"
+    )
     parser.add_argument("--every", type=int, default=100, help="steps between snapshots")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -149,18 +181,32 @@ def main() -> None:
     yardstick = Yardstick()
     results_file = args.out / "translation.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {"seeds": {}}
-    results.update({"machine": machine(), "budget_s": args.budget, "batch": args.batch, "n": N, "half": HALF,
-                    "protocol": yardstick.protocol()})
+    results.update(
+        {
+            "machine": machine(),
+            "budget_s": args.budget,
+            "batch": args.batch,
+            "n": N,
+            "half": HALF,
+            "protocol": yardstick.protocol(),
+        }
+    )
     if PEER in args.contenders:
         from keras_cyclegan import best_precision
 
         results["peer_precision"], results["peer_speeds"] = best_precision(args.batch)
-        print(f"{PEER}: images/s by precision {results['peer_speeds']}; using {results['peer_precision']}")
+        print(
+            f"{PEER}: images/s by precision {results['peer_speeds']}; using "
+            f"{results['peer_precision']}"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for name in args.contenders:
-            points = (run_peer(args, seed, yardstick, results["peer_precision"]) if name == PEER
-                      else run_contender(name, args, seed, yardstick))
+            points = (
+                run_peer(args, seed, yardstick, results["peer_precision"])
+                if name == PEER
+                else run_contender(name, args, seed, yardstick)
+            )
             results["seeds"].setdefault(str(seed), {})[name] = points
             results_file.write_text(json.dumps(results, indent=1))
     print(table(results, args.table_at))

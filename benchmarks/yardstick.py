@@ -104,7 +104,11 @@ def held_out_halves(seed: int = 0, data_dir: str | None = None) -> tuple[Composi
     rng = np.random.default_rng(seed)
     digits, styles = rng.permutation(2 * HALF), rng.permutation(2 * HALF)
     a, b = (
-        compose(mnist["x_test"][digits[half]], cifar["x_test"][styles[half]], mnist["y_test"][digits[half]])
+        compose(
+            mnist["x_test"][digits[half]],
+            cifar["x_test"][styles[half]],
+            mnist["y_test"][digits[half]],
+        )
         for half in (slice(0, HALF), slice(HALF, 2 * HALF))
     )
     return a, b
@@ -117,7 +121,9 @@ class Judge:
         import keras
 
         self.model = model
-        self._heads = keras.Model(model.inputs[0], [model.get_layer("features").output, model.outputs[0]])
+        self._heads = keras.Model(
+            model.inputs[0], [model.get_layer("features").output, model.outputs[0]]
+        )
 
     @classmethod
     def load_or_train(cls, path: Path, epochs: int = 6, data_dir: str | None = None) -> Judge:
@@ -129,14 +135,17 @@ class Judge:
         model = _train_judge(epochs, data_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
-        print(f"trained the judge in {time.perf_counter() - started:.0f} s; cached at {path}", flush=True)
+        print(
+            f"trained the judge in {time.perf_counter() - started:.0f} s; cached at {path}",
+            flush=True,
+        )
         return cls(model)
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(features (n, 128), probabilities (n, 10)), float64."""
         feats, probs = [], []
         for i in range(0, len(images), BATCH):
-            f, p = self._heads(np.asarray(images[i:i + BATCH], np.float32), training=False)
+            f, p = self._heads(np.asarray(images[i : i + BATCH], np.float32), training=False)
             feats.append(np.asarray(f))
             probs.append(np.asarray(p))
         return np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64)
@@ -175,9 +184,15 @@ def _train_judge(epochs: int, data_dir: str | None) -> Any:
     for _ in range(epochs):  # each epoch: the digits with other CIFAR images
         styles = rng.integers(0, len(cifar["y_train"]), n)
         real = compose(mnist["x_train"], cifar["x_train"][styles], mnist["y_train"])
-        plain = cifar["x_train"][rng.integers(0, len(cifar["y_train"]), outliers)].astype(np.float32) / 127.5 - 1
+        plain = (
+            cifar["x_train"][rng.integers(0, len(cifar["y_train"]), outliers)].astype(np.float32)
+            / 127.5
+            - 1
+        )
         images = np.concatenate([real.image, plain])
-        targets = np.concatenate([np.eye(10, dtype=np.float32)[real.label], np.full((outliers, 10), 0.1, np.float32)])
+        targets = np.concatenate(
+            [np.eye(10, dtype=np.float32)[real.label], np.full((outliers, 10), 0.1, np.float32)]
+        )
         some = rng.random(len(images)) < 0.5
         images[some] = degrade(images[some], rng)
         model.fit(images, targets, batch_size=128, epochs=1, shuffle=True, verbose=0)
@@ -206,7 +221,9 @@ def degrade(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out[box] = tf.nn.avg_pool2d(edged, 3, 1, "VALID").numpy()
     noisy = rng.random(n) < 0.5
     sigma = rng.uniform(0, 0.15, (int(noisy.sum()), 1, 1, 1))
-    out[noisy] += rng.standard_normal(out[noisy].shape).astype(np.float32) * sigma.astype(np.float32)
+    out[noisy] += rng.standard_normal(out[noisy].shape).astype(np.float32) * sigma.astype(
+        np.float32
+    )
     return np.clip(out, -1, 1).astype(np.float32)
 
 
@@ -239,7 +256,9 @@ class Yardstick:
         self.seed = seed
         self.a, self.b = held_out_halves(seed, data_dir)
         # one judge for every benchmark: trained once, cached with gankit's other models
-        self.judge = Judge.load_or_train(user_cache_dir() / "benchmarks" / JUDGE_FILE, data_dir=data_dir)
+        self.judge = Judge.load_or_train(
+            user_cache_dir() / "benchmarks" / JUDGE_FILE, data_dir=data_dir
+        )
         features_a, probs_a = self.judge(self.a.image)
         self.features_b, _ = self.judge(self.b.image)
         self.fd_real = frechet(features_a, self.features_b)
@@ -254,25 +273,41 @@ class Yardstick:
 
         _, probs = self.judge(half_resolution(self.a.image))
         _, plain = self.judge(self.a.style)
-        return {"judge_accuracy_on_blurred_real": round(float(np.mean(probs.argmax(1) == self.a.label)), 4),
-                "judge_confident_on_blurred_real": round(confident(probs), 4),
-                "judge_confident_on_no_digit": round(confident(plain), 4)}
+        return {
+            "judge_accuracy_on_blurred_real": round(
+                float(np.mean(probs.argmax(1) == self.a.label)), 4
+            ),
+            "judge_confident_on_blurred_real": round(confident(probs), 4),
+            "judge_confident_on_no_digit": round(confident(plain), 4),
+        }
 
     def protocol(self) -> dict[str, Any]:
-        return {"n": HALF, "seed": self.seed, "judge": JUDGE_FILE, "halves": HALVES,
-                "fd_real_vs_real": round(self.fd_real, 4),
-                "judge_accuracy_on_real_held_out": round(self.real_accuracy, 4),
-                "judge_confident_on_real_held_out": round(self.real_confident, 4),
-                **self.card, "confidence_threshold": CONFIDENT}
+        return {
+            "n": HALF,
+            "seed": self.seed,
+            "judge": JUDGE_FILE,
+            "halves": HALVES,
+            "fd_real_vs_real": round(self.fd_real, 4),
+            "judge_accuracy_on_real_held_out": round(self.real_accuracy, 4),
+            "judge_confident_on_real_held_out": round(self.real_confident, 4),
+            **self.card,
+            "confidence_threshold": CONFIDENT,
+        }
 
-    def score_transfer(self, generate: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> dict[str, float]:
+    def score_transfer(
+        self, generate: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    ) -> dict[str, float]:
         """``generate(content, style) -> images`` on half A's conditions."""
         images = _batched(lambda i: generate(self.a.content[i], self.a.style[i]), HALF)
         features, probs = self.judge(images)
         fd = frechet(features, self.features_b)
-        return {"fd": fd, "fd_ratio": fd / self.fd_real, **pixel_fidelity(images, self.a.image),
-                "content_accuracy": float(np.mean(probs.argmax(1) == self.a.label)),
-                "ground_truth_accuracy": self.real_accuracy}
+        return {
+            "fd": fd,
+            "fd_ratio": fd / self.fd_real,
+            **pixel_fidelity(images, self.a.image),
+            "content_accuracy": float(np.mean(probs.argmax(1) == self.a.label)),
+            "ground_truth_accuracy": self.real_accuracy,
+        }
 
     def score_unconditional(self, generate: Callable[[int, int], np.ndarray]) -> dict[str, float]:
         """``generate(count, offset) -> images`` from noise."""
@@ -281,8 +316,12 @@ class Yardstick:
         fd = frechet(features, self.features_b)
         mean = probs.mean(0)
         entropy = float(-(mean * np.log(mean + 1e-12)).sum())
-        return {"fd": fd, "fd_ratio": fd / self.fd_real, "entropy_ratio": entropy / math.log(10),
-                "confident": confident(probs)}
+        return {
+            "fd": fd,
+            "fd_ratio": fd / self.fd_real,
+            "entropy_ratio": entropy / math.log(10),
+            "confident": confident(probs),
+        }
 
 
 def confident(probs: np.ndarray) -> float:
@@ -291,7 +330,9 @@ def confident(probs: np.ndarray) -> float:
 
 
 def _batched(make: Callable[[slice], np.ndarray], n: int) -> np.ndarray:
-    return np.concatenate([np.asarray(make(slice(i, min(i + BATCH, n))), np.float32) for i in range(0, n, BATCH)])
+    return np.concatenate(
+        [np.asarray(make(slice(i, min(i + BATCH, n))), np.float32) for i in range(0, n, BATCH)]
+    )
 
 
 def noise(count: int, offset: int, latent_dim: int, seed: int = 123) -> np.ndarray:
@@ -325,14 +366,19 @@ def gankit_generator(run_dir: Path, checkpoint: Path | None = None) -> tuple[Any
     return generator, config
 
 
-def score_gankit(yardstick: Yardstick, run_dir: Path, checkpoint: Path | None = None) -> dict[str, float]:
+def score_gankit(
+    yardstick: Yardstick, run_dir: Path, checkpoint: Path | None = None
+) -> dict[str, float]:
     generator, config = gankit_generator(run_dir, checkpoint)
     if config.condition:
+
         def transfer(content: np.ndarray, style: np.ndarray) -> np.ndarray:
             z = noise(len(content), 0, config.latent_dim)
             return generator({"z": z, "content": content, "style": style}, training=False)
 
         return yardstick.score_transfer(transfer)
     return yardstick.score_unconditional(
-        lambda count, offset: generator({"z": noise(count, offset, config.latent_dim)}, training=False)
+        lambda count, offset: generator(
+            {"z": noise(count, offset, config.latent_dim)}, training=False
+        )
     )

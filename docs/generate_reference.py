@@ -63,11 +63,27 @@ def hook_reference() -> str:
     ]
     for name in _hook_names():
         fn = getattr(hookspecs, name)
-        parts += [f"## `{name}`", "", "```python", f"@gankit.hookimpl\ndef {name}{_signature(fn)}: ...", "```", "",
-                  _doc(fn.__doc__), ""]
+        parts += [
+            f"## `{name}`",
+            "",
+            "```python",
+            f"@gankit.hookimpl\ndef {name}{_signature(fn)}: ...",
+            "```",
+            "",
+            _doc(fn.__doc__),
+            "",
+        ]
     parts += ["# Objects passed to components", ""]
-    for cls in (types.ModelSpec, types.LossContext, types.DataContext, types.EvalContext,
-                scheme.SchemeContext, scheme.Step, scheme.Role, scheme.Group):
+    for cls in (
+        types.ModelSpec,
+        types.LossContext,
+        types.DataContext,
+        types.EvalContext,
+        scheme.SchemeContext,
+        scheme.Step,
+        scheme.Role,
+        scheme.Group,
+    ):
         parts += [f"## `gankit.{cls.__name__}`", "", _doc(cls.__doc__), ""]
     return "\n".join(parts)
 

@@ -2,7 +2,8 @@
 
 This module is the public API for plugin authors: the hook marker, the types passed
 to components, the errors, building a registered component by name (:func:`create`,
-:func:`registered`), and the contract kit's checks. Besides it, plugins may use ``gankit.data`` (dataset files),
+:func:`registered`), and the contract kit's checks. Besides it, plugins may use
+``gankit.data`` (dataset files),
 ``gankit.nn.layers`` (fast drop-in Keras layers), ``gankit.eval.metrics`` (metric
 numerics) and ``gankit.testing`` (the contract kit); see ``docs/api.md``.
 

@@ -93,7 +93,9 @@ def class_names(dataset: Any) -> tuple[str, ...]:
     return tuple(str(c) for c in (getattr(dataset, "class_names", None) or ()))
 
 
-def input_meanings(shapes: Mapping[str, Sequence[int | None]], names: Sequence[str] = ()) -> dict[str, str]:
+def input_meanings(
+    shapes: Mapping[str, Sequence[int | None]], names: Sequence[str] = ()
+) -> dict[str, str]:
     """What each of a network's inputs means, for its export: ``shapes`` maps input
     names to their shapes with the batch axis (``{"z": (None, 128), "label": (None,)}``);
     ``names`` are the class names in label order."""
@@ -125,9 +127,13 @@ def data_problem(dataset: Any, kind: str) -> str | None:
     if kind == "images":
         return None
     if translation_source(dataset) is None:
-        return ("has one image domain, not two (your own pictures: trainA/ and trainB/ folders, "
-                "or -o dataset.domains=A,B)")
+        return (
+            "has one image domain, not two (your own pictures: trainA/ and trainB/ folders, "
+            "or -o dataset.domains=A,B)"
+        )
     if kind == "paired" and not getattr(dataset, "paired", False):
-        return ("has two unpaired domains, not pairs (paired pictures: A/ and B/ folders with matching "
-                "file names and -o dataset.layout=paired, or side-by-side files)")
+        return (
+            "has two unpaired domains, not pairs (paired pictures: A/ and B/ folders with matching "
+            "file names and -o dataset.layout=paired, or side-by-side files)"
+        )
     return None

@@ -75,7 +75,9 @@ class PluginCodeError(ComponentError):
     ``__cause__`` is the original exception; ``--debug`` shows its traceback.
     """
 
-    def __init__(self, family: str, name: str, plugin: str, what: str, error: BaseException) -> None:
+    def __init__(
+        self, family: str, name: str, plugin: str, what: str, error: BaseException
+    ) -> None:
         super().__init__(family, name, plugin, f"{what} raised {describe(error)}")
         self.what, self.error = what, error
 

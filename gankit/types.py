@@ -70,11 +70,15 @@ class ModelSpec:
         if self.latent_dim < 1:
             raise ValueError(f"`latent_dim` must be positive, received `{self.latent_dim}`.")
         if self.num_classes < 0 or self.num_classes == 1:
-            raise ValueError(f"`num_classes` must be 0 or at least 2, received `{self.num_classes}`.")
+            raise ValueError(
+                f"`num_classes` must be 0 or at least 2, received `{self.num_classes}`."
+            )
         if LABEL in self.conditions:
             raise ValueError("the label is not an image condition: give `num_classes` instead")
         if self.translation and (list(self.conditions) != [SOURCE] or self.num_classes):
-            raise ValueError(f"a translation generator's spec has one condition, `{SOURCE}`, and no classes")
+            raise ValueError(
+                f"a translation generator's spec has one condition, `{SOURCE}`, and no classes"
+            )
 
 
 @dataclass(frozen=True)
@@ -126,15 +130,21 @@ class TrainingDefaults:
                 raise ValueError(f"`{key}` must be in [0, 1), received `{value!r}`.")
         for key in ("d_steps", "batch_size", "steps"):
             value = getattr(self, key)
-            if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            if value is not None and not (
+                isinstance(value, int) and not isinstance(value, bool) and value >= 1
+            ):
                 raise ValueError(f"`{key}` must be a positive integer, received `{value!r}`.")
         if self.update is not None and self.update not in UPDATE_RULES:
-            raise ValueError(f"`update` must be one of {', '.join(UPDATE_RULES)}, received `{self.update!r}`.")
+            raise ValueError(
+                f"`update` must be one of {', '.join(UPDATE_RULES)}, received `{self.update!r}`."
+            )
         for key in ("loss", "generator", "discriminator"):
             value = getattr(self, key)
             if value is not None and not (isinstance(value, str) and value):
                 raise ValueError(f"`{key}` must be a component's name, received `{value!r}`.")
-        if self.lr_decay is not None and not (isinstance(self.lr_decay, (int, float)) and 0 <= self.lr_decay <= 1):
+        if self.lr_decay is not None and not (
+            isinstance(self.lr_decay, (int, float)) and 0 <= self.lr_decay <= 1
+        ):
             raise ValueError(f"`lr_decay` must be in [0, 1], received `{self.lr_decay!r}`.")
 
     def declared(self) -> dict[str, Any]:
@@ -238,7 +248,8 @@ class DataContext:
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None) -> DataContext:
-        """``data_dir`` if given, else ``GANKIT_DATA_DIR``; downloads unless ``GANKIT_OFFLINE=1``."""
+        """``data_dir`` if given, else ``GANKIT_DATA_DIR``; downloads unless
+        ``GANKIT_OFFLINE=1``."""
         chosen = data_dir or os.environ.get("GANKIT_DATA_DIR") or None
         offline = os.environ.get("GANKIT_OFFLINE", "") not in ("", "0")
         return cls(Path(chosen).expanduser() if chosen else None, allow_download=not offline)
@@ -254,7 +265,9 @@ class FeatureSource(Protocol):
 
     def extractor(self, name: str, *, weights: str | None = None) -> Any: ...
 
-    def features(self, ctx: EvalContext, name: str, which: str, *, weights: str | None = None) -> Any: ...
+    def features(
+        self, ctx: EvalContext, name: str, which: str, *, weights: str | None = None
+    ) -> Any: ...
 
 
 @dataclass

@@ -29,12 +29,28 @@ from typing import Any
 import gankit
 from gankit.conditions import SOURCE, translation_source
 from gankit.scheme import SCHEME_BUILT, Group, Role, SchemeContext, Step
-from gankit.terms import adversarial_loss
+from gankit.terms import judged_loss
 
-CUT_TRAINING = gankit.TrainingDefaults(lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, lr_decay=0.5, loss="lsgan",
-                                       generator="resnet-translator", discriminator="patchgan")
-FASTCUT_TRAINING = gankit.TrainingDefaults(lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, lr_decay=0.25,
-                                           loss="lsgan", generator="resnet-translator", discriminator="patchgan")
+CUT_TRAINING = gankit.TrainingDefaults(
+    lr_g=2e-4,
+    lr_d=2e-4,
+    beta1=0.5,
+    beta2=0.999,
+    lr_decay=0.5,
+    loss="lsgan",
+    generator="resnet-translator",
+    discriminator="patchgan",
+)
+FASTCUT_TRAINING = gankit.TrainingDefaults(
+    lr_g=2e-4,
+    lr_d=2e-4,
+    beta1=0.5,
+    beta2=0.999,
+    lr_decay=0.25,
+    loss="lsgan",
+    generator="resnet-translator",
+    discriminator="patchgan",
+)
 G, D, F = "g", "d", "f"
 GENERATOR, DISCRIMINATOR = "generator", "discriminator"
 ENCODER = "encoder_"
@@ -49,7 +65,9 @@ def patch_nce_loss(query: Any, key: Any, temperature: float) -> Any:
     positive = ops.sum(query * key, axis=-1, keepdims=True)  # (B, N, 1)
     negative = ops.matmul(query, ops.transpose(key, (0, 2, 1)))  # (B, N, N)
     n = ops.shape(query)[1]
-    negative = ops.where(ops.eye(n, dtype="bool")[None], -10.0, negative)  # a patch is not its own negative
+    negative = ops.where(
+        ops.eye(n, dtype="bool")[None], -10.0, negative
+    )  # a patch is not its own negative
     logits = ops.concatenate([positive, negative], axis=-1) / temperature
     return -ops.mean(ops.log_softmax(logits, axis=-1)[..., 0])
 
@@ -71,13 +89,27 @@ class CUTScheme:
     """A generator, a discriminator and a patch projection head (module doc)."""
 
     requires = "unpaired"
-    roles = (Role(G, "generators", export="generator_a2b", averaged=True), Role(D, "discriminators"),
-             Role(F, SCHEME_BUILT))
-    groups = (Group(DISCRIMINATOR, (D,), side="discriminator", prefix="d"),
-              Group(GENERATOR, (G, F), side="generator", prefix="g"))
+    roles = (
+        Role(G, "generators", export="generator_a2b", averaged=True),
+        Role(D, "discriminators"),
+        Role(F, SCHEME_BUILT),
+    )
+    groups = (
+        Group(DISCRIMINATOR, (D,), side="discriminator", prefix="d"),
+        Group(GENERATOR, (G, F), side="generator", prefix="g"),
+    )
 
-    def __init__(self, context: SchemeContext, *, nce_weight: float, identity: bool, flip_equivariance: bool,
-                 num_patches: int, temperature: float, layers: str) -> None:
+    def __init__(
+        self,
+        context: SchemeContext,
+        *,
+        nce_weight: float,
+        identity: bool,
+        flip_equivariance: bool,
+        num_patches: int,
+        temperature: float,
+        layers: str,
+    ) -> None:
         dataset = context.dataset
         self.source = translation_source(dataset)
         if self.source is None:
@@ -88,11 +120,18 @@ class CUTScheme:
         self.nce_weight, self.identity, self.flip = float(nce_weight), identity, flip_equivariance
         self.num_patches, self.temperature = num_patches, float(temperature)
         self.layers = [f"{ENCODER}{int(i)}" for i in str(layers).split(",") if i.strip()]
-        self.shape_a, self.shape_b = tuple(dataset.conditions[self.source]), tuple(dataset.image_shape)
-        spec = gankit.ModelSpec(self.shape_b, context.latent_dim, {SOURCE: self.shape_a}, translation=True)
-        self.roles = (Role(G, "generators", spec=spec, export="generator_a2b", averaged=True),
-                      Role(D, "discriminators", spec=gankit.ModelSpec(self.shape_b, context.latent_dim)),
-                      Role(F, SCHEME_BUILT))
+        self.shape_a, self.shape_b = (
+            tuple(dataset.conditions[self.source]),
+            tuple(dataset.image_shape),
+        )
+        spec = gankit.ModelSpec(
+            self.shape_b, context.latent_dim, {SOURCE: self.shape_a}, translation=True
+        )
+        self.roles = (
+            Role(G, "generators", spec=spec, export="generator_a2b", averaged=True),
+            Role(D, "discriminators", spec=gankit.ModelSpec(self.shape_b, context.latent_dim)),
+            Role(F, SCHEME_BUILT),
+        )
         self.encoder: Any = None
 
     def build_role(self, name: str, nets: dict[str, Any]) -> Any:
@@ -103,18 +142,24 @@ class CUTScheme:
         generator = nets[G]
         missing = [n for n in self.layers if n not in {layer.name for layer in generator.layers}]
         if missing:
-            raise ValueError(f"the generator names no layer {missing[0]} (a translation generator names its "
-                             f"encoder's layers {ENCODER}0, {ENCODER}1, ...; -o scheme.layers chooses them)")
+            raise ValueError(
+                f"the generator names no layer {missing[0]} (a translation generator names its "
+                f"encoder's layers {ENCODER}0, {ENCODER}1, ...; -o scheme.layers chooses them)"
+            )
         outputs = [generator.get_layer(n).output for n in self.layers]
         self.encoder = keras.Model(generator.inputs, outputs, name="encoder")
         init = keras.initializers.RandomNormal(0.0, 0.02)
         inputs, heads = [], []
         for layer_name, feature in zip(self.layers, outputs):
             x = keras.Input((None, int(feature.shape[-1])), name=layer_name)
-            h = layers.Dense(256, activation="relu", kernel_initializer=init, name=f"{layer_name}_mlp_1")(x)
+            h = layers.Dense(
+                256, activation="relu", kernel_initializer=init, name=f"{layer_name}_mlp_1"
+            )(x)
             h = layers.Dense(256, kernel_initializer=init, name=f"{layer_name}_mlp_2")(h)
             inputs.append(x)
-            heads.append(layers.UnitNormalization(axis=-1, dtype="float32", name=f"{layer_name}_unit")(h))
+            heads.append(
+                layers.UnitNormalization(axis=-1, dtype="float32", name=f"{layer_name}_unit")(h)
+            )
         return keras.Model(inputs, heads, name="patch_head")
 
     def forward(self, step: Step) -> dict[str, Any]:
@@ -135,7 +180,9 @@ class CUTScheme:
 
         s, out = step.shared, {}
         if DISCRIMINATOR in step.wanted:
-            out[DISCRIMINATOR] = self._adversarial(step, s["b"], ops.stop_gradient(s["fake"]), DISCRIMINATOR)
+            out[DISCRIMINATOR] = self._adversarial(
+                step, s["b"], ops.stop_gradient(s["fake"]), DISCRIMINATOR
+            )
         if GENERATOR in step.wanted:
             gan = self._adversarial(step, s["b"], s["fake"], GENERATOR)
             nce = self.patch_nce(step, s["a"], s["fake"], s["flipped"])
@@ -147,19 +194,7 @@ class CUTScheme:
         return out
 
     def _adversarial(self, step: Step, real: Any, fake: Any, side: str) -> Any:
-        from keras import ops
-
-        D_ = step.nets[D]
-
-        def logits(x: Any) -> Any:
-            return D_({"image": x}, training=True)
-
-        if side == DISCRIMINATOR:
-            ctx = gankit.LossContext(real, fake, logits(real), logits(fake), discriminator=D_)
-        else:
-            ctx = gankit.LossContext.lazy(real, fake, lambda: ops.stop_gradient(logits(real)), lambda: logits(fake),
-                                          discriminator=D_)
-        return adversarial_loss(self.loss, self.loss_component, side, ctx)
+        return judged_loss(self.loss, self.loss_component, side, step.nets[D], real, fake)
 
     def patch_nce(self, step: Step, source: Any, translated: Any, flipped: Any) -> Any:
         """PatchNCE between ``source`` and its translation, averaged over the layers."""
@@ -174,11 +209,16 @@ class CUTScheme:
         for index, (q, k) in enumerate(zip(queries, keys)):
             height, width, depth = q.shape[1], q.shape[2], q.shape[3]
             count = height * width
-            order = ops.argsort(step.noise(count, salt=100 + index)[0])[: min(self.num_patches, count)]
+            order = ops.argsort(step.noise(count, salt=100 + index)[0])[
+                : min(self.num_patches, count)
+            ]
             sampled_q.append(ops.take(ops.reshape(q, (-1, count, depth)), order, axis=1))
             sampled_k.append(ops.take(ops.reshape(k, (-1, count, depth)), order, axis=1))
         head = step.nets[F]
-        projected_q, projected_k = _as_list(head(sampled_q, training=True)), _as_list(head(sampled_k, training=True))
+        projected_q, projected_k = (
+            _as_list(head(sampled_q, training=True)),
+            _as_list(head(sampled_k, training=True)),
+        )
         total = [patch_nce_loss(q, k, self.temperature) for q, k in zip(projected_q, projected_k)]
         return ops.sum(ops.stack(total)) / len(total)
 
@@ -193,9 +233,16 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def build_cut_scheme(context: SchemeContext, *, nce_weight: float = 1.0, identity: bool = True,
-                     flip_equivariance: bool = False, num_patches: int = 256, temperature: float = 0.07,
-                     layers: str = "0,1,2,3,4") -> CUTScheme:
+def build_cut_scheme(
+    context: SchemeContext,
+    *,
+    nce_weight: float = 1.0,
+    identity: bool = True,
+    flip_equivariance: bool = False,
+    num_patches: int = 256,
+    temperature: float = 0.07,
+    layers: str = "0,1,2,3,4",
+) -> CUTScheme:
     """CUT (Park et al. 2020): one-way unpaired translation by patchwise contrastive learning.
 
     Args:
@@ -207,22 +254,53 @@ def build_cut_scheme(context: SchemeContext, *, nce_weight: float = 1.0, identit
         temperature: InfoNCE's temperature (0.07).
         layers: the generator's encoder layers used, by index (``encoder_<i>``).
     """
-    return CUTScheme(context, nce_weight=nce_weight, identity=identity, flip_equivariance=flip_equivariance,
-                     num_patches=num_patches, temperature=temperature, layers=layers)
+    return CUTScheme(
+        context,
+        nce_weight=nce_weight,
+        identity=identity,
+        flip_equivariance=flip_equivariance,
+        num_patches=num_patches,
+        temperature=temperature,
+        layers=layers,
+    )
 
 
-def build_fastcut_scheme(context: SchemeContext, *, nce_weight: float = 10.0, identity: bool = False,
-                         flip_equivariance: bool = True, num_patches: int = 256, temperature: float = 0.07,
-                         layers: str = "0,1,2,3,4") -> CUTScheme:
+def build_fastcut_scheme(
+    context: SchemeContext,
+    *,
+    nce_weight: float = 10.0,
+    identity: bool = False,
+    flip_equivariance: bool = True,
+    num_patches: int = 256,
+    temperature: float = 0.07,
+    layers: str = "0,1,2,3,4",
+) -> CUTScheme:
     """FastCUT (Park et al. 2020): CUT without the identity term, PatchNCE weighed 10,
     with flip equivariance: faster, with larger changes. Options as ``cut``'s."""
-    return CUTScheme(context, nce_weight=nce_weight, identity=identity, flip_equivariance=flip_equivariance,
-                     num_patches=num_patches, temperature=temperature, layers=layers)
+    return CUTScheme(
+        context,
+        nce_weight=nce_weight,
+        identity=identity,
+        flip_equivariance=flip_equivariance,
+        num_patches=num_patches,
+        temperature=temperature,
+        layers=layers,
+    )
 
 
 @gankit.hookimpl
 def register_schemes(register):
-    register("cut", build_cut_scheme, training=CUT_TRAINING,
-             summary="CUT: one-way unpaired translation by patchwise contrastive learning (Park et al. 2020)")
-    register("fastcut", build_fastcut_scheme, training=FASTCUT_TRAINING,
-             summary="FastCUT: CUT without identity NCE, NCE weight 10, flip equivariance (Park et al. 2020)")
+    register(
+        "cut",
+        build_cut_scheme,
+        training=CUT_TRAINING,
+        summary="CUT: one-way unpaired translation by patchwise contrastive learning (Park et al. "
+        "2020)",
+    )
+    register(
+        "fastcut",
+        build_fastcut_scheme,
+        training=FASTCUT_TRAINING,
+        summary="FastCUT: CUT without identity NCE, NCE weight 10, flip equivariance (Park et al. "
+        "2020)",
+    )

@@ -28,11 +28,17 @@ from typing import Any
 import gankit
 from gankit.conditions import SOURCE, translation_source
 from gankit.scheme import Group, Role, SchemeContext, Step
-from gankit.terms import ImagePool, adversarial_loss, l1_reconstruction_loss
+from gankit.terms import ImagePool, judged_loss, l1_reconstruction_loss
 
 CYCLEGAN_TRAINING = gankit.TrainingDefaults(
-    lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, lr_decay=0.5,
-    loss="lsgan", generator="resnet-translator", discriminator="patchgan",
+    lr_g=2e-4,
+    lr_d=2e-4,
+    beta1=0.5,
+    beta2=0.999,
+    lr_decay=0.5,
+    loss="lsgan",
+    generator="resnet-translator",
+    discriminator="patchgan",
 )
 G_AB, G_BA, D_A, D_B = "g_ab", "g_ba", "d_a", "d_b"
 DISCRIMINATORS, GENERATORS = "discriminators", "generators"
@@ -47,7 +53,9 @@ def translation_specs(context: SchemeContext) -> tuple[tuple[int, ...], tuple[in
     return tuple(dataset.conditions[source]), tuple(dataset.image_shape), source
 
 
-def translator_spec(source: tuple[int, ...], target: tuple[int, ...], latent_dim: int) -> gankit.ModelSpec:
+def translator_spec(
+    source: tuple[int, ...], target: tuple[int, ...], latent_dim: int
+) -> gankit.ModelSpec:
     return gankit.ModelSpec(target, latent_dim, {SOURCE: source}, translation=True)
 
 
@@ -66,23 +74,47 @@ class CycleGANScheme:
         Group(GENERATORS, (G_AB, G_BA), side="generator", prefix="g"),
     )
 
-    def __init__(self, context: SchemeContext, *, cycle_weight: float, identity_weight: float,
-                 gan_weight: float, pool_size: int) -> None:
-        for name, value in (("cycle_weight", cycle_weight), ("identity_weight", identity_weight),
-                            ("gan_weight", gan_weight)):
+    def __init__(
+        self,
+        context: SchemeContext,
+        *,
+        cycle_weight: float,
+        identity_weight: float,
+        gan_weight: float,
+        pool_size: int,
+    ) -> None:
+        for name, value in (
+            ("cycle_weight", cycle_weight),
+            ("identity_weight", identity_weight),
+            ("gan_weight", gan_weight),
+        ):
             if not value >= 0:
                 raise ValueError(f"`{name}` must be >= 0, received `{value}`.")
         self.loss, self.loss_component = context.loss, context.components.get("loss")
-        self.cycle_weight, self.identity_weight, self.gan_weight = cycle_weight, identity_weight, gan_weight
+        self.cycle_weight, self.identity_weight, self.gan_weight = (
+            cycle_weight,
+            identity_weight,
+            gan_weight,
+        )
         self.pool_size = pool_size
         self.shape_a, self.shape_b, self.source = translation_specs(context)
         self.identity = identity_weight > 0 and self.shape_a == self.shape_b
         latent = context.latent_dim
         self.roles = (
-            Role(G_AB, "generators", spec=translator_spec(self.shape_a, self.shape_b, latent),
-                 export="generator_a2b", averaged=True),
-            Role(G_BA, "generators", spec=translator_spec(self.shape_b, self.shape_a, latent),
-                 export="generator_b2a", averaged=True),
+            Role(
+                G_AB,
+                "generators",
+                spec=translator_spec(self.shape_a, self.shape_b, latent),
+                export="generator_a2b",
+                averaged=True,
+            ),
+            Role(
+                G_BA,
+                "generators",
+                spec=translator_spec(self.shape_b, self.shape_a, latent),
+                export="generator_b2a",
+                averaged=True,
+            ),
             Role(D_A, "discriminators", spec=gankit.ModelSpec(self.shape_a, latent)),
             Role(D_B, "discriminators", spec=gankit.ModelSpec(self.shape_b, latent)),
         )
@@ -90,8 +122,10 @@ class CycleGANScheme:
 
     def setup(self, nets: Any) -> None:
         """The image histories (variables: created in the strategy's scope)."""
-        self.pools = {"a": ImagePool(self.pool_size, self.shape_a, "pool_a"),
-                      "b": ImagePool(self.pool_size, self.shape_b, "pool_b")}
+        self.pools = {
+            "a": ImagePool(self.pool_size, self.shape_a, "pool_a"),
+            "b": ImagePool(self.pool_size, self.shape_b, "pool_b"),
+        }
 
     @property
     def state(self) -> dict[str, list[Any]]:
@@ -112,19 +146,11 @@ class CycleGANScheme:
         return out
 
     def _adversarial(self, D: Any, real: Any, fake: Any, side: str) -> Any:
-        from keras import ops
+        return judged_loss(self.loss, self.loss_component, side, D, real, fake)
 
-        def logits(x: Any) -> Any:
-            return D({"image": x}, training=True)
-
-        if side == "discriminator":
-            ctx = gankit.LossContext(real, fake, logits(real), logits(fake), discriminator=D)
-        else:
-            ctx = gankit.LossContext.lazy(real, fake, lambda: ops.stop_gradient(logits(real)), lambda: logits(fake),
-                                          discriminator=D)
-        return adversarial_loss(self.loss, self.loss_component, side, ctx)
-
-    def discriminator_losses(self, step: Step, a: Any, b: Any, fake_a: Any, fake_b: Any) -> dict[str, Any]:
+    def discriminator_losses(
+        self, step: Step, a: Any, b: Any, fake_a: Any, fake_b: Any
+    ) -> dict[str, Any]:
         from keras import ops
 
         pooled_a = self.pools["a"].query(ops.stop_gradient(fake_a), step.noise(2, salt=1))
@@ -133,15 +159,21 @@ class CycleGANScheme:
         loss_b = self._adversarial(step.nets[D_B], b, pooled_b, "discriminator")
         return {"loss": loss_a + loss_b, "a": loss_a, "b": loss_b}
 
-    def generator_losses(self, step: Step, a: Any, b: Any, fake_a: Any, fake_b: Any) -> dict[str, Any]:
+    def generator_losses(
+        self, step: Step, a: Any, b: Any, fake_a: Any, fake_b: Any
+    ) -> dict[str, Any]:
         g_ab, g_ba = step.nets[G_AB], step.nets[G_BA]
         gan_ab = self._adversarial(step.nets[D_B], b, fake_b, "generator")
         gan_ba = self._adversarial(step.nets[D_A], a, fake_a, "generator")
-        cycle = l1_reconstruction_loss(a, g_ba(fake_b, training=True)) + l1_reconstruction_loss(b, g_ab(fake_a, training=True))
+        cycle = l1_reconstruction_loss(a, g_ba(fake_b, training=True)) + l1_reconstruction_loss(
+            b, g_ab(fake_a, training=True)
+        )
         loss = self.gan_weight * (gan_ab + gan_ba) + self.cycle_weight * cycle
         scalars = {"gan_ab": gan_ab, "gan_ba": gan_ba, "cycle": cycle}
         if self.identity:
-            identity = l1_reconstruction_loss(b, g_ab(b, training=True)) + l1_reconstruction_loss(a, g_ba(a, training=True))
+            identity = l1_reconstruction_loss(b, g_ab(b, training=True)) + l1_reconstruction_loss(
+                a, g_ba(a, training=True)
+            )
             loss = loss + self.identity_weight * self.cycle_weight * identity
             scalars["identity"] = identity
         return {"loss": loss, **scalars}
@@ -154,8 +186,14 @@ class CycleGANScheme:
         return [a, fake_b, g_ba(fake_b, training=False), b, fake_a, g_ab(fake_a, training=False)]
 
 
-def build_cyclegan_scheme(context: SchemeContext, *, cycle_weight: float = 10.0, identity_weight: float = 0.5,
-                          gan_weight: float = 1.0, pool_size: int = 50) -> CycleGANScheme:
+def build_cyclegan_scheme(
+    context: SchemeContext,
+    *,
+    cycle_weight: float = 10.0,
+    identity_weight: float = 0.5,
+    gan_weight: float = 1.0,
+    pool_size: int = 50,
+) -> CycleGANScheme:
     """CycleGAN (Zhu et al. 2017): unpaired translation, A to B and back.
 
     Args:
@@ -166,11 +204,20 @@ def build_cyclegan_scheme(context: SchemeContext, *, cycle_weight: float = 10.0,
             matches CycleGAN's code, whose generator loss is twice lsgan's).
         pool_size: images in each domain's history of fakes (0: none).
     """
-    return CycleGANScheme(context, cycle_weight=cycle_weight, identity_weight=identity_weight,
-                          gan_weight=gan_weight, pool_size=pool_size)
+    return CycleGANScheme(
+        context,
+        cycle_weight=cycle_weight,
+        identity_weight=identity_weight,
+        gan_weight=gan_weight,
+        pool_size=pool_size,
+    )
 
 
 @gankit.hookimpl
 def register_schemes(register):
-    register("cyclegan", build_cyclegan_scheme, training=CYCLEGAN_TRAINING,
-             summary="CycleGAN: unpaired translation A<->B, cycle and identity L1 (Zhu et al. 2017)")
+    register(
+        "cyclegan",
+        build_cyclegan_scheme,
+        training=CYCLEGAN_TRAINING,
+        summary="CycleGAN: unpaired translation A<->B, cycle and identity L1 (Zhu et al. 2017)",
+    )

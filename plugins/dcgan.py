@@ -131,11 +131,15 @@ def build_dcgan_generator(
     n = _stages(spec)
     width = _base_width(width, spec)
     if conditioning not in ("joint", "separate"):
-        raise ValueError(f"`conditioning` must be 'joint' or 'separate', received `{conditioning}`.")
+        raise ValueError(
+            f"`conditioning` must be 'joint' or 'separate', received `{conditioning}`."
+        )
     if labels not in ("cbn", "concat"):
         raise ValueError(f"`labels` must be 'cbn' or 'concat', received `{labels}`.")
     if to_image not in ("auto", "transposed", "conv"):
-        raise ValueError(f"`to_image` must be 'auto', 'transposed' or 'conv', received `{to_image}`.")
+        raise ValueError(
+            f"`to_image` must be 'auto', 'transposed' or 'conv', received `{to_image}`."
+        )
     if to_image == "auto":
         to_image = "conv" if not (spec.conditions or spec.num_classes) else "transposed"
     if layered not in (True, False):
@@ -150,12 +154,18 @@ def build_dcgan_generator(
     x = layers.Dense(4 * 4 * width * 2 ** (n - 1), use_bias=False, kernel_initializer=init)(source)
     x = layers.Reshape((4, 4, width * 2 ** (n - 1)))(x)
     x = layers.ReLU()(norm(x))
-    inputs.update({name: keras.Input(tuple(shape), name=name) for name, shape in spec.conditions.items()})
+    inputs.update(
+        {name: keras.Input(tuple(shape), name=name) for name, shape in spec.conditions.items()}
+    )
     conditions = [inputs[name] for name in spec.conditions]
     skip_maps: dict[int, Any] = {}
     stacked = None
     if conditions and conditioning == "joint":
-        stacked = layers.Concatenate(name="stack_conditions")(conditions) if len(conditions) > 1 else conditions[0]
+        stacked = (
+            layers.Concatenate(name="stack_conditions")(conditions)
+            if len(conditions) > 1
+            else conditions[0]
+        )
         features = _conv_stack(stacked, n, width, init, prefix="cond_enc")
         x = layers.Concatenate(name="join_codes")([x, features[-1]])
         skip_maps = {f.shape[1]: f for f in features[:-1]} if skips else {}
@@ -171,7 +181,11 @@ def build_dcgan_generator(
 
     for i in range(n - 1):
         x = fast.Conv2DTranspose(
-            width * 2 ** (n - 2 - i), 4, strides=2, padding="same", use_bias=False,
+            width * 2 ** (n - 2 - i),
+            4,
+            strides=2,
+            padding="same",
+            use_bias=False,
             kernel_initializer=init,
         )(x)
         x = layers.ReLU()(norm(x))
@@ -179,24 +193,39 @@ def build_dcgan_generator(
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, skip_maps[x.shape[1]]])
     beside = stacked if stacked is not None and skips else None
     if to_image == "transposed" and beside is None:
+
         def head(filters: int, name: str, initializer: Any = init) -> Any:
-            return fast.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=initializer,
-                                        name=name)
+            return fast.Conv2DTranspose(
+                filters, 4, strides=2, padding="same", kernel_initializer=initializer, name=name
+            )
     else:  # features at full resolution (beside the conditions), then a 3x3 conv to the image
-        x = fast.Conv2DTranspose(max(width // 2, 1), 4, strides=2, padding="same", use_bias=False,
-                                 kernel_initializer=init)(x)
+        x = fast.Conv2DTranspose(
+            max(width // 2, 1),
+            4,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=init,
+        )(x)
         x = layers.ReLU()(norm(x))
         if beside is not None:
             x = layers.Concatenate(name=f"skip_{x.shape[1]}")([x, beside])
 
         def head(filters: int, name: str, initializer: Any = init) -> Any:
-            return layers.Conv2D(filters, 3, padding="same", kernel_initializer=initializer, name=name)
+            return layers.Conv2D(
+                filters, 3, padding="same", kernel_initializer=initializer, name=name
+            )
+
     if layered:
         x = _layered_composite(x, head, channels)
     else:
         x = head(channels, "to_image")(x)
     images = layers.Activation("linear" if layered else "tanh", dtype="float32", name="images")(x)
-    name = "dcgan_generator" if not (spec.conditions or spec.num_classes) else "dcgan_conditional_generator"
+    name = (
+        "dcgan_generator"
+        if not (spec.conditions or spec.num_classes)
+        else "dcgan_conditional_generator"
+    )
     return keras.Model(inputs, images, name=name)
 
 
@@ -218,7 +247,9 @@ def _layered_composite(x: Any, head: Any, channels: int) -> Any:
     back = layers.Activation("tanh", name="background")(own(channels, "to_background"))
     mask = layers.Activation("sigmoid", name="mask")(own(1, "to_mask"))
     # b + m * (f - b): the mask's one channel broadcast over the image's
-    return layers.Add(name="composite")([back, layers.Multiply()([mask, layers.Subtract()([fore, back])])])
+    return layers.Add(name="composite")(
+        [back, layers.Multiply()([mask, layers.Subtract()([fore, back])])]
+    )
 
 
 def build_dcgan_discriminator(
@@ -273,12 +304,16 @@ def build_dcgan_discriminator(
     logits = dense(x)
     outputs: dict[str, Any] = {}
     if label is not None and labels == "acgan":
-        outputs[cond.CLASS_LOGITS] = cond.class_logits(x, spec.num_classes, spectral_norm=spectral_norm)
+        outputs[cond.CLASS_LOGITS] = cond.class_logits(
+            x, spec.num_classes, spectral_norm=spectral_norm
+        )
     elif label is not None:
         logits = cond.projection(x, label, logits, spec.num_classes)
     if spec.rotation:
         outputs[ROTATION_LOGITS] = rotation_head(x, spectral_norm=spectral_norm)
-    return keras.Model(inputs, {"logits": logits, **outputs} if outputs else logits, name="dcgan_discriminator")
+    return keras.Model(
+        inputs, {"logits": logits, **outputs} if outputs else logits, name="dcgan_discriminator"
+    )
 
 
 def _conv_stack(
@@ -299,8 +334,13 @@ def _conv_stack(
     outputs = []
     for i in range(n):
         conv = fast.Conv2D(
-            width * 2**i, 4, strides=2, padding="same", use_bias=(i == 0 or not batch_norm),
-            kernel_initializer=init, name=f"{prefix}_conv{i}",
+            width * 2**i,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=(i == 0 or not batch_norm),
+            kernel_initializer=init,
+            name=f"{prefix}_conv{i}",
         )
         if spectral_norm:
             conv = layers.SpectralNormalization(conv, name=f"{prefix}_sn{i}")

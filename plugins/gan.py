@@ -94,7 +94,11 @@ class GANScheme:
         self.heads = self.context.auxiliary or self.context.rotation > 0
         built = []
         for term in TERMS:
-            made = term.for_run(self.context, self.l1_weight) if term is ReconstructionTerm else term.for_run(self.context)
+            made = (
+                term.for_run(self.context, self.l1_weight)
+                if term is ReconstructionTerm
+                else term.for_run(self.context)
+            )
             if made is not None:
                 built.append(made)
         self.terms = built
@@ -115,7 +119,9 @@ class GANScheme:
             out[GENERATOR] = self.side(GENERATOR, ctx, D, outputs, step)
         elif DISCRIMINATOR in wanted:
             stopped = {k: ops.stop_gradient(v) for k, v in fake_conds.items()}
-            ctx, outputs = self.discriminator_context(D, real, ops.stop_gradient(fake), conds, stopped)
+            ctx, outputs = self.discriminator_context(
+                D, real, ops.stop_gradient(fake), conds, stopped
+            )
             out[DISCRIMINATOR] = self.side(DISCRIMINATOR, ctx, D, outputs, step)
         if wanted == {GENERATOR}:  # after the discriminator's update: its logits, if read
             ctx, outputs = self.generator_context(D, real, fake, conds, fake_conds)
@@ -135,16 +141,26 @@ class GANScheme:
     def _for_losses(self, D: Any) -> Any:
         return LogitsOnly(D) if self.heads else D
 
-    def discriminator_context(self, D: Any, real: Any, fake: Any, conds: dict[str, Any],
-                              fake_conds: dict[str, Any]) -> tuple[gankit.LossContext, Any]:
+    def discriminator_context(
+        self, D: Any, real: Any, fake: Any, conds: dict[str, Any], fake_conds: dict[str, Any]
+    ) -> tuple[gankit.LossContext, Any]:
         real_out = D({"image": real, **conds}, training=True)
         fake_out = D({"image": fake, **fake_conds}, training=True)
-        ctx = gankit.LossContext(real, fake, split_outputs(real_out)[0], split_outputs(fake_out)[0], conds,
-                                 self._for_losses(D), self.context.paired, fake_conditions=fake_conds)
+        ctx = gankit.LossContext(
+            real,
+            fake,
+            split_outputs(real_out)[0],
+            split_outputs(fake_out)[0],
+            conds,
+            self._for_losses(D),
+            self.context.paired,
+            fake_conditions=fake_conds,
+        )
         return ctx, {"real": real_out, "fake": fake_out}.__getitem__
 
-    def generator_context(self, D: Any, real: Any, fake: Any, conds: dict[str, Any],
-                          fake_conds: dict[str, Any]) -> tuple[gankit.LossContext, Any]:
+    def generator_context(
+        self, D: Any, real: Any, fake: Any, conds: dict[str, Any], fake_conds: dict[str, Any]
+    ) -> tuple[gankit.LossContext, Any]:
         from keras import ops
 
         fake_out: list[Any] = []
@@ -155,15 +171,20 @@ class GANScheme:
             return fake_out[0]
 
         ctx = gankit.LossContext.lazy(
-            real, fake,
+            real,
+            fake,
             lambda: ops.stop_gradient(split_outputs(D({"image": real, **conds}, training=True))[0]),
             lambda: split_outputs(fake_outputs())[0],
-            conditions=conds, discriminator=self._for_losses(D), paired=self.context.paired,
+            conditions=conds,
+            discriminator=self._for_losses(D),
+            paired=self.context.paired,
             fake_conditions=fake_conds,
         )
         return ctx, fake_outputs
 
-    def side(self, side: str, ctx: gankit.LossContext, D: Any, outputs: Any, step: Step) -> dict[str, Any]:
+    def side(
+        self, side: str, ctx: gankit.LossContext, D: Any, outputs: Any, step: Step
+    ) -> dict[str, Any]:
         """The adversarial loss's ``side``, plus every term's value on that side."""
         method = f"{side}_loss"
         scalars = loss_terms(self.loss_component, method, getattr(self.loss, method), ctx)
@@ -183,7 +204,9 @@ class GANScheme:
         c = self.loss_component
         uses = "ctx.fake_logits" if group == GENERATOR else "the logits"
         return gankit.ComponentError(
-            "loss", c.name, c.plugin,
+            "loss",
+            c.name,
+            c.plugin,
             f"{group}_loss carries no gradient to the {group}'s weights (does it use {uses}?)",
         )
 
@@ -200,4 +223,8 @@ def build_gan_scheme(context: SchemeContext, *, l1_weight: float = 100.0) -> GAN
 
 @gankit.hookimpl
 def register_schemes(register):
-    register("gan", build_gan_scheme, summary="One generator against one discriminator (today's GAN step)")
+    register(
+        "gan",
+        build_gan_scheme,
+        summary="One generator against one discriminator (today's GAN step)",
+    )

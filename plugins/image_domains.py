@@ -31,22 +31,29 @@ class TranslationFolderDataset:
     source = SOURCE
     class_names: tuple[str, ...] = ()
 
-    def __init__(self, domains: Domains, *, size: int, channels: tuple[int, int], flip: bool, seed: int) -> None:
+    def __init__(
+        self, domains: Domains, *, size: int, channels: tuple[int, int], flip: bool, seed: int
+    ) -> None:
         self.domains, self.flip, self.seed = domains, flip, seed
         self.image_shape = (size, size, channels[1])
         self.conditions = {SOURCE: (size, size, channels[0])}
         self.paired = domains.paired
         self.unpaired = not domains.paired
         a, b = domains.a, domains.b
-        self.splits = {s: (a.size(s) if self.paired else max(a.size(s), b.size(s))) for s in ("train", "test")}
+        self.splits = {
+            s: (a.size(s) if self.paired else max(a.size(s), b.size(s))) for s in ("train", "test")
+        }
         self.splits = {s: n for s, n in self.splits.items() if n}
         self.announced = False
 
     def describe(self) -> str:
         """What ``dataset-preview`` prints."""
         shape = self.image_shape
-        return (f"{self.domains.summary()}\nsize {shape[0]}x{shape[1]}; channels: A {self.conditions[SOURCE][2]}, "
-                f"B {shape[2]}; domain A is `{SOURCE}`, domain B `image`")
+        return (
+            f"{self.domains.summary()}\nsize {shape[0]}x{shape[1]}; channels: A "
+            f"{self.conditions[SOURCE][2]}, "
+            f"B {shape[2]}; domain A is `{SOURCE}`, domain B `image`"
+        )
 
     def _orders(self, split: str, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         n = self.splits[split]
@@ -71,13 +78,17 @@ class TranslationFolderDataset:
         a, b = self.domains.a, self.domains.b
 
         def images(domain: Any, indices: Any, channels: int) -> Any:
-            pixels = tf.numpy_function(lambda ix: domain.read(split, ix), [indices], tf.uint8, stateful=False)
+            pixels = tf.numpy_function(
+                lambda ix: domain.read(split, ix), [indices], tf.uint8, stateful=False
+            )
             pixels = tf.ensure_shape(pixels, [None, size, size, 3])
             out = tf.cast(pixels, tf.float32) / 127.5 - 1.0
             return tf.image.rgb_to_grayscale(out) if channels == 1 else out
 
         def flipped(images_: Any, position: Any, salt: int) -> Any:
-            seed = tf.stack([tf.constant(self.seed * 1_000_003 + epoch * 2 + salt, tf.int64), position])
+            seed = tf.stack(
+                [tf.constant(self.seed * 1_000_003 + epoch * 2 + salt, tf.int64), position]
+            )
             flip = tf.random.stateless_uniform([tf.shape(images_)[0]], seed) < 0.5
             return tf.where(flip[:, None, None, None], tf.reverse(images_, axis=[2]), images_)
 

@@ -69,7 +69,9 @@ class ImageFolderDataset:
         )
         if self.class_names:
             counts = np.bincount(f.labels, minlength=self.num_classes)
-            lines.append("classes: " + ", ".join(f"{n} ({c})" for n, c in zip(self.class_names, counts)))
+            lines.append(
+                "classes: " + ", ".join(f"{n} ({c})" for n, c in zip(self.class_names, counts))
+            )
         else:
             lines.append("classes: none (labels come from two or more subfolders)")
         lines.append(f"cache: {f.cache_dir}")
@@ -160,7 +162,9 @@ def build_image_folder(
     if path is None:
         raise gankit.UsageError("dataset 'image-folder' needs a folder: -o dataset.path=FOLDER")
     if size not in SIZES:
-        raise gankit.UsageError(f"dataset 'image-folder': size must be one of {', '.join(map(str, SIZES))}, got {size}")
+        raise gankit.UsageError(
+            f"dataset 'image-folder': size must be one of {', '.join(map(str, SIZES))}, got {size}"
+        )
     if not 0.0 <= holdout < 1.0:
         raise gankit.UsageError(f"dataset 'image-folder': holdout must be in [0, 1), got {holdout}")
     try:
@@ -171,9 +175,14 @@ def build_image_folder(
     if layout == "auto":
         layout = "unpaired" if names or two_domain_layout(Path(path).expanduser()) else "classes"
     if layout != "classes":
-        found = open_domains(path, options, layout=layout, domains=names, holdout=holdout, seed=seed, log=_note)
+        found = open_domains(
+            path, options, layout=layout, domains=names, holdout=holdout, seed=seed, log=_note
+        )
         _note(f"{Path(path).expanduser()}: {found.summary()}")
-        picked = tuple((1 if d.all_gray else 3) if channels == "auto" else int(channels) for d in (found.a, found.b))
+        picked = tuple(
+            (1 if d.all_gray else 3) if channels == "auto" else int(channels)
+            for d in (found.a, found.b)
+        )
         return TranslationFolderDataset(found, size=size, channels=picked, flip=flip, seed=seed)
     folder = open_folder(path, options, labels=labels, holdout=holdout, seed=seed, log=_note)
     chosen = (1 if folder.all_gray else 3) if channels == "auto" else int(channels)
@@ -189,8 +198,10 @@ def _domain_names(domains: str | None) -> tuple[str, str] | None:
         return None
     names = tuple(n.strip() for n in str(domains).split(",") if n.strip())
     if len(names) != 2:
-        raise gankit.UsageError(f"dataset 'image-folder': domains must name two subfolders, A first "
-                                f"(e.g. photos,paintings), got {domains!r}")
+        raise gankit.UsageError(
+            f"dataset 'image-folder': domains must name two subfolders, A first "
+            f"(e.g. photos,paintings), got {domains!r}"
+        )
     return names[0], names[1]
 
 

@@ -61,8 +61,7 @@ class HingeLoss:
 
 
 def build_hinge_loss() -> HingeLoss:
-    """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN), with SAGAN's Adam settings.
-    """
+    """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN), with SAGAN's Adam settings."""
     return HingeLoss()
 
 
@@ -93,7 +92,11 @@ def wasserstein_generator_loss(fake_logits: Any) -> Any:
 
 
 def gradient_penalty(
-    discriminator: Any, real_images: Any, fake_images: Any, conditions: Any, fake_conditions: Any = None
+    discriminator: Any,
+    real_images: Any,
+    fake_images: Any,
+    conditions: Any,
+    fake_conditions: Any = None,
 ) -> Any:
     """``E[(||grad_x D(x_hat)||_2 - 1)^2]`` at ``x_hat = e x + (1 - e) G(z)``, ``e ~ U[0, 1]``
     per example (with the example's conditions): WGAN-GP's penalty, unweighted. Where the
@@ -118,7 +121,9 @@ def gradient_penalty(
     grads = tape.gradient(  # of the logits summed: each example its own
         logits, list(mixed.values()), unconnected_gradients=tf.UnconnectedGradients.ZERO
     )
-    squares = tf.add_n([tf.reduce_sum(tf.square(tf.cast(g, tf.float32)), axis=[1, 2, 3]) for g in grads])
+    squares = tf.add_n(
+        [tf.reduce_sum(tf.square(tf.cast(g, tf.float32)), axis=[1, 2, 3]) for g in grads]
+    )
     norms = tf.sqrt(squares + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
 
@@ -188,8 +193,7 @@ class LeastSquaresLoss:
 
 
 def build_lsgan_loss() -> LeastSquaresLoss:
-    """Least-squares GAN loss (Mao et al. 2017).
-    """
+    """Least-squares GAN loss (Mao et al. 2017)."""
     return LeastSquaresLoss()
 
 
@@ -210,7 +214,9 @@ def relativistic_average_discriminator_loss(real_logits: Any, fake_logits: Any) 
     from keras import ops
 
     real, fake = _float32(real_logits, fake_logits)
-    return ops.mean(ops.softplus(-(real - ops.mean(fake)))) + ops.mean(ops.softplus(fake - ops.mean(real)))
+    return ops.mean(ops.softplus(-(real - ops.mean(fake)))) + ops.mean(
+        ops.softplus(fake - ops.mean(real))
+    )
 
 
 def relativistic_average_generator_loss(real_logits: Any, fake_logits: Any) -> Any:
@@ -231,8 +237,7 @@ class RelativisticAverageLoss:
 
 
 def build_ragan_loss() -> RelativisticAverageLoss:
-    """Relativistic average GAN loss (Jolicoeur-Martineau 2018).
-    """
+    """Relativistic average GAN loss (Jolicoeur-Martineau 2018)."""
     return RelativisticAverageLoss()
 
 

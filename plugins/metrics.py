@@ -60,7 +60,9 @@ class KernelDistance:
     def compute(self, ctx: gankit.EvalContext) -> dict[str, float]:
         real = ctx.features(self.extractor, "real", weights=self.weights)
         fake = ctx.features(self.extractor, "fake", weights=self.weights)
-        mean, std = kernel_distance(real, fake, subsets=self.subsets, subset_size=self.subset_size, seed=ctx.seed)
+        mean, std = kernel_distance(
+            real, fake, subsets=self.subsets, subset_size=self.subset_size, seed=ctx.seed
+        )
         return {"value": mean, "std": std}
 
 
@@ -99,7 +101,9 @@ class ContentAccuracy:
         labels = np.asarray(ctx.labels)
         return {
             "value": float(np.mean(classifier.probabilities(ctx.fake).argmax(axis=1) == labels)),
-            "reference": float(np.mean(classifier.probabilities(ctx.real).argmax(axis=1) == labels)),
+            "reference": float(
+                np.mean(classifier.probabilities(ctx.real).argmax(axis=1) == labels)
+            ),
         }
 
 
@@ -123,7 +127,9 @@ class ClassAccuracy:
         per_class = [float(read[labels == c].mean()) for c in np.unique(labels)]
         return {
             "value": float(read.mean()),
-            "reference": float(np.mean(classifier.probabilities(ctx.real).argmax(axis=1) == labels)),
+            "reference": float(
+                np.mean(classifier.probabilities(ctx.real).argmax(axis=1) == labels)
+            ),
             "worst": min(per_class),
         }
 
@@ -132,7 +138,9 @@ def per_class_frechet(real: np.ndarray, fake: np.ndarray, labels: np.ndarray) ->
     """The mean over classes of the Fréchet distance between the real and the generated
     features of each class (images generated for that class)."""
     values = [
-        frechet_distance(*feature_statistics(real[labels == c]), *feature_statistics(fake[labels == c]))
+        frechet_distance(
+            *feature_statistics(real[labels == c]), *feature_statistics(fake[labels == c])
+        )
         for c in np.unique(labels)
     ]
     return float(np.mean(values))
@@ -186,7 +194,9 @@ def _three_channels_like(images: np.ndarray, like: np.ndarray) -> np.ndarray:
     return np.repeat(images, like.shape[-1] // images.shape[-1], axis=-1)
 
 
-def build_fid(*, extractor: Extractor = "inception", weights: str = "", per_class: bool = False) -> FrechetDistance:
+def build_fid(
+    *, extractor: Extractor = "inception", weights: str = "", per_class: bool = False
+) -> FrechetDistance:
     """Fréchet distance of features (FID with inception; lower is better).
 
     ``per_class=True`` (a run conditioned on the label): the mean over classes of the
@@ -195,7 +205,11 @@ def build_fid(*, extractor: Extractor = "inception", weights: str = "", per_clas
 
 
 def build_kid(
-    *, extractor: Extractor = "inception", weights: str = "", subsets: int = 100, subset_size: int = 1000
+    *,
+    extractor: Extractor = "inception",
+    weights: str = "",
+    subsets: int = 100,
+    subset_size: int = 1000,
 ) -> KernelDistance:
     """Kernel distance of features, unbiased (KID with inception; lower is better)."""
     if subsets < 1 or subset_size < 2:
@@ -214,7 +228,8 @@ def build_content_accuracy() -> ContentAccuracy:
 
 
 def build_class_accuracy() -> ClassAccuracy:
-    """Images generated for a class read as that class (label-conditional runs; higher is better)."""
+    """Images generated for a class read as that class (label-conditional runs; higher is
+    better)."""
     return ClassAccuracy()
 
 

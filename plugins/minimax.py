@@ -85,9 +85,7 @@ class MinimaxLoss:
 
 
 def build_minimax_loss(
-    *,
-    variant: Variant = "non-saturating",
-    label_smoothing: float = 0.0,
+    *, variant: Variant = "non-saturating", label_smoothing: float = 0.0
 ) -> MinimaxLoss:
     """Minimax GAN loss (Goodfellow et al. 2014), non-saturating by default.
 

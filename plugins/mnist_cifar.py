@@ -56,7 +56,18 @@ _CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 _CIFAR_CACHE_DIRS = ["cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py"]
 SPLITS = ("train", "test")
 DIGITS = tuple(str(d) for d in range(10))
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 Arrays = dict[str, np.ndarray]  # x_train, y_train, x_test, y_test
 
@@ -66,7 +77,12 @@ def load_mnist_arrays(context: gankit.DataContext) -> Arrays:
     path = find_data_file(context, ["mnist.npz"])
     if path is None:
         path = _download(context, MNIST_REMOTE, "MNIST", ["mnist.npz"])
-    layout = {"x_train": (None, 28, 28), "y_train": (None,), "x_test": (None, 28, 28), "y_test": (None,)}
+    layout = {
+        "x_train": (None, 28, 28),
+        "y_train": (None,),
+        "x_test": (None, 28, 28),
+        "y_test": (None,),
+    }
     return read_npz(path, layout)
 
 
@@ -81,7 +97,12 @@ def load_cifar10_arrays(context: gankit.DataContext) -> Arrays:
     if path is None:
         path = _download(context, CIFAR_REMOTE, "CIFAR-10", ["cifar10.npz", CIFAR_REMOTE.filename])
     if path.suffix == ".npz":
-        layout = {"x_train": (None, 32, 32, 3), "y_train": (None,), "x_test": (None, 32, 32, 3), "y_test": (None,)}
+        layout = {
+            "x_train": (None, 32, 32, 3),
+            "y_train": (None,),
+            "x_test": (None, 32, 32, 3),
+            "y_test": (None,),
+        }
         try:
             return read_npz(path, layout)
         except gankit.DataError:
@@ -90,7 +111,11 @@ def load_cifar10_arrays(context: gankit.DataContext) -> Arrays:
             arrays = read_npz(path, layout)
             return {k: v.reshape(len(v)) if k.startswith("y") else v for k, v in arrays.items()}
     if path.is_dir():
-        batches = {name: read_pickle_file(path / name) for name in _CIFAR_BATCHES if (path / name).is_file()}
+        batches = {
+            name: read_pickle_file(path / name)
+            for name in _CIFAR_BATCHES
+            if (path / name).is_file()
+        }
         if len(batches) != len(_CIFAR_BATCHES):
             raise gankit.DataError(f"{path} lacks some of {', '.join(_CIFAR_BATCHES)}")
     else:
@@ -149,7 +174,10 @@ class MnistCifarDataset:
     class_names = DIGITS  # `label` is the digit
 
     def __init__(
-        self, context: gankit.DataContext, seed: int = 0, repair_each_epoch: bool = False,
+        self,
+        context: gankit.DataContext,
+        seed: int = 0,
+        repair_each_epoch: bool = False,
         styles: Path | None = None,
     ) -> None:
         self.context = context
@@ -182,9 +210,12 @@ class MnistCifarDataset:
         style = drawn["style"]
         difference = layer(layers.Subtract, "style_minus_digit")([style, content])
         negated = layer(layers.Rescaling, "digit_minus_style", -1.0)(difference)
-        absolute = layer(layers.Add, "abs")([  # |x| = relu(x) + relu(-x): Keras has no Abs layer
-            layer(layers.ReLU, "abs_pos")(difference), layer(layers.ReLU, "abs_neg")(negated),
-        ])
+        absolute = layer(layers.Add, "abs")(
+            [  # |x| = relu(x) + relu(-x): Keras has no Abs layer
+                layer(layers.ReLU, "abs_pos")(difference),
+                layer(layers.ReLU, "abs_neg")(negated),
+            ]
+        )
         # in [-1, 1] units |style - digit| is twice the [0, 1] one: |s - d| - 1 maps it back
         image = layer(layers.Rescaling, "composite", 1.0, offset=-1.0)(absolute)
         # The discriminator is shown the digit beside the image, not the style image: the
@@ -196,7 +227,11 @@ class MnistCifarDataset:
         if self._mnist is None:
             self._mnist = load_mnist_arrays(self.context)
         if self._cifar is None:
-            self._cifar = load_cifar10_arrays(self.context) if self.styles is None else _folder_styles(self.styles)
+            self._cifar = (
+                load_cifar10_arrays(self.context)
+                if self.styles is None
+                else _folder_styles(self.styles)
+            )
         return self._mnist, self._cifar
 
     def _tensors(self, split: str) -> tuple[Any, Any, Any, Any]:
@@ -220,7 +255,9 @@ class MnistCifarDataset:
         digits_t, styles_t, labels_t, style_labels_t = self._tensors(split)
         split_seed = self.seed * 2 + SPLITS.index(split)
         pairing = pair_mnist_with_cifar(
-            int(digits_t.shape[0]), int(styles_t.shape[0]), split_seed,
+            int(digits_t.shape[0]),
+            int(styles_t.shape[0]),
+            split_seed,
             epoch if self.repair_each_epoch else 0,
         )
 
@@ -329,7 +366,10 @@ def pad_digits(x: np.ndarray) -> np.ndarray:
 
 
 def build_mnist_cifar(
-    context: gankit.DataContext, *, seed: int = 0, repair_each_epoch: bool = False,
+    context: gankit.DataContext,
+    *,
+    seed: int = 0,
+    repair_each_epoch: bool = False,
     styles: Path | None = None,
 ) -> MnistCifarDataset:
     """MNIST digits rendered in CIFAR-10 style (content, style, image, labels).

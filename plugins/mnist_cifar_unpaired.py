@@ -58,11 +58,17 @@ class UnpairedMnistCifar:
             half = len(order) // 2
             a, b = order[:half], order[half:]
             styles = pair_mnist_with_cifar(len(b), len(cifar["x_train"]), self.seed * 2)
-            test_styles = pair_mnist_with_cifar(len(mnist["x_test"]), len(cifar["x_test"]), self.seed * 2 + 1)
+            test_styles = pair_mnist_with_cifar(
+                len(mnist["x_test"]), len(cifar["x_test"]), self.seed * 2 + 1
+            )
             self._arrays = {
                 "train": (digits[a], labels[a], digits[b], cifar["x_train"][styles]),
-                "test": (pad_digits(mnist["x_test"]), mnist["y_test"].astype(np.int32),
-                         pad_digits(mnist["x_test"]), cifar["x_test"][test_styles]),
+                "test": (
+                    pad_digits(mnist["x_test"]),
+                    mnist["y_test"].astype(np.int32),
+                    pad_digits(mnist["x_test"]),
+                    cifar["x_test"][test_styles],
+                ),
             }
         return self._arrays
 
@@ -88,12 +94,19 @@ class UnpairedMnistCifar:
             digit_a = tf.cast(tf.gather(digits_a, i), tf.float32) / 255.0
             digit_b = tf.cast(tf.gather(digits_b, j), tf.float32) / 255.0
             style = tf.cast(tf.gather(styles_b, j), tf.float32) / 255.0
-            return {"image": tf.abs(style - digit_b) * 2.0 - 1.0, SOURCE: digit_a * 2.0 - 1.0,
-                    LABEL: tf.gather(labels_a, i)}
+            return {
+                "image": tf.abs(style - digit_b) * 2.0 - 1.0,
+                SOURCE: digit_a * 2.0 - 1.0,
+                LABEL: tf.gather(labels_a, i),
+            }
 
         pairs = (ia[:n].astype(np.int64), ib[:n].astype(np.int64))
-        return tf.data.Dataset.from_tensor_slices(pairs).batch(CHUNK).map(
-            compose, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        return (
+            tf.data.Dataset.from_tensor_slices(pairs)
+            .batch(CHUNK)
+            .map(compose, num_parallel_calls=tf.data.AUTOTUNE)
+            .unbatch()
+        )
 
 
 def build_mnist_cifar_unpaired(context: gankit.DataContext, *, seed: int = 0) -> UnpairedMnistCifar:

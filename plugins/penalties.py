@@ -25,7 +25,9 @@ def r1_penalty(discriminator: Any, real_images: Any, conditions: Any) -> Any:
     with tf.GradientTape() as tape:
         tape.watch(real)
         logits = tf.cast(discriminator({"image": real, **conditions}, training=True), tf.float32)
-    grads = tf.cast(tape.gradient(logits, real), tf.float32)  # of the logits summed: each example its own
+    grads = tf.cast(
+        tape.gradient(logits, real), tf.float32
+    )  # of the logits summed: each example its own
     return tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
 
 

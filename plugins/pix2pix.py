@@ -21,11 +21,17 @@ from typing import Any
 import gankit
 from gankit.conditions import SOURCE, translation_source
 from gankit.scheme import Group, Role, SchemeContext, Step
-from gankit.terms import adversarial_loss, l1_reconstruction_loss
+from gankit.terms import judged_loss, l1_reconstruction_loss
 
 PIX2PIX_TRAINING = gankit.TrainingDefaults(
-    lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, lr_decay=0.5,
-    loss="minimax", generator="unet", discriminator="patchgan",
+    lr_g=2e-4,
+    lr_d=2e-4,
+    beta1=0.5,
+    beta2=0.999,
+    lr_decay=0.5,
+    loss="minimax",
+    generator="unet",
+    discriminator="patchgan",
 )
 GENERATOR, DISCRIMINATOR = "generator", "discriminator"
 
@@ -34,7 +40,10 @@ class Pix2PixScheme:
     """A translation generator and a pair discriminator, with L1 (module doc)."""
 
     requires = "paired"
-    roles = (Role(GENERATOR, "generators", export=GENERATOR, averaged=True), Role(DISCRIMINATOR, "discriminators"))
+    roles = (
+        Role(GENERATOR, "generators", export=GENERATOR, averaged=True),
+        Role(DISCRIMINATOR, "discriminators"),
+    )
     groups = (
         Group(DISCRIMINATOR, (DISCRIMINATOR,), side="discriminator", prefix="d"),
         Group(GENERATOR, (GENERATOR,), side="generator", prefix="g"),
@@ -47,12 +56,27 @@ class Pix2PixScheme:
         self.source = translation_source(dataset)
         if self.source is None:
             raise ValueError("the dataset has one image domain, not pairs")
-        self.loss, self.loss_component, self.l1_weight = context.loss, context.components.get("loss"), float(l1_weight)
+        self.loss, self.loss_component, self.l1_weight = (
+            context.loss,
+            context.components.get("loss"),
+            float(l1_weight),
+        )
         source, target = tuple(dataset.conditions[self.source]), tuple(dataset.image_shape)
         self.roles = (
-            Role(GENERATOR, "generators", spec=gankit.ModelSpec(target, context.latent_dim, {SOURCE: source},
-                                                                translation=True), export=GENERATOR, averaged=True),
-            Role(DISCRIMINATOR, "discriminators", spec=gankit.ModelSpec(target, context.latent_dim, {SOURCE: source})),
+            Role(
+                GENERATOR,
+                "generators",
+                spec=gankit.ModelSpec(
+                    target, context.latent_dim, {SOURCE: source}, translation=True
+                ),
+                export=GENERATOR,
+                averaged=True,
+            ),
+            Role(
+                DISCRIMINATOR,
+                "discriminators",
+                spec=gankit.ModelSpec(target, context.latent_dim, {SOURCE: source}),
+            ),
         )
 
     def forward(self, step: Step) -> tuple[Any, Any, Any]:
@@ -63,20 +87,20 @@ class Pix2PixScheme:
         from keras import ops
 
         source, real, fake = step.shared
-        D = step.nets[DISCRIMINATOR]
-
-        def logits(image: Any) -> Any:
-            return D({"image": image, SOURCE: source}, training=True)
-
+        D, judged = step.nets[DISCRIMINATOR], {SOURCE: source}  # D judges the pair
         out = {}
         if DISCRIMINATOR in step.wanted:
-            ctx = gankit.LossContext(real, ops.stop_gradient(fake), logits(real), logits(ops.stop_gradient(fake)),
-                                     discriminator=D, paired=True)
-            out[DISCRIMINATOR] = adversarial_loss(self.loss, self.loss_component, DISCRIMINATOR, ctx)
+            out[DISCRIMINATOR] = judged_loss(
+                self.loss,
+                self.loss_component,
+                DISCRIMINATOR,
+                D,
+                real,
+                ops.stop_gradient(fake),
+                judged,
+            )
         if GENERATOR in step.wanted:
-            ctx = gankit.LossContext.lazy(real, fake, lambda: ops.stop_gradient(logits(real)), lambda: logits(fake),
-                                          discriminator=D, paired=True)
-            gan = adversarial_loss(self.loss, self.loss_component, GENERATOR, ctx)
+            gan = judged_loss(self.loss, self.loss_component, GENERATOR, D, real, fake, judged)
             l1 = l1_reconstruction_loss(real, fake)
             out[GENERATOR] = {"loss": gan + self.l1_weight * l1, "gan": gan, "l1": l1}
         return out
@@ -98,5 +122,9 @@ def build_pix2pix_scheme(context: SchemeContext, *, l1_weight: float = 100.0) ->
 
 @gankit.hookimpl
 def register_schemes(register):
-    register("pix2pix", build_pix2pix_scheme, training=PIX2PIX_TRAINING,
-             summary="pix2pix: paired translation, U-Net + PatchGAN on the pair, L1 (Isola et al. 2017)")
+    register(
+        "pix2pix",
+        build_pix2pix_scheme,
+        training=PIX2PIX_TRAINING,
+        summary="pix2pix: paired translation, U-Net + PatchGAN on the pair, L1 (Isola et al. 2017)",
+    )

@@ -36,16 +36,22 @@ from gankit.conditions import LABEL
 from gankit.nn import conditioning as cond
 from gankit.nn.rotation import ROTATION_LOGITS, rotation_head
 
-SNGAN_TRAINING = gankit.TrainingDefaults(lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.9, d_steps=5, loss="hinge")
+SNGAN_TRAINING = gankit.TrainingDefaults(
+    lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.9, d_steps=5, loss="hinge"
+)
 
 
 def _blocks(spec: gankit.ModelSpec) -> int:
     height, width, _ = spec.image_shape
     blocks = math.log2(height / 4) if height == width and height > 0 else -1
     if blocks != int(blocks) or not 3 <= blocks <= 5:
-        raise ValueError(f"`image_shape` must be square with side 32, 64 or 128, received `{spec.image_shape}`.")
+        raise ValueError(
+            f"`image_shape` must be square with side 32, 64 or 128, received `{spec.image_shape}`."
+        )
     if spec.conditions:
-        raise ValueError("the resnet models take no condition images (only `--condition label` or none)")
+        raise ValueError(
+            "the resnet models take no condition images (only `--condition label` or none)"
+        )
     return int(blocks)
 
 
@@ -57,7 +63,9 @@ def _channels(width: int, blocks: int, i: int) -> int:
     return width * 2 ** max(0, blocks - 3 - i)
 
 
-def build_resnet_generator(spec: gankit.ModelSpec, *, width: int = 64, labels: Literal["cbn", "concat"] = "cbn") -> Any:
+def build_resnet_generator(
+    spec: gankit.ModelSpec, *, width: int = 64, labels: Literal["cbn", "concat"] = "cbn"
+) -> Any:
     """SNGAN ResNet generator (Miyato et al. 2018); conditional batch norm on labels.
 
     Args:
@@ -86,7 +94,9 @@ def build_resnet_generator(spec: gankit.ModelSpec, *, width: int = 64, labels: L
         h = layers.Conv2D(channels, 3, padding="same", name=f"up{i}_conv1")(h)
         h = layers.Conv2D(channels, 3, padding="same", name=f"up{i}_conv2")(layers.ReLU()(norm(h)))
         x = layers.Add(name=f"up{i}")([h, shortcut])
-    x = layers.Conv2D(spec.image_shape[-1], 3, padding="same", name="to_image")(layers.ReLU()(norm(x)))
+    x = layers.Conv2D(spec.image_shape[-1], 3, padding="same", name="to_image")(
+        layers.ReLU()(norm(x))
+    )
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model(inputs, images, name="resnet_generator")
 
@@ -97,7 +107,9 @@ def _sn(layer: Any) -> Any:
     return layers.SpectralNormalization(layer, name=f"sn_{layer.name}")
 
 
-def _down_block(x: Any, channels: int, name: str, *, first: bool = False, downsample: bool = True) -> Any:
+def _down_block(
+    x: Any, channels: int, name: str, *, first: bool = False, downsample: bool = True
+) -> Any:
     from keras import layers
 
     h = x if first else layers.ReLU()(x)  # the optimised first block: no ReLU on the image
@@ -105,7 +117,9 @@ def _down_block(x: Any, channels: int, name: str, *, first: bool = False, downsa
     h = _sn(layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv2"))(layers.ReLU()(h))
     shortcut = x
     if first:
-        shortcut = _sn(layers.Conv2D(channels, 1, name=f"{name}_shortcut"))(layers.AveragePooling2D(2)(x))
+        shortcut = _sn(layers.Conv2D(channels, 1, name=f"{name}_shortcut"))(
+            layers.AveragePooling2D(2)(x)
+        )
     elif downsample or x.shape[-1] != channels:
         shortcut = _sn(layers.Conv2D(channels, 1, name=f"{name}_shortcut"))(x)
         shortcut = layers.AveragePooling2D(2)(shortcut) if downsample else shortcut
@@ -115,7 +129,10 @@ def _down_block(x: Any, channels: int, name: str, *, first: bool = False, downsa
 
 
 def build_resnet_discriminator(
-    spec: gankit.ModelSpec, *, width: int = 64, labels: Literal["projection", "acgan"] = "projection"
+    spec: gankit.ModelSpec,
+    *,
+    width: int = 64,
+    labels: Literal["projection", "acgan"] = "projection",
 ) -> Any:
     """SNGAN ResNet discriminator, spectral norm, global sum pooling; projection on labels.
 
@@ -144,7 +161,9 @@ def build_resnet_discriminator(
     x = layers.ReLU()(x)
     side = int(x.shape[1])
     h = layers.Rescaling(float(side * side), name="global_sum")(layers.GlobalAveragePooling2D()(x))
-    logits = layers.Activation("linear", dtype="float32", name="logits")(_sn(layers.Dense(1, name="psi"))(h))
+    logits = layers.Activation("linear", dtype="float32", name="logits")(
+        _sn(layers.Dense(1, name="psi"))(h)
+    )
     outputs: dict[str, Any] = {}
     if label is not None and labels == "acgan":
         outputs[cond.CLASS_LOGITS] = cond.class_logits(h, spec.num_classes, spectral_norm=True)
@@ -152,15 +171,25 @@ def build_resnet_discriminator(
         logits = cond.projection(h, label, logits, spec.num_classes)
     if spec.rotation:
         outputs[ROTATION_LOGITS] = rotation_head(h, spectral_norm=True)
-    return keras.Model(inputs, {"logits": logits, **outputs} if outputs else logits, name="resnet_discriminator")
+    return keras.Model(
+        inputs, {"logits": logits, **outputs} if outputs else logits, name="resnet_discriminator"
+    )
 
 
 @gankit.hookimpl
 def register_generators(register: Any) -> None:
-    register("resnet", build_resnet_generator, summary="SNGAN ResNet generator (Miyato et al. 2018), conditional BN")
+    register(
+        "resnet",
+        build_resnet_generator,
+        summary="SNGAN ResNet generator (Miyato et al. 2018), conditional BN",
+    )
 
 
 @gankit.hookimpl
 def register_discriminators(register: Any) -> None:
-    register("resnet", build_resnet_discriminator, training=SNGAN_TRAINING,
-             summary="SNGAN ResNet discriminator (Miyato et al. 2018), spectral norm, projection")
+    register(
+        "resnet",
+        build_resnet_discriminator,
+        training=SNGAN_TRAINING,
+        summary="SNGAN ResNet discriminator (Miyato et al. 2018), spectral norm, projection",
+    )

@@ -44,8 +44,10 @@ CHANNELS = (64, 128, 256, 512)  # PatchGAN's and U-Net's widths at width=64
 def _side(spec: gankit.ModelSpec, low: int, high: int) -> int:
     height, width, _ = spec.image_shape
     if height != width or height & (height - 1) or not low <= height <= high:
-        raise ValueError(f"`image_shape` must be square with a power-of-two side from {low} to {high}, "
-                         f"received `{spec.image_shape}`.")
+        raise ValueError(
+            f"`image_shape` must be square with a power-of-two side from {low} to {high}, "
+            f"received `{spec.image_shape}`."
+        )
     return height
 
 
@@ -59,8 +61,10 @@ def _translation_input(spec: gankit.ModelSpec, name: str) -> Any:
     import keras
 
     if not spec.translation:
-        raise ValueError(f"{name} is a translation generator: it needs a translation scheme "
-                         "(--scheme cyclegan, cut or pix2pix), not noise")
+        raise ValueError(
+            f"{name} is a translation generator: it needs a translation scheme "
+            "(--scheme cyclegan, cut or pix2pix), not noise"
+        )
     return keras.Input(tuple(spec.conditions[SOURCE]), name=SOURCE)
 
 
@@ -75,7 +79,10 @@ def instance_norm(name: str | None = None) -> Any:
     import keras
 
     return keras.layers.GroupNormalization(
-        groups=-1, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02), name=name
+        groups=-1,
+        epsilon=1e-5,
+        gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
+        name=name,
     )
 
 
@@ -96,7 +103,9 @@ def reflection_pad(x: Any, pad: int, name: str) -> Any:
 
         before = [line(i) for i in range(pad, 0, -1)]
         after = [line(i) for i in range(n - 2, n - 2 - pad, -1)]
-        x = layers.Concatenate(axis=axis, name=f"{name}_{'rows' if axis == 1 else 'cols'}")([*before, x, *after])
+        x = layers.Concatenate(axis=axis, name=f"{name}_{'rows' if axis == 1 else 'cols'}")(
+            [*before, x, *after]
+        )
     return x
 
 
@@ -107,12 +116,16 @@ def _conv_block(x: Any, filters: int, kernel: int, name: str, *, relu: bool = Tr
     from gankit.nn import layers as fast
 
     x = reflection_pad(x, kernel // 2, f"{name}_pad") if kernel > 1 else x
-    x = fast.Conv2D(filters, kernel, padding="valid", kernel_initializer=_init(), name=f"{name}_conv")(x)
+    x = fast.Conv2D(
+        filters, kernel, padding="valid", kernel_initializer=_init(), name=f"{name}_conv"
+    )(x)
     x = instance_norm(f"{name}_norm")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def build_resnet_translator(spec: gankit.ModelSpec, *, width: int = 64, blocks: int | None = None) -> Any:
+def build_resnet_translator(
+    spec: gankit.ModelSpec, *, width: int = 64, blocks: int | None = None
+) -> Any:
     """ResNet translation generator (Johnson et al. 2016; CycleGAN's, CUT's).
 
     Args:
@@ -137,19 +150,37 @@ def build_resnet_translator(spec: gankit.ModelSpec, *, width: int = 64, blocks: 
     x = fast.Conv2D(width, 7, padding="valid", kernel_initializer=_init(), name="stem_conv")(x)
     x = layers.ReLU(name="stem_relu")(instance_norm("stem_norm")(x))
     for i in (1, 2):
-        x = fast.Conv2D(width * 2**i, 3, strides=2, padding="same", kernel_initializer=_init(), name=f"down{i}_conv")(x)
+        x = fast.Conv2D(
+            width * 2**i,
+            3,
+            strides=2,
+            padding="same",
+            kernel_initializer=_init(),
+            name=f"down{i}_conv",
+        )(x)
         x = layers.ReLU(name=f"encoder_{i}")(instance_norm(f"down{i}_norm")(x))
-    tapped = {max(0, blocks // 3 - 1): "encoder_3", max(1, 2 * blocks // 3): "encoder_4"}  # CUT: blocks 2 and 6 of 9
+    tapped = {
+        max(0, blocks // 3 - 1): "encoder_3",
+        max(1, 2 * blocks // 3): "encoder_4",
+    }  # CUT: blocks 2 and 6 of 9
     for b in range(blocks):
         y = _conv_block(x, width * 4, 3, f"res{b}_a")
         y = _conv_block(y, width * 4, 3, f"res{b}_b", relu=False)
         x = layers.Add(name=tapped.get(b, f"res{b}_add"))([x, y])
     for i in (2, 1):
-        x = fast.Conv2DTranspose(width * 2 ** (i - 1), 3, strides=2, padding="same", kernel_initializer=_init(),
-                                 name=f"up{i}_conv")(x)
+        x = fast.Conv2DTranspose(
+            width * 2 ** (i - 1),
+            3,
+            strides=2,
+            padding="same",
+            kernel_initializer=_init(),
+            name=f"up{i}_conv",
+        )(x)
         x = layers.ReLU(name=f"up{i}_relu")(instance_norm(f"up{i}_norm")(x))
     x = reflection_pad(x, 3, "head_pad")
-    x = layers.Conv2D(spec.image_shape[2], 7, padding="valid", kernel_initializer=_init(), name="head_conv")(x)
+    x = layers.Conv2D(
+        spec.image_shape[2], 7, padding="valid", kernel_initializer=_init(), name="head_conv"
+    )(x)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(source, image, name="resnet_translator")
 
@@ -178,22 +209,36 @@ def build_unet(spec: gankit.ModelSpec, *, width: int = 64, dropout: float = 0.5)
     x, skips = source, []
     for i, filters in enumerate(channels):
         x = x if i == 0 else layers.LeakyReLU(0.2, name=f"down{i}_act")(x)
-        x = fast.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_init(), name=f"down{i}_conv")(x)
+        x = fast.Conv2D(
+            filters, 4, strides=2, padding="same", kernel_initializer=_init(), name=f"down{i}_conv"
+        )(x)
         if 0 < i < depth - 1:
             x = instance_norm(f"down{i}_norm")(x)
         x = layers.Identity(name=f"encoder_{i}")(x) if i < 5 else x
         skips.append(x)
     for i in range(depth - 1, 0, -1):
         x = layers.ReLU(name=f"up{i}_act")(x)
-        x = fast.Conv2DTranspose(channels[i - 1], 4, strides=2, padding="same", kernel_initializer=_init(),
-                                 name=f"up{i}_conv")(x)
+        x = fast.Conv2DTranspose(
+            channels[i - 1],
+            4,
+            strides=2,
+            padding="same",
+            kernel_initializer=_init(),
+            name=f"up{i}_conv",
+        )(x)
         x = instance_norm(f"up{i}_norm")(x)
         if dropout and i >= depth - 3:
             x = layers.Dropout(dropout, name=f"up{i}_dropout")(x)
         x = layers.Concatenate(name=f"up{i}_skip")([x, skips[i - 1]])
     x = layers.ReLU(name="head_act")(x)
-    x = layers.Conv2DTranspose(spec.image_shape[2], 4, strides=2, padding="same", kernel_initializer=_init(),
-                               name="head_conv")(x)
+    x = layers.Conv2DTranspose(
+        spec.image_shape[2],
+        4,
+        strides=2,
+        padding="same",
+        kernel_initializer=_init(),
+        name="head_conv",
+    )(x)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(source, image, name="unet")
 
@@ -216,17 +261,35 @@ def build_patchgan(spec: gankit.ModelSpec, *, width: int = 64, depth: int | None
     side = _side(spec, 8, 256)
     width = _positive("width", width)
     if spec.num_classes or spec.rotation:
-        raise ValueError("patchgan has no class or rotation head (train it without --condition label and --rotation)")
-    depth = _positive("depth", depth if depth is not None else max(1, min(3, int(math.log2(side)) - 3)))
+        raise ValueError(
+            "patchgan has no class or rotation head (train it without --condition label and "
+            "--rotation)"
+        )
+    depth = _positive(
+        "depth", depth if depth is not None else max(1, min(3, int(math.log2(side)) - 3))
+    )
     if side >> depth < 2:
         raise ValueError(f"`depth` {depth} leaves less than 2x2 patches of a {side}-pixel image")
     inputs = {"image": keras.Input(tuple(spec.image_shape), name="image")}
-    inputs.update({name: keras.Input(tuple(shape), name=name) for name, shape in spec.conditions.items()})
-    x = layers.Concatenate(name="stack")(list(inputs.values())) if len(inputs) > 1 else inputs["image"]
+    inputs.update(
+        {name: keras.Input(tuple(shape), name=name) for name, shape in spec.conditions.items()}
+    )
+    x = (
+        layers.Concatenate(name="stack")(list(inputs.values()))
+        if len(inputs) > 1
+        else inputs["image"]
+    )
     for i in range(depth + 1):
         stride = 2 if i < depth else 1
         conv = fast.Conv2D if stride == 2 else layers.Conv2D
-        x = conv(width * min(2**i, 8), 4, strides=stride, padding="same", kernel_initializer=_init(), name=f"c{i}_conv")(x)
+        x = conv(
+            width * min(2**i, 8),
+            4,
+            strides=stride,
+            padding="same",
+            kernel_initializer=_init(),
+            name=f"c{i}_conv",
+        )(x)
         x = x if i == 0 else instance_norm(f"c{i}_norm")(x)
         x = layers.LeakyReLU(0.2, name=f"c{i}_act")(x)
     logits = layers.Conv2D(1, 4, padding="same", kernel_initializer=_init(), name="patch_logits")(x)
@@ -236,11 +299,18 @@ def build_patchgan(spec: gankit.ModelSpec, *, width: int = 64, depth: int | None
 
 @gankit.hookimpl
 def register_generators(register: Any) -> None:
-    register("resnet-translator", build_resnet_translator,
-             summary="ResNet translation generator (Johnson et al. 2016; CycleGAN, CUT)")
+    register(
+        "resnet-translator",
+        build_resnet_translator,
+        summary="ResNet translation generator (Johnson et al. 2016; CycleGAN, CUT)",
+    )
     register("unet", build_unet, summary="pix2pix U-Net translation generator (Isola et al. 2017)")
 
 
 @gankit.hookimpl
 def register_discriminators(register: Any) -> None:
-    register("patchgan", build_patchgan, summary="PatchGAN discriminator (pix2pix, CycleGAN): a logit per patch")
+    register(
+        "patchgan",
+        build_patchgan,
+        summary="PatchGAN discriminator (pix2pix, CycleGAN): a logit per patch",
+    )

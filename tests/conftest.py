@@ -68,7 +68,11 @@ def real_data() -> Path:
     """The real datasets (../shared/datasets via GANKIT_DATA_DIR); skipped when absent,
     except with GANKIT_REQUIRE_DATA=1 (CI): then a test that needs them fails."""
     folder = os.environ.get("GANKIT_DATA_DIR")
-    if not folder or not (Path(folder) / "mnist.npz").is_file() or not (Path(folder) / "cifar10.npz").is_file():
+    if (
+        not folder
+        or not (Path(folder) / "mnist.npz").is_file()
+        or not (Path(folder) / "cifar10.npz").is_file()
+    ):
         message = f"real MNIST/CIFAR-10 not found in GANKIT_DATA_DIR={folder!r}"
         if os.environ.get("GANKIT_REQUIRE_DATA", "") not in ("", "0"):
             pytest.fail(f"{message}, and GANKIT_REQUIRE_DATA is set")
@@ -87,7 +91,12 @@ def host():
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's plugins, or writes to their Keras cache."""
-    for var in ("GANKIT_PLUGINS", "GANKIT_DISABLE_PLUGIN_AUTOLOAD", "GANKIT_TRACE_PLUGINS", "GANKIT_DEBUG"):
+    for var in (
+        "GANKIT_PLUGINS",
+        "GANKIT_DISABLE_PLUGIN_AUTOLOAD",
+        "GANKIT_TRACE_PLUGINS",
+        "GANKIT_DEBUG",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
     monkeypatch.setenv("GANKIT_CACHE_DIR", str(tmp_path / "gankit-cache"))

@@ -21,20 +21,38 @@ MAX_FUNCTION_LINES = 60
 
 # Each part of gankit and its layer: imports between parts point to a lower layer.
 LAYERS = {
-    "gankit.errors": 0, "gankit.types": 0, "gankit._version": 0, "gankit._tf": 0,
+    "gankit.errors": 0,
+    "gankit.types": 0,
+    "gankit._version": 0,
+    "gankit._tf": 0,
     "gankit.conditions": -1,  # the vocabulary of conditions: even the plain types use it
     "gankit.scheme": 0,
     "gankit.io": 1,
-    "gankit.data": 2, "gankit.plugin": 2, "gankit.nn": 2,
-    "gankit.terms": 3, "gankit.run": 3,
+    "gankit.data": 2,
+    "gankit.plugin": 2,
+    "gankit.nn": 2,
+    "gankit.terms": 3,
+    "gankit.run": 3,
     "gankit.eval": 4,
     "gankit.train": 5,
     "gankit.testing": 6,
     "gankit.cli": 7,
-    "gankit": 8, "gankit.__main__": 8,  # the public façade and `python -m gankit`
+    "gankit": 8,
+    "gankit.__main__": 8,  # the public façade and `python -m gankit`
 }
 # What built-in plugins may import: the public modules, as docs/api.md lists them.
-PUBLIC_MODULES = ("gankit", "gankit.scheme", "gankit.terms", "gankit.conditions", "gankit.data", "gankit.nn.layers", "gankit.nn.conditioning", "gankit.nn.rotation", "gankit.eval.metrics", "gankit.testing")
+PUBLIC_MODULES = (
+    "gankit",
+    "gankit.scheme",
+    "gankit.terms",
+    "gankit.conditions",
+    "gankit.data",
+    "gankit.nn.layers",
+    "gankit.nn.conditioning",
+    "gankit.nn.rotation",
+    "gankit.eval.metrics",
+    "gankit.testing",
+)
 
 
 def module_name(path: Path) -> str:
@@ -56,7 +74,10 @@ def imported_modules(path: Path, known: set[str]) -> Iterator[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    + ([base] if base else [])
+                )
             for alias in node.names:
                 if f"{base}.{alias.name}" in known:
                     yield f"{base}.{alias.name}"
@@ -148,7 +169,9 @@ def test_at_least_four_subpackages_all_packaged():
     from gankit.io.toml import loads_toml
 
     listed = loads_toml((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    assert set(subpackages) | {"gankit"} <= set(listed), f"pyproject.toml misses {set(subpackages) - set(listed)}"
+    assert set(subpackages) | {"gankit"} <= set(listed), (
+        f"pyproject.toml misses {set(subpackages) - set(listed)}"
+    )
 
 
 def public_names(module: str) -> set[str]:
@@ -158,7 +181,9 @@ def public_names(module: str) -> set[str]:
 
 
 def plugin_sources() -> list[Path]:
-    return sorted((REPO / "plugins").glob("*.py")) + sorted((REPO / "examples").rglob("gankit_*/*.py"))
+    return sorted((REPO / "plugins").glob("*.py")) + sorted(
+        (REPO / "examples").rglob("gankit_*/*.py")
+    )
 
 
 @pytest.mark.parametrize("path", plugin_sources(), ids=lambda p: str(p.relative_to(REPO)))
@@ -166,7 +191,11 @@ def test_builtin_plugins_use_only_the_public_api(path):
     tree = ast.parse(path.read_text())
     wrong = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gankit") and node.level == 0:
+        if (
+            isinstance(node, ast.ImportFrom)
+            and (node.module or "").startswith("gankit")
+            and node.level == 0
+        ):
             module = node.module or ""
             if module.startswith("gankit_"):
                 wrong += [f"{module}.{a.name}" for a in node.names if a.name.startswith("_")]
@@ -175,10 +204,20 @@ def test_builtin_plugins_use_only_the_public_api(path):
             elif module not in PUBLIC_MODULES:
                 wrong.append(f"from {module} import ...")
             else:
-                wrong += [f"{module}.{a.name}" for a in node.names if a.name not in public_names(module)]
+                wrong += [
+                    f"{module}.{a.name}" for a in node.names if a.name not in public_names(module)
+                ]
         elif isinstance(node, ast.Import):
-            wrong += [a.name for a in node.names if a.name.startswith("gankit.") and a.name not in PUBLIC_MODULES]
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "gankit":
+            wrong += [
+                a.name
+                for a in node.names
+                if a.name.startswith("gankit.") and a.name not in PUBLIC_MODULES
+            ]
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "gankit"
+        ):
             if node.attr not in public_names("gankit"):
                 wrong.append(f"gankit.{node.attr}")
     assert not wrong, f"{path.name} uses names that are not public: {sorted(set(wrong))}"
@@ -197,8 +236,10 @@ def test_import_gankit_loads_neither_tensorflow_nor_the_trainer():
 
 def report() -> str:
     graph = import_graph()
-    lines = [f"{len(graph)} modules, {sum(map(len, graph.values()))} imports between them, "
-             f"{len(cycles(graph))} import circles"]
+    lines = [
+        f"{len(graph)} modules, {sum(map(len, graph.values()))} imports between them, "
+        f"{len(cycles(graph))} import circles"
+    ]
     for _, path in sorted(modules().items()):
         lines.append(f"{len(path.read_text().splitlines()):5d}  {path.relative_to(REPO)}")
     return "\n".join(lines)

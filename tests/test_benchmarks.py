@@ -22,41 +22,87 @@ def test_the_strong_pix2pix_peer_is_a_three_level_unet_at_dcgan_widths():
     images = np.asarray(G([conditions, z]))
     assert images.shape == (2, 32, 32, 3) and np.all(np.abs(images) <= 1)
     assert np.asarray(D([conditions, images])).shape == (2, 1)
-    convs = [layer.filters for layer in G.layers if isinstance(layer, keras.layers.Conv2D)
-             and not isinstance(layer, keras.layers.Conv2DTranspose)]
+    convs = [
+        layer.filters
+        for layer in G.layers
+        if isinstance(layer, keras.layers.Conv2D)
+        and not isinstance(layer, keras.layers.Conv2DTranspose)
+    ]
     ups = [layer.filters for layer in G.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
     assert convs == [64, 128, 256] and ups == [128, 64, 3]
-    joins = [layer.output.shape[1:] for layer in G.layers if isinstance(layer, keras.layers.Concatenate)]
-    assert joins == [(4, 4, 256 + 16), (8, 8, 128 + 128), (16, 16, 64 + 64)]  # z, then the two skips
-    assert [layer.filters for layer in D.layers if isinstance(layer, keras.layers.Conv2D)] == [64, 128, 256]
-    assert G.count_params() < 2_000_000 and D.count_params() < 1_000_000  # DCGAN-sized, not the tutorial's
+    joins = [
+        layer.output.shape[1:] for layer in G.layers if isinstance(layer, keras.layers.Concatenate)
+    ]
+    assert joins == [
+        (4, 4, 256 + 16),
+        (8, 8, 128 + 128),
+        (16, 16, 64 + 64),
+    ]  # z, then the two skips
+    assert [layer.filters for layer in D.layers if isinstance(layer, keras.layers.Conv2D)] == [
+        64,
+        128,
+        256,
+    ]
+    assert (
+        G.count_params() < 2_000_000 and D.count_params() < 1_000_000
+    )  # DCGAN-sized, not the tutorial's
 
 
 def test_the_time_to_quality_table_lists_every_point_of_every_contender_and_seed():
     from time_to_quality import table
 
-    point = {"step": 125, "seconds": 12.3, "psnr": 20.0, "l1": 0.05, "content_accuracy": 0.9,
-             "ground_truth_accuracy": 0.97, "fd_ratio": 2.0}
-    results = {"tasks": {"transfer": {"0": {"gankit": [point], "pix2pix-dcgan": [point]},
-                                      "1": {"gankit": [point, {**point, "step": 250}]}}}}
-    rows = [line for line in table(results).splitlines() if line.startswith("| ") and "---" not in line][1:]
+    point = {
+        "step": 125,
+        "seconds": 12.3,
+        "psnr": 20.0,
+        "l1": 0.05,
+        "content_accuracy": 0.9,
+        "ground_truth_accuracy": 0.97,
+        "fd_ratio": 2.0,
+    }
+    results = {
+        "tasks": {
+            "transfer": {
+                "0": {"gankit": [point], "pix2pix-dcgan": [point]},
+                "1": {"gankit": [point, {**point, "step": 250}]},
+            }
+        }
+    }
+    rows = [
+        line for line in table(results).splitlines() if line.startswith("| ") and "---" not in line
+    ][1:]
     assert len(rows) == 4
     assert rows[0].startswith("| gankit | 0 | 125 | 12 | 20.00 | 0.0500 | 90.0% | 97.0% | 2.00x |")
     seconds = [{**point, "step": 125 * i, "seconds": 10.0 * i} for i in range(1, 10)]
     results = {"tasks": {"transfer": {"0": {"gankit": seconds}}}}
-    rows = [line for line in table(results, at=[25, 60]).splitlines() if line.startswith("| gankit")]
-    assert [row.split(" | ")[3] for row in rows] == ["30", "60", "90"]  # first at/after 25 s, 60 s; the last
+    rows = [
+        line for line in table(results, at=[25, 60]).splitlines() if line.startswith("| gankit")
+    ]
+    assert [row.split(" | ")[3] for row in rows] == [
+        "30",
+        "60",
+        "90",
+    ]  # first at/after 25 s, 60 s; the last
 
 
 def test_time_to_quality_compares_at_equal_seconds_interpolating_both_curves():
     from time_to_quality import compare
 
-    ours = [{"seconds": s, "fd_ratio": f, "confident": 0.5} for s, f in ((50, 30.0), (100, 10.0), (200, 5.0))]
-    # the peer's curve crosses ours: behind at 60 and 100 s, ahead at 150 and 200 s (worst: 7.5 against 6)
-    theirs = [{"seconds": s, "fd_ratio": f, "confident": 0.4} for s, f in ((60, 40.0), (150, 6.0), (300, 1.0))]
+    ours = [
+        {"seconds": s, "fd_ratio": f, "confident": 0.5}
+        for s, f in ((50, 30.0), (100, 10.0), (200, 5.0))
+    ]
+    # the peer's curve crosses ours: behind at 60 and 100 s, ahead at 150 and 200 s (worst: 7.5
+    # against 6)
+    theirs = [
+        {"seconds": s, "fd_ratio": f, "confident": 0.4}
+        for s, f in ((60, 40.0), (150, 6.0), (300, 1.0))
+    ]
     results = {"tasks": {"unconditional": {"0": {"gankit": ours, "dcgan-tutorial": theirs}}}}
     lines = compare(results).splitlines()
-    assert lines[0].startswith("unconditional seed 0 vs dcgan-tutorial fd_ratio: ahead at 2 of 4 points (60-200 s)")
+    assert lines[0].startswith(
+        "unconditional seed 0 vs dcgan-tutorial fd_ratio: ahead at 2 of 4 points (60-200 s)"
+    )
     assert lines[0].endswith("smallest lead 7.5 against 6 at 150 s")
     assert "confident: ahead at 4 of 4 points" in lines[1]
 
@@ -78,11 +124,18 @@ def test_the_legibility_bound_composites_generated_digits_as_the_real_composites
     digits = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)
     real = compose(digits, rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8), np.arange(6))
     # a "generator" that draws exactly the real digits must give exactly the real composites
-    monkeypatch.setattr(legibility_bound, "gankit_generator",
-                        lambda run, checkpoint: (lambda inputs, training: real.content[:len(inputs["z"])],
-                                                 types.SimpleNamespace(latent_dim=4)))
+    monkeypatch.setattr(
+        legibility_bound,
+        "gankit_generator",
+        lambda run, checkpoint: (
+            lambda inputs, training: real.content[: len(inputs["z"])],
+            types.SimpleNamespace(latent_dim=4),
+        ),
+    )
     seen = []
-    yardstick = types.SimpleNamespace(a=real, score_unconditional=lambda make: seen.append(make(6, 0)) or {})
+    yardstick = types.SimpleNamespace(
+        a=real, score_unconditional=lambda make: seen.append(make(6, 0)) or {}
+    )
     legibility_bound.score_digits(yardstick, Path("run"), Path("checkpoint"))
     np.testing.assert_allclose(seen[0], real.image, atol=1e-6)
 
@@ -94,9 +147,19 @@ def test_the_held_out_halves_are_disjoint_random_halves_of_an_ordered_test_split
     # like MNIST's test split: its first half written by one population, its second by another
     digits = np.concatenate([np.zeros((50, 28, 28)), np.full((50, 28, 28), 255)]).astype(np.uint8)
     digits[:, 0, 0] = np.arange(100)  # each digit's identity
-    cifar = np.repeat(np.arange(100, dtype=np.uint8)[:, None, None, None], 32, 1).repeat(32, 2).repeat(3, 3)
-    monkeypatch.setattr(yardstick, "raw_arrays", lambda data_dir=None: (
-        {"x_test": digits, "y_test": np.arange(100) % 10}, {"x_test": cifar}))
+    cifar = (
+        np.repeat(np.arange(100, dtype=np.uint8)[:, None, None, None], 32, 1)
+        .repeat(32, 2)
+        .repeat(3, 3)
+    )
+    monkeypatch.setattr(
+        yardstick,
+        "raw_arrays",
+        lambda data_dir=None: (
+            {"x_test": digits, "y_test": np.arange(100) % 10},
+            {"x_test": cifar},
+        ),
+    )
     a, b = yardstick.held_out_halves(seed=0)
     ids = [np.rint((h.content[:, 2, 2, 0] + 1) / 2 * 255).astype(int) for h in (a, b)]
     assert len(ids[0]) == len(ids[1]) == 50 and not set(ids[0]) & set(ids[1])

@@ -67,7 +67,8 @@ def test_gallery_losses_fail_one_line_each(tmp_path):
 def test_a_factory_the_registry_refuses_fails_as_the_plugin(tmp_path):
     path = tmp_path / "margins.py"
     path.write_text(
-        "import gankit\n\n\ndef build(*, margin: float):\n    '''No default.'''\n    return None\n\n\n"
+        "import gankit\n\n\ndef build(*, margin: float):\n"
+        "    '''No default.'''\n    return None\n\n\n"
         "@gankit.hookimpl\ndef register_losses(register):\n    register('margin', build)\n"
     )
     result = check(str(path))
@@ -76,8 +77,13 @@ def test_a_factory_the_registry_refuses_fails_as_the_plugin(tmp_path):
     assert line.startswith("FAIL plugin 'margins': ") and "option `margin` needs a default" in line
 
 
-@pytest.mark.parametrize("target, message", [("nosuch_module_xyz", "FAIL plugin 'nosuch_module_xyz'"),
-                                             ("./missing.py", "no such plugin file")])
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("nosuch_module_xyz", "FAIL plugin 'nosuch_module_xyz'"),
+        ("./missing.py", "no such plugin file"),
+    ],
+)
 def test_unknown_targets(target, message):
     result = check(target)
     assert result.exit_code in (1, 2)

@@ -23,23 +23,72 @@ def invoke(*args: str, ok: bool = True):
 
 def test_list_plugins_json_has_exactly_the_documented_keys():
     rows = json.loads(invoke("list-plugins", "--json").stdout)
-    assert {r["name"] for r in rows} == {"gan", "cyclegan", "pix2pix", "cut", "dcgan", "resnet", "translators", "minimax", "losses", "penalties",
-                                       "mnist-cifar", "mnist-cifar-unpaired", "image-folder", "metrics"}
+    assert {r["name"] for r in rows} == {
+        "gan",
+        "cyclegan",
+        "pix2pix",
+        "cut",
+        "dcgan",
+        "resnet",
+        "translators",
+        "minimax",
+        "losses",
+        "penalties",
+        "mnist-cifar",
+        "mnist-cifar-unpaired",
+        "image-folder",
+        "metrics",
+    }
     for row in rows:
-        assert set(row) == {"name", "version", "source", "via", "target", "status", "error", "components"}
-        assert set(row["components"]) == {"schemes", "generators", "discriminators", "losses", "penalties", "datasets", "metrics"}
+        assert set(row) == {
+            "name",
+            "version",
+            "source",
+            "via",
+            "target",
+            "status",
+            "error",
+            "components",
+        }
+        assert set(row["components"]) == {
+            "schemes",
+            "generators",
+            "discriminators",
+            "losses",
+            "penalties",
+            "datasets",
+            "metrics",
+        }
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert dcgan["components"]["generators"] == [
-        {"name": "dcgan", "summary": "DCGAN generator (Radford et al. 2015)",
-         "options": {"width": "auto", "skips": True, "conditioning": "joint", "labels": "cbn",
-                     "to_image": "auto", "layered": False},
-         "option_types": {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'",
-                          "labels": "'cbn' | 'concat'", "to_image": "'auto' | 'transposed' | 'conv'",
-                          "layered": "bool"},
-         "training": {}}
+        {
+            "name": "dcgan",
+            "summary": "DCGAN generator (Radford et al. 2015)",
+            "options": {
+                "width": "auto",
+                "skips": True,
+                "conditioning": "joint",
+                "labels": "cbn",
+                "to_image": "auto",
+                "layered": False,
+            },
+            "option_types": {
+                "width": "int | 'auto'",
+                "skips": "bool",
+                "conditioning": "'joint' | 'separate'",
+                "labels": "'cbn' | 'concat'",
+                "to_image": "'auto' | 'transposed' | 'conv'",
+                "layered": "bool",
+            },
+            "training": {},
+        }
     ]
-    assert dcgan["components"]["discriminators"][0]["options"] == {"width": "auto", "spectral_norm": False, "batch_norm": True,
-                                                                   "labels": "projection"}
+    assert dcgan["components"]["discriminators"][0]["options"] == {
+        "width": "auto",
+        "spectral_norm": False,
+        "batch_norm": True,
+        "labels": "projection",
+    }
     data = next(r for r in rows if r["name"] == "mnist-cifar")["components"]["datasets"]
     assert [d["name"] for d in data] == ["cifar10", "mnist", "mnist-cifar"]
     assert data[2]["options"] == {"seed": 0, "repair_each_epoch": False, "styles": None}
@@ -50,7 +99,13 @@ def test_list_plugins_family_filter():
     assert [r["name"] for r in rows] == ["minimax", "losses"]
     assert set(rows[0]["components"]) == {"losses"}
     wgan = next(c for c in rows[1]["components"]["losses"] if c["name"] == "wgan-gp")
-    assert wgan["training"] == {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5}
+    assert wgan["training"] == {
+        "lr_g": 1e-4,
+        "lr_d": 1e-4,
+        "beta1": 0.0,
+        "beta2": 0.9,
+        "d_steps": 5,
+    }
     assert wgan["options"] == {"gp_weight": 10.0}
 
 
@@ -66,11 +121,16 @@ def test_broken_plugin_does_not_block_other_commands(monkeypatch, tiny_data):
     rows = json.loads(invoke("list-plugins", "--json").stdout)
     broken = next(r for r in rows if r["name"] == "broken_import")
     assert broken["status"] == "error" and "boom" in broken["error"]
-    assert invoke("dataset-preview", "mnist", "-n", "4", "--npz", str(tiny_data / "x.npz")).exit_code == 0
+    assert (
+        invoke("dataset-preview", "mnist", "-n", "4", "--npz", str(tiny_data / "x.npz")).exit_code
+        == 0
+    )
 
 
 def test_plugin_option_adds_a_local_plugin():
-    rows = json.loads(invoke("--plugin", str(PLUGINS / "extra_loss.py"), "list-plugins", "--json").stdout)
+    rows = json.loads(
+        invoke("--plugin", str(PLUGINS / "extra_loss.py"), "list-plugins", "--json").stdout
+    )
     extra = next(r for r in rows if r["name"] == "extra_loss")
     assert (extra["source"], extra["version"]) == ("local", "1.2.3")
     assert [c["name"] for c in extra["components"]["losses"]] == ["hinge-test", "nan-after"]
@@ -79,13 +139,48 @@ def test_plugin_option_adds_a_local_plugin():
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["train", "--generator", "nosuch"], 2, "Error: unknown generator 'nosuch'; available: dcgan, resnet, resnet-translator, unet\n"),
-        (["train", "--loss", "minmax"], 2, "Error: unknown loss 'minmax' (did you mean 'minimax'?); available: hinge, lsgan, minimax, ragan, wgan-gp\n"),
-        (["train", "-o", "generator.widht=3"], 2, "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid options: conditioning, labels, layered, skips, to_image, width)\n"),
-        (["train", "-o", "generator.width=big"], 2, "Error: generator 'dcgan': option `width` expects int | 'auto', got 'big' (invalid literal for int() with base 10: 'big'; choose one of 'auto')\n"),
-        (["train", "-o", "width=3"], 2, "Error: bad override `width=3`: expected family.option=value, e.g. generator.width=128\n"),
-        (["train", "--condition", "colour"], 2, "Error: dataset 'mnist-cifar' has no condition 'colour' (available: content, style, label, or 'none')\n"),
-        (["dataset-preview", "nope"], 2, "Error: unknown dataset 'nope'; available: cifar10, image-folder, mnist, mnist-cifar, mnist-cifar-unpaired\n"),
+        (
+            ["train", "--generator", "nosuch"],
+            2,
+            "Error: unknown generator 'nosuch'; available: dcgan, resnet, resnet-translator, "
+            "unet\n",
+        ),
+        (
+            ["train", "--loss", "minmax"],
+            2,
+            "Error: unknown loss 'minmax' (did you mean 'minimax'?); available: hinge, lsgan, "
+            "minimax, ragan, wgan-gp\n",
+        ),
+        (
+            ["train", "-o", "generator.widht=3"],
+            2,
+            "Error: generator 'dcgan': unknown option `widht` for generator 'dcgan' (valid "
+            "options: conditioning, labels, layered, skips, to_image, width)\n",
+        ),
+        (
+            ["train", "-o", "generator.width=big"],
+            2,
+            "Error: generator 'dcgan': option `width` expects int | 'auto', got 'big' (invalid "
+            "literal for int() with base 10: 'big'; choose one of 'auto')\n",
+        ),
+        (
+            ["train", "-o", "width=3"],
+            2,
+            "Error: bad override `width=3`: expected family.option=value, e.g. "
+            "generator.width=128\n",
+        ),
+        (
+            ["train", "--condition", "colour"],
+            2,
+            "Error: dataset 'mnist-cifar' has no condition 'colour' (available: content, style, "
+            "label, or 'none')\n",
+        ),
+        (
+            ["dataset-preview", "nope"],
+            2,
+            "Error: unknown dataset 'nope'; available: cifar10, image-folder, mnist, mnist-cifar, "
+            "mnist-cifar-unpaired\n",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(args, code, message, tiny_data):
@@ -110,9 +205,14 @@ def test_debug_shows_the_traceback(tiny_data):
     plain = subprocess.run(args, capture_output=True, text=True)
     debug = subprocess.run(args[:3] + ["--debug"] + args[3:], capture_output=True, text=True)
     assert plain.returncode != 0 and debug.returncode != 0
-    assert plain.stderr.strip().splitlines() == ["Error: unknown generator 'nosuch'; available: dcgan, resnet, resnet-translator, unet"]
+    assert plain.stderr.strip().splitlines() == [
+        "Error: unknown generator 'nosuch'; available: dcgan, resnet, resnet-translator, unet"
+    ]
     assert "Traceback (most recent call last)" not in plain.stderr
-    assert "Traceback (most recent call last)" in debug.stderr and "UnknownComponentError" in debug.stderr
+    assert (
+        "Traceback (most recent call last)" in debug.stderr
+        and "UnknownComponentError" in debug.stderr
+    )
 
 
 def test_dataset_preview_writes_grid_and_arrays(tmp_path, tiny_data):
@@ -135,9 +235,13 @@ def test_dataset_preview_writes_grid_and_arrays(tmp_path, tiny_data):
 
 def test_dataset_preview_missing_data_is_one_line_exit_1(tmp_path, monkeypatch):
     monkeypatch.setenv("GANKIT_DATA_DIR", str(tmp_path))
-    result = CliRunner().invoke(cli, ["dataset-preview", "mnist-cifar", "--npz", str(tmp_path / "x.npz")])
+    result = CliRunner().invoke(
+        cli, ["dataset-preview", "mnist-cifar", "--npz", str(tmp_path / "x.npz")]
+    )
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: MNIST not found: put mnist.npz in a folder and set GANKIT_DATA_DIR")
+    assert result.stderr.startswith(
+        "Error: MNIST not found: put mnist.npz in a folder and set GANKIT_DATA_DIR"
+    )
     assert result.stderr.count("\n") == 1
 
 
@@ -148,8 +252,20 @@ def test_config_file_feeds_the_run_and_flags_win(tmp_path, tiny_data):
         "[options.generator]\nwidth = 4\n[options.discriminator]\nwidth = 4\n"
     )
     out = tmp_path / "R"
-    result = CliRunner().invoke(cli, ["train", "--config", str(cfg), "--out", str(out), "--batch-size", "6",
-                                      "-o", "discriminator.spectral_norm=true"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--config",
+            str(cfg),
+            "--out",
+            str(out),
+            "--batch-size",
+            "6",
+            "-o",
+            "discriminator.spectral_norm=true",
+        ],
+    )
     assert result.exit_code == 0, result.output
     saved = (out / "config.toml").read_text()
     assert "steps = 2\n" in saved and "batch_size = 6\n" in saved and "condition = []\n" in saved
@@ -171,8 +287,11 @@ def test_default_steps_and_batch_depend_on_conditioning_and_parts(tiny_data):
 
     registry = load_plugins().registry
     runs = {}
-    for name, flags in {"conditional": {}, "parts": {"condition": "none"},
-                        "plain": {"condition": "none", "parts": False}}.items():
+    for name, flags in {
+        "conditional": {},
+        "parts": {"condition": "none"},
+        "plain": {"condition": "none", "parts": False},
+    }.items():
         runs[name] = merge_config(flags)
         resolve_components(runs[name], registry)
     assert {k: (c.steps, c.batch_size, c.ema_decay) for k, c in runs.items()} == {
@@ -180,7 +299,11 @@ def test_default_steps_and_batch_depend_on_conditioning_and_parts(tiny_data):
         "parts": (12000, 32, 0.999),  # the same images as 6000 of 64
         "plain": (DEFAULT_STEPS[False], 64, 0.0),
     }
-    assert runs["parts"].sources["batch_size"] == runs["parts"].sources["steps"] == "gankit default for --parts"
+    assert (
+        runs["parts"].sources["batch_size"]
+        == runs["parts"].sources["steps"]
+        == "gankit default for --parts"
+    )
     assert runs["conditional"].sources["batch_size"] == "gankit default"
     explicit = merge_config({"steps": 7, "batch_size": 16, "condition": "none"})
     resolve_components(explicit, registry)

@@ -38,7 +38,9 @@ def test_composite_is_the_mnist_m_difference_blend(tiny_data):
     ex = take_examples(build_mnist_cifar(ctx(tiny_data)), "train", 64)
     assert ex["image"].shape == (64, 32, 32, 3) and ex["content"].shape == (64, 32, 32, 1)
     unit = lambda a: (a + 1.0) / 2.0  # noqa: E731
-    np.testing.assert_allclose(unit(ex["image"]), np.abs(unit(ex["style"]) - unit(ex["content"])), atol=1e-5)
+    np.testing.assert_allclose(
+        unit(ex["image"]), np.abs(unit(ex["style"]) - unit(ex["content"])), atol=1e-5
+    )
     # the digit is MNIST padded by 2 on each side
     raw = np.load(tiny_data / "mnist.npz")["x_train"][:64]
     np.testing.assert_allclose(unit(ex["content"][:, 2:30, 2:30, 0]) * 255, raw, atol=1e-3)
@@ -70,9 +72,16 @@ def test_truncated_npz_is_a_clear_error_naming_the_file(tiny_data):
 
 
 def test_wrong_layout_is_a_clear_error(tiny_data):
-    np.savez(tiny_data / "mnist.npz", x_train=np.zeros((3, 28, 27), np.uint8), y_train=np.zeros(3),
-             x_test=np.zeros((3, 28, 28), np.uint8), y_test=np.zeros(3))
-    with pytest.raises(DataError, match=r"`x_train` has shape \(3, 28, 27\), expected \(N, 28, 28\)"):
+    np.savez(
+        tiny_data / "mnist.npz",
+        x_train=np.zeros((3, 28, 27), np.uint8),
+        y_train=np.zeros(3),
+        x_test=np.zeros((3, 28, 28), np.uint8),
+        y_test=np.zeros(3),
+    )
+    with pytest.raises(
+        DataError, match=r"`x_train` has shape \(3, 28, 27\), expected \(N, 28, 28\)"
+    ):
         build_mnist(ctx(tiny_data)).load("train")
 
 
@@ -81,7 +90,10 @@ def write_cifar_tarball(folder: Path, n: int = 20) -> Path:
     path = folder / "cifar-10-python.tar.gz"
     with tarfile.open(path, "w:gz") as tar:
         for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n))}
+            batch = {
+                b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                b"labels": list(rng.integers(0, 10, n)),
+            }
             data = pickle.dumps(batch)
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(data)

@@ -21,8 +21,18 @@ from pathlib import Path
 import pytest
 
 TINY = [
-    "--condition", "none", "--batch-size", "16", "--latent-dim", "8", "--precision", "float32",
-    "-o", "generator.width=8", "-o", "discriminator.width=8",
+    "--condition",
+    "none",
+    "--batch-size",
+    "16",
+    "--latent-dim",
+    "8",
+    "--precision",
+    "float32",
+    "-o",
+    "generator.width=8",
+    "-o",
+    "discriminator.width=8",
 ]
 TIMEOUT = 180  # seconds for any one process
 
@@ -74,14 +84,27 @@ def free_ports(n: int) -> list[int]:
 
 def tf_config(ports: list[int], index: int) -> dict[str, str]:
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    return {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+    return {
+        "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+    }
 
 
 def test_mirrored_on_two_cpu_devices_records_two_replicas(tmp_path, tiny_data):
     out = tmp_path / "R"
     with processes() as ps:
-        ps.append(gankit("--strategy", "mirrored", "--cpu-devices", "2", "--steps", "20",
-                         "--out", str(out), *TINY))
+        ps.append(
+            gankit(
+                "--strategy",
+                "mirrored",
+                "--cpu-devices",
+                "2",
+                "--steps",
+                "20",
+                "--out",
+                str(out),
+                *TINY,
+            )
+        )
         code, log = finish(ps[0])
     assert code == 0, log
     info = json.loads((out / "run.json").read_text())
@@ -121,17 +144,41 @@ def multi_worker(out: Path, steps: int, ports: list[int], *extra: str) -> list[s
 def test_two_workers_train_and_only_the_chief_writes(tmp_path, tiny_data):
     out = tmp_path / "R"
     with processes() as ps:
-        ps.extend(multi_worker(out, 20, free_ports(2), "--checkpoint-every", "10",
-                               "--sample-every", "10", "--log-every", "5"))
+        ps.extend(
+            multi_worker(
+                out,
+                20,
+                free_ports(2),
+                "--checkpoint-every",
+                "10",
+                "--sample-every",
+                "10",
+                "--log-every",
+                "5",
+            )
+        )
         results = [finish(p) for p in ps]
     for code, log in results:
         assert code == 0, log
     assert "non-chief" in results[1][1]
     assert sorted(p.name for p in out.iterdir()) == [
-        ".lock", "checkpoints", "config.toml", "generator.keras", "metrics.jsonl", "run.json", "samples", "tensorboard",
+        ".lock",
+        "checkpoints",
+        "config.toml",
+        "generator.keras",
+        "metrics.jsonl",
+        "run.json",
+        "samples",
+        "tensorboard",
     ]
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_000010.npz", "step_000020.npz"]
-    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000010.png", "step_000020.png"]
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
+        "step_000010.npz",
+        "step_000020.npz",
+    ]
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [
+        "step_000010.png",
+        "step_000020.png",
+    ]
     assert [s for s, _, _ in losses(out)] == [5, 10, 15, 20]  # one writer: no duplicated lines
     assert len(list((out / "tensorboard").iterdir())) == 1
     info = json.loads((out / "run.json").read_text())
@@ -176,11 +223,17 @@ def test_multi_worker_without_tf_config_is_a_one_line_usage_error(tmp_path, tiny
     from gankit.cli import cli
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    result = CliRunner().invoke(cli, ["train", "--strategy", "multi-worker", "--out", str(tmp_path / "R"), *TINY])
+    result = CliRunner().invoke(
+        cli, ["train", "--strategy", "multi-worker", "--out", str(tmp_path / "R"), *TINY]
+    )
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "needs TF_CONFIG" in result.stderr
-    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}')
-    result = CliRunner().invoke(cli, ["train", "--strategy", "multi-worker", "--out", str(tmp_path / "R"), *TINY])
+    monkeypatch.setenv(
+        "TF_CONFIG", '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}'
+    )
+    result = CliRunner().invoke(
+        cli, ["train", "--strategy", "multi-worker", "--out", str(tmp_path / "R"), *TINY]
+    )
     assert result.exit_code == 2 and "out of range" in result.stderr
 
 
@@ -194,10 +247,14 @@ def test_the_chief_is_worker_zero_unless_the_cluster_names_one():
 
     class Strategy:
         def __init__(self, cluster: dict, task_type: str, task_id: int) -> None:
-            self.cluster_resolver = SimpleClusterResolver(ClusterSpec(cluster), task_type=task_type, task_id=task_id)
+            self.cluster_resolver = SimpleClusterResolver(
+                ClusterSpec(cluster), task_type=task_type, task_id=task_id
+            )
 
     workers = {"worker": ["a:1", "b:1"]}
     assert is_chief(Strategy(workers, "worker", 0)) and not is_chief(Strategy(workers, "worker", 1))
     with_chief = {"chief": ["c:1"], **workers}
-    assert is_chief(Strategy(with_chief, "chief", 0)) and not is_chief(Strategy(with_chief, "worker", 0))
+    assert is_chief(Strategy(with_chief, "chief", 0)) and not is_chief(
+        Strategy(with_chief, "worker", 0)
+    )
     assert is_chief(object())  # no cluster: a single process writes

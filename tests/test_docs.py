@@ -31,7 +31,9 @@ def test_every_hook_spec_is_in_the_hook_reference():
     hooks = [n for n in dir(hookspecs) if n.startswith("register_")]
     assert len(hooks) == 7
     for name in hooks:
-        assert f"## `{name}`" in text and f"def {name}(register" in text, f"{name} missing from docs/hooks.md"
+        assert f"## `{name}`" in text and f"def {name}(register" in text, (
+            f"{name} missing from docs/hooks.md"
+        )
 
 
 def test_every_cli_command_is_in_the_cli_reference():
@@ -43,11 +45,20 @@ def test_every_cli_command_is_in_the_cli_reference():
 
 
 def test_mkdocs_build_strict(tmp_path):
-    if shutil.which("mkdocs") is None and subprocess.run([sys.executable, "-m", "mkdocs", "--version"],
-                                                          capture_output=True).returncode != 0:
+    if (
+        shutil.which("mkdocs") is None
+        and subprocess.run(
+            [sys.executable, "-m", "mkdocs", "--version"], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("mkdocs not installed (pip install '.[docs]')")
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
-                            cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "hooks" / "index.html").is_file()
 
@@ -65,7 +76,9 @@ def python_blocks(page: str) -> list[tuple[str, str]]:
 
 def test_the_plugin_tutorial_code_works(tmp_path, monkeypatch):
     blocks = python_blocks("writing-plugins.md")
-    module = "\n\n".join(code for section, code in blocks if section.startswith(("## 1.", "## 2.", "## 3.")))
+    module = "\n\n".join(
+        code for section, code in blocks if section.startswith(("## 1.", "## 2.", "## 3."))
+    )
     package = tmp_path / "gankit_mygan"
     package.mkdir()
     (package / "__init__.py").write_text(module)

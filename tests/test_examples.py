@@ -18,14 +18,32 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gankit-sngan"
 @pytest.fixture(scope="module")
 def sngan_site(tmp_path_factory) -> Path:
     site = tmp_path_factory.mktemp("sngan-site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(EXAMPLE)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(EXAMPLE),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return site
 
 
 def run(site: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, *args], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_sngan_is_listed_from_its_entry_point(sngan_site):
@@ -42,13 +60,38 @@ def test_sngan_own_tests_pass(sngan_site):
 
 
 @pytest.mark.parametrize("condition, d_steps", [("none", 5), ("label", 1)])
-def test_sngan_trains_with_its_recipe_on_the_builtin_hinge_loss(sngan_site, tmp_path, tiny_data, condition, d_steps):
+def test_sngan_trains_with_its_recipe_on_the_builtin_hinge_loss(
+    sngan_site, tmp_path, tiny_data, condition, d_steps
+):
     out = tmp_path / "R"
-    flags = [] if d_steps == 5 else ["--d-steps", str(d_steps)]  # the recipe's, or the command line's
-    result = run(sngan_site, "-m", "gankit", "train", "--generator", "sngan", "--loss", "sngan", *flags,
-                 "--dataset", "cifar10",
-                 "--condition", condition, "--steps", "2", "--batch-size", "8", "--out", str(out),
-                 "-o", "generator.width=8", "-o", "discriminator.width=8")
+    flags = (
+        [] if d_steps == 5 else ["--d-steps", str(d_steps)]
+    )  # the recipe's, or the command line's
+    result = run(
+        sngan_site,
+        "-m",
+        "gankit",
+        "train",
+        "--generator",
+        "sngan",
+        "--loss",
+        "sngan",
+        *flags,
+        "--dataset",
+        "cifar10",
+        "--condition",
+        condition,
+        "--steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--out",
+        str(out),
+        "-o",
+        "generator.width=8",
+        "-o",
+        "discriminator.width=8",
+    )
     assert result.returncode == 0, result.stderr
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "finished" and "sngan" in info["plugins"]

@@ -22,7 +22,9 @@ def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w]
     base = rng.uniform(40, 200, 3)
-    return np.clip(base + 50 * np.sin(xx[..., None] / (5 + seed % 7) + yy[..., None] / 9), 0, 255).astype(np.uint8)
+    return np.clip(
+        base + 50 * np.sin(xx[..., None] / (5 + seed % 7) + yy[..., None] / 9), 0, 255
+    ).astype(np.uint8)
 
 
 def odd_files(folder: Path) -> dict[str, str]:
@@ -51,7 +53,9 @@ def odd_files(folder: Path) -> dict[str, str]:
     save("photo.bmp", Image.fromarray(rgb), "rgb")
     save("photo.tiff", Image.fromarray(rgb), "rgb")
     save("tall.jpg", Image.fromarray(_photo(120, 30, 3)), "rgb", quality=95)
-    frames = [Image.fromarray(np.full((32, 32, 3), c, np.uint8)) for c in ((200, 20, 20), (20, 20, 200))]
+    frames = [
+        Image.fromarray(np.full((32, 32, 3), c, np.uint8)) for c in ((200, 20, 20), (20, 20, 200))
+    ]
     frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:])
     files["animated.gif"] = "rgb"
     save("tiny.png", Image.fromarray(rgb[:8, :8]), "skip")
@@ -103,7 +107,9 @@ def test_every_mode_and_format_decodes_to_square_rgb(tmp_path):
 def test_alpha_sixteen_bit_gif_and_exif(tmp_path):
     odd_files(tmp_path)
     white, _ = decode_image(tmp_path / "rgba.png", DecodeOptions(64, fit="stretch"))
-    black, _ = decode_image(tmp_path / "rgba.png", DecodeOptions(64, fit="stretch", background=(0, 0, 0)))
+    black, _ = decode_image(
+        tmp_path / "rgba.png", DecodeOptions(64, fit="stretch", background=(0, 0, 0))
+    )
     assert (white[:, :8] == 255).all() and (black[:, :8] == 0).all()  # the transparent band
     sixteen, _ = decode_image(tmp_path / "sixteen.png", DecodeOptions(64, fit="stretch"))
     eight, _ = decode_image(tmp_path / "gray.png", DecodeOptions(64, fit="stretch"))
@@ -127,7 +133,9 @@ def test_fit_modes_and_exact_pixels_at_size(tmp_path):
     Image.fromarray(wide).save(tmp_path / "wide.png")
     crop, _ = decode_image(tmp_path / "wide.png", DecodeOptions(32, fit="crop"))
     assert crop.max() == 0  # the centre square misses the band
-    pad, _ = decode_image(tmp_path / "wide.png", DecodeOptions(32, fit="pad", background=(0, 0, 255)))
+    pad, _ = decode_image(
+        tmp_path / "wide.png", DecodeOptions(32, fit="pad", background=(0, 0, 255))
+    )
     assert tuple(pad[0, 16]) == (0, 0, 255) and tuple(pad[16, 2]) == (255, 255, 255)
     stretch, _ = decode_image(tmp_path / "wide.png", DecodeOptions(32, fit="stretch"))
     assert stretch[:, :6].min() > 200
@@ -140,7 +148,9 @@ def test_a_large_jpeg_is_drafted_and_still_right(tmp_path):
     big = _photo(1200, 1600, 2)
     Image.fromarray(big).save(tmp_path / "big.jpg", quality=92)
     small, _ = decode_image(tmp_path / "big.jpg", DecodeOptions(64))
-    reference = np.asarray(Image.fromarray(big[:, 200:1400]).resize((64, 64), Image.Resampling.LANCZOS))
+    reference = np.asarray(
+        Image.fromarray(big[:, 200:1400]).resize((64, 64), Image.Resampling.LANCZOS)
+    )
     assert np.abs(small.astype(int) - reference.astype(int)).mean() < 4
 
 
@@ -152,7 +162,9 @@ def test_odd_folder_skips_and_reports(tmp_path):
     folder = open_folder(tmp_path / "odd", DecodeOptions(32), cache_root=tmp_path / "cache")
     usable = sorted(n for n, k in files.items() if k != "skip")
     assert folder.files == usable
-    assert sorted(p for p, _ in folder.skipped) == sorted(n for n, k in files.items() if k == "skip")
+    assert sorted(p for p, _ in folder.skipped) == sorted(
+        n for n, k in files.items() if k == "skip"
+    )
     assert folder.class_names == ()  # no subfolders: no labels
     line = folder.summary()
     assert f"{len(usable)} images used" in line and "3 skipped" in line and "\n" not in line
@@ -178,7 +190,10 @@ def test_holdout_split_is_seeded_stable_and_never_empty(tmp_path):
     other = open_folder(root, DecodeOptions(16), holdout=0.1, seed=4, cache_root=tmp_path / "c")
     assert np.array_equal(one.splits["test"], again.splits["test"])
     assert not np.array_equal(one.splits["test"], other.splits["test"])
-    assert 1 <= len(one.splits["test"]) < 20 and len(one.splits["train"]) + len(one.splits["test"]) == 60
+    assert (
+        1 <= len(one.splits["test"]) < 20
+        and len(one.splits["train"]) + len(one.splits["test"]) == 60
+    )
     held = {one.files[i] for i in one.splits["test"]}
     Image.fromarray(_photo(40, 40, 999)).save(root / "a" / "new.png")  # adding a file moves none
     grown = open_folder(root, DecodeOptions(16), holdout=0.1, seed=3, cache_root=tmp_path / "c")
@@ -273,15 +288,31 @@ def test_channels_auto_flip_and_options(tmp_path):
     root.mkdir()
     for i in range(5):
         Image.fromarray(_photo(24, 24, i)[..., 0]).save(root / f"{i}.png")
-    Image.fromarray(np.repeat(_photo(24, 24, 9)[..., :1], 3, axis=2)).save(root / "rgb-but-gray.jpg", quality=100)
+    Image.fromarray(np.repeat(_photo(24, 24, 9)[..., :1], 3, axis=2)).save(
+        root / "rgb-but-gray.jpg", quality=100
+    )
     gray = _dataset(path=str(root), size=16)
     assert gray.image_shape == (16, 16, 1)
     assert _dataset(path=str(root), size=16, channels=3).image_shape == (16, 16, 3)
-    plain = [e["image"] for e in _dataset(path=str(root), size=16, seed=1).load("train").as_numpy_iterator()]
-    flipped = [e["image"] for e in _dataset(path=str(root), size=16, seed=1, flip=True).load("train").as_numpy_iterator()]
-    assert any(np.array_equal(f, p[:, ::-1]) and not np.array_equal(f, p) for f, p in zip(flipped, plain))
-    for bad, message in (({"size": 40}, "power of two|one of"), ({"holdout": 1.5}, "holdout"),
-                         ({"background": "nocolour"}, "not a colour"), ({}, "needs a folder")):
+    plain = [
+        e["image"]
+        for e in _dataset(path=str(root), size=16, seed=1).load("train").as_numpy_iterator()
+    ]
+    flipped = [
+        e["image"]
+        for e in _dataset(path=str(root), size=16, seed=1, flip=True)
+        .load("train")
+        .as_numpy_iterator()
+    ]
+    assert any(
+        np.array_equal(f, p[:, ::-1]) and not np.array_equal(f, p) for f, p in zip(flipped, plain)
+    )
+    for bad, message in (
+        ({"size": 40}, "power of two|one of"),
+        ({"holdout": 1.5}, "holdout"),
+        ({"background": "nocolour"}, "not a colour"),
+        ({}, "needs a folder"),
+    ):
         with pytest.raises(gankit.UsageError, match=message):
             _dataset(**({"path": str(root)} if bad else {}), **bad)
 
@@ -290,17 +321,43 @@ def test_cli_bad_path_and_preview(tmp_path):
     from gankit.cli import cli
 
     runner = CliRunner()
-    result = runner.invoke(cli, ["train", "--dataset", "image-folder", "-o", f"dataset.path={tmp_path}/nope",
-                                 "--out", str(tmp_path / "run")])
+    result = runner.invoke(
+        cli,
+        [
+            "train",
+            "--dataset",
+            "image-folder",
+            "-o",
+            f"dataset.path={tmp_path}/nope",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert "does not exist" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()
     root = class_folder(tmp_path / "f", {"x": 3, "y": 3})
     (root / "x" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    result = runner.invoke(cli, ["dataset-preview", "image-folder", "-o", f"dataset.path={root}",
-                                 "-o", "dataset.size=16", "-n", "4", "--out", str(tmp_path / "p.png")])
+    result = runner.invoke(
+        cli,
+        [
+            "dataset-preview",
+            "image-folder",
+            "-o",
+            f"dataset.path={root}",
+            "-o",
+            "dataset.size=16",
+            "-n",
+            "4",
+            "--out",
+            str(tmp_path / "p.png"),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert "6 images used in 2 classes, 1 skipped (1 not an image Pillow can read: x/broken.png" in result.output
+    assert (
+        "6 images used in 2 classes, 1 skipped (1 not an image Pillow can read: x/broken.png"
+        in result.output
+    )
     assert "classes: x (3), y (3)" in result.output and (tmp_path / "p.png").is_file()
 
 
@@ -311,10 +368,33 @@ def test_train_sample_evaluate_resume_at_64_from_a_folder(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     class_folder(tmp_path / "photos", {"p": 40, "q": 40}, size=(70, 90))
     runner = CliRunner()
-    args = ["train", "--dataset", "image-folder", "-o", "dataset.path=photos", "-o", "dataset.size=64",
-            "--condition", "none", "--batch-size", "8", "--log-every", "2", "--sample-every", "4",
-            "--checkpoint-every", "2", "-o", "generator.width=4", "-o", "discriminator.width=4",
-            "--out", "run", "--precision", "float32"]
+    args = [
+        "train",
+        "--dataset",
+        "image-folder",
+        "-o",
+        "dataset.path=photos",
+        "-o",
+        "dataset.size=64",
+        "--condition",
+        "none",
+        "--batch-size",
+        "8",
+        "--log-every",
+        "2",
+        "--sample-every",
+        "4",
+        "--checkpoint-every",
+        "2",
+        "-o",
+        "generator.width=4",
+        "-o",
+        "discriminator.width=4",
+        "--out",
+        "run",
+        "--precision",
+        "float32",
+    ]
     result = runner.invoke(cli, [*args, "--steps", "2"])
     assert result.exit_code == 0, result.output
     from gankit.run.rundir import RunDir
@@ -327,11 +407,25 @@ def test_train_sample_evaluate_resume_at_64_from_a_folder(tmp_path, monkeypatch)
     result = runner.invoke(cli, ["train", "--out", str(tmp_path / "run"), "--steps", "4"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "samples" / "step_000004.png").is_file()
-    result = runner.invoke(cli, ["sample", "--run", str(tmp_path / "run"), "-n", "4", "--npz", str(tmp_path / "s.npz")])
+    result = runner.invoke(
+        cli, ["sample", "--run", str(tmp_path / "run"), "-n", "4", "--npz", str(tmp_path / "s.npz")]
+    )
     assert result.exit_code == 0, result.output
     assert np.load(tmp_path / "s.npz")["images"].shape == (4, 64, 64, 3)
-    result = runner.invoke(cli, ["evaluate", "--run", str(tmp_path / "run"), "--metric", "fid",
-                                 "-o", "metric.extractor=classifier", "-n", "4"])
+    result = runner.invoke(
+        cli,
+        [
+            "evaluate",
+            "--run",
+            str(tmp_path / "run"),
+            "--metric",
+            "fid",
+            "-o",
+            "metric.extractor=classifier",
+            "-n",
+            "4",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "fid [classifier]" in result.output
 
@@ -349,7 +443,9 @@ def test_cifar10_written_as_png_folders_reads_back_exactly(real_data, tmp_path):
     for name in cifar.class_names:
         (root / name).mkdir(parents=True)
     for i, (image, label) in enumerate(zip(x, y)):
-        Image.fromarray(image).save(root / cifar.class_names[label] / f"{i:05d}.png", compress_level=1)
+        Image.fromarray(image).save(
+            root / cifar.class_names[label] / f"{i:05d}.png", compress_level=1
+        )
     ds = gankit.create("datasets", "image-folder", gankit.DataContext(), path=str(root), size=32)
     assert ds.class_names == cifar.class_names  # sorted folder names are CIFAR-10's label order
     assert sum(ds.splits.values()) == len(x) and ds.image_shape == (32, 32, 3)
@@ -373,12 +469,18 @@ def test_damaged_files_of_every_format_are_skipped_or_decoded_never_raised(tmp_p
     rng = np.random.default_rng(7)
     damaged = tmp_path / "damaged"
     damaged.mkdir()
-    for source in sorted(p for p in (tmp_path / "odd").iterdir() if p.is_file() and not p.name.startswith(".")):
+    for source in sorted(
+        p for p in (tmp_path / "odd").iterdir() if p.is_file() and not p.name.startswith(".")
+    ):
         data = bytearray(source.read_bytes())
         for copy in range(12):
             mutated = bytearray(data)
             for i in rng.integers(0, len(mutated), 8):
                 mutated[i] = int(rng.integers(0, 256))
-            (damaged / f"{copy}-{source.name}").write_bytes(bytes(mutated[: len(mutated) - copy * 7]))
+            (damaged / f"{copy}-{source.name}").write_bytes(
+                bytes(mutated[: len(mutated) - copy * 7])
+            )
     folder = open_folder(damaged, DecodeOptions(16), cache_root=tmp_path / "c")
-    assert len(folder.files) + len(folder.skipped) == len([p for p in damaged.iterdir() if p.suffix != ".md"])
+    assert len(folder.files) + len(folder.skipped) == len(
+        [p for p in damaged.iterdir() if p.suffix != ".md"]
+    )

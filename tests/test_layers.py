@@ -169,7 +169,10 @@ def test_the_matmul_path_is_taken_only_where_it_applies(monkeypatch):
     _outputs_and_grads(transposed, tf.ones((2, 4, 4, 6)))
     assert calls == [(4, 2)]  # 4 filters on the transposed conv's output: too few
     transposed, _ = _pair(
-        fast.Conv2DTranspose, keras.layers.Conv2DTranspose, (2, 4, 4, 6), "mixed_bfloat16",
+        fast.Conv2DTranspose,
+        keras.layers.Conv2DTranspose,
+        (2, 4, 4, 6),
+        "mixed_bfloat16",
         **{**same, "filters": 16},
     )
     _outputs_and_grads(transposed, tf.ones((2, 4, 4, 6)))
@@ -189,15 +192,26 @@ def test_fast_paths_are_gated_to_where_they_were_measured(monkeypatch, setting, 
     calls = []
     original = fast.patches
     monkeypatch.setattr(fast, "patches", lambda *a: calls.append(a[1:]) or original(*a))
-    layer, _ = _pair(fast.Conv2D, keras.layers.Conv2D, (2, 8, 8, 16), "mixed_bfloat16",
-                     filters=4, kernel_size=4, strides=2, padding="same")
+    layer, _ = _pair(
+        fast.Conv2D,
+        keras.layers.Conv2D,
+        (2, 8, 8, 16),
+        "mixed_bfloat16",
+        filters=4,
+        kernel_size=4,
+        strides=2,
+        padding="same",
+    )
     _outputs_and_grads(layer, tf.ones((2, 8, 8, 16)))
     assert calls == []
     variables = [keras.Variable(np.ones(3, "float32"))]
     optimizer = Adam(1e-3)
     optimizer.build(variables)
-    graph = tf.function(lambda g: optimizer.apply(g, variables)).get_concrete_function(
-        [tf.TensorSpec((3,))]).graph
+    graph = (
+        tf.function(lambda g: optimizer.apply(g, variables))
+        .get_concrete_function([tf.TensorSpec((3,))])
+        .graph
+    )
     assert "ResourceApplyAdam" not in [op.type for op in graph.get_operations()]
     precision._measured_here.cache_clear()
 

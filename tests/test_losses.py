@@ -21,16 +21,22 @@ def softplus(x):
 
 EXPECTED = {
     "hinge": (
-        L.hinge_discriminator_loss(REAL, FAKE), np.mean(np.maximum(0, 1 - REAL)) + np.mean(np.maximum(0, 1 + FAKE)),
-        L.hinge_generator_loss(FAKE), -np.mean(FAKE),
+        L.hinge_discriminator_loss(REAL, FAKE),
+        np.mean(np.maximum(0, 1 - REAL)) + np.mean(np.maximum(0, 1 + FAKE)),
+        L.hinge_generator_loss(FAKE),
+        -np.mean(FAKE),
     ),
     "wasserstein": (
-        L.wasserstein_discriminator_loss(REAL, FAKE), np.mean(FAKE) - np.mean(REAL),
-        L.wasserstein_generator_loss(FAKE), -np.mean(FAKE),
+        L.wasserstein_discriminator_loss(REAL, FAKE),
+        np.mean(FAKE) - np.mean(REAL),
+        L.wasserstein_generator_loss(FAKE),
+        -np.mean(FAKE),
     ),
     "least-squares": (
-        L.least_squares_discriminator_loss(REAL, FAKE), 0.5 * np.mean((REAL - 1) ** 2) + 0.5 * np.mean(FAKE**2),
-        L.least_squares_generator_loss(FAKE), 0.5 * np.mean((FAKE - 1) ** 2),
+        L.least_squares_discriminator_loss(REAL, FAKE),
+        0.5 * np.mean((REAL - 1) ** 2) + 0.5 * np.mean(FAKE**2),
+        L.least_squares_generator_loss(FAKE),
+        0.5 * np.mean((FAKE - 1) ** 2),
     ),
     "relativistic-average": (
         L.relativistic_average_discriminator_loss(REAL, FAKE),
@@ -58,7 +64,9 @@ def test_r1_meets_the_contract_and_matches_its_formula():
     import keras
 
     weights = np.arange(12, dtype=np.float32).reshape(12, 1) / 10
-    d = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)])
+    d = keras.Sequential(
+        [keras.Input((2, 2, 3)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)]
+    )
     d.layers[-1].set_weights([weights])
 
     def discriminator(inputs, training=None):
@@ -66,9 +74,14 @@ def test_r1_meets_the_contract_and_matches_its_formula():
 
     x = np.random.default_rng(0).uniform(-1, 1, (5, 2, 2, 3)).astype(np.float32)
     # a linear D's input gradient is its weight vector: ||w||^2 for every example
-    assert float(r1_penalty(discriminator, x, {})) == pytest.approx(float((weights**2).sum()), rel=1e-5)
-    assert float(build_r1_penalty(weight=4.0).penalty(gankit.LossContext(x, x, None, None, {}, discriminator))) == \
-        pytest.approx(2.0 * float((weights**2).sum()), rel=1e-5)
+    assert float(r1_penalty(discriminator, x, {})) == pytest.approx(
+        float((weights**2).sum()), rel=1e-5
+    )
+    assert float(
+        build_r1_penalty(weight=4.0).penalty(
+            gankit.LossContext(x, x, None, None, {}, discriminator)
+        )
+    ) == pytest.approx(2.0 * float((weights**2).sum()), rel=1e-5)
 
 
 def test_wgan_gp_penalty_is_zero_for_a_unit_gradient_critic():
@@ -76,7 +89,9 @@ def test_wgan_gp_penalty_is_zero_for_a_unit_gradient_critic():
 
     w = np.zeros((12, 1), np.float32)
     w[0] = 1.0  # ||grad|| = 1 everywhere
-    d = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)])
+    d = keras.Sequential(
+        [keras.Input((2, 2, 3)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)]
+    )
     d.layers[-1].set_weights([w])
     x = np.random.default_rng(0).uniform(-1, 1, (4, 2, 2, 3)).astype(np.float32)
     penalty = L.gradient_penalty(lambda inputs, training=None: d(inputs["image"]), x, -x, {})
@@ -85,6 +100,18 @@ def test_wgan_gp_penalty_is_zero_for_a_unit_gradient_critic():
 
 def test_declared_settings_are_the_papers():
     declared = {c.name: c.training.declared() for c in gankit.registered("losses")}
-    assert declared["wgan-gp"] == {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5}
-    assert declared["hinge"] == {"lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 1}
+    assert declared["wgan-gp"] == {
+        "lr_g": 1e-4,
+        "lr_d": 1e-4,
+        "beta1": 0.0,
+        "beta2": 0.9,
+        "d_steps": 5,
+    }
+    assert declared["hinge"] == {
+        "lr_g": 1e-4,
+        "lr_d": 4e-4,
+        "beta1": 0.0,
+        "beta2": 0.9,
+        "d_steps": 1,
+    }
     assert declared["minimax"] == {}

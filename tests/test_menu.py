@@ -18,8 +18,20 @@ from gankit.cli import cli
 from gankit.io.toml import loads_toml
 
 TINY = [
-    "--batch-size", "8", "--latent-dim", "8", "--log-every", "5", "--sample-every", "100",
-    "--checkpoint-every", "100", "-o", "generator.width=4", "-o", "discriminator.width=4",
+    "--batch-size",
+    "8",
+    "--latent-dim",
+    "8",
+    "--log-every",
+    "5",
+    "--sample-every",
+    "100",
+    "--checkpoint-every",
+    "100",
+    "-o",
+    "generator.width=4",
+    "-o",
+    "discriminator.width=4",
 ]
 MENU = {
     "hinge": ["--loss", "hinge"],
@@ -27,8 +39,14 @@ MENU = {
     "lsgan": ["--loss", "lsgan"],
     "ragan": ["--loss", "ragan"],
     "minimax+r1": ["--penalty", "r1", "-o", "penalty.every=2"],
-    "ema+augment+sn": ["--ema-decay", "0.99", "--augment", "translation,color,cutout",
-                       "-o", "discriminator.spectral_norm=true"],
+    "ema+augment+sn": [
+        "--ema-decay",
+        "0.99",
+        "--augment",
+        "translation,color,cutout",
+        "-o",
+        "discriminator.spectral_norm=true",
+    ],
 }
 
 
@@ -54,20 +72,60 @@ def test_each_trains_twenty_unconditional_steps_in_bfloat16(tmp_path, tiny_data,
 
 def test_wgan_gp_with_no_other_flag_trains_with_the_papers_settings(tmp_path, tiny_data):
     out = tmp_path / "R"
-    result = CliRunner().invoke(cli, ["train", "--loss", "wgan-gp", "--out", str(out), "--steps", "1",
-                                      "--batch-size", "8", "-o", "generator.width=4", "-o", "discriminator.width=4"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--loss",
+            "wgan-gp",
+            "--out",
+            str(out),
+            "--steps",
+            "1",
+            "--batch-size",
+            "8",
+            "-o",
+            "generator.width=4",
+            "-o",
+            "discriminator.width=4",
+        ],
+    )
     assert result.exit_code == 0, result.output
     config = loads_toml((out / "config.toml").read_text())
-    assert (config["lr_g"], config["lr_d"], config["beta1"], config["beta2"], config["d_steps"]) == (1e-4, 1e-4, 0.0, 0.9, 5)
+    assert (
+        config["lr_g"],
+        config["lr_d"],
+        config["beta1"],
+        config["beta2"],
+        config["d_steps"],
+    ) == (1e-4, 1e-4, 0.0, 0.9, 5)
 
 
 def test_each_trains_under_a_two_replica_mirrored_strategy(tmp_path, tiny_data):
     procs = {
         name: subprocess.Popen(
-            [sys.executable, "-m", "gankit", "train", "--strategy", "mirrored", "--cpu-devices", "2",
-             "--condition", "content,style" if name == "ema+augment+sn" else "none", "--steps", "3",
-             "--out", str(tmp_path / name), *TINY, *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ},
+            [
+                sys.executable,
+                "-m",
+                "gankit",
+                "train",
+                "--strategy",
+                "mirrored",
+                "--cpu-devices",
+                "2",
+                "--condition",
+                "content,style" if name == "ema+augment+sn" else "none",
+                "--steps",
+                "3",
+                "--out",
+                str(tmp_path / name),
+                *TINY,
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ},
         )
         for name, args in MENU.items()
     }
@@ -84,8 +142,9 @@ def test_ema_augment_and_spectral_norm_train_resume_and_export(tmp_path, tiny_da
     train(out, "--steps", "3", *stable)
     train(out, "--steps", "6", *stable)
     groups = json.loads(str(np.load(out / "checkpoints" / "step_000006.npz")["__meta__"]))
-    assert "generator/ema" in groups and len(groups["generator/ema"]) == len(groups["generator/weights"]) - sum(
-        "moving" in path for path, _ in groups["generator/weights"])
+    assert "generator/ema" in groups and len(groups["generator/ema"]) == len(
+        groups["generator/weights"]
+    ) - sum("moving" in path for path, _ in groups["generator/weights"])
     code = (
         "import sys, json, keras, numpy as np\n"
         f"g = keras.models.load_model({str(out / 'generator.keras')!r}, safe_mode=True)\n"
@@ -94,13 +153,20 @@ def test_ema_augment_and_spectral_norm_train_resume_and_export(tmp_path, tiny_da
         "ema = [d[f'generator/ema/{i:04d}'] for i in range(len(meta['generator/ema']))]\n"
         "raw = [d[f'generator/weights/{i:04d}'] for i in range(len(meta['generator/weights']))]\n"
         "exported = [np.asarray(w) for w in g.trainable_weights]\n"
-        "assert all(np.allclose(a, b) for a, b in zip(exported, ema)), 'export is not the average'\n"
-        "assert not all(np.allclose(a, b) for a, b in zip(exported, raw[:len(exported)])), 'average == raw'\n"
+        "assert all(np.allclose(a, b) for a, b in zip(exported, ema)), 'export is not the "
+        "average'\n"
+        "assert not all(np.allclose(a, b) for a, b in zip(exported, raw[:len(exported)])), "
+        "'average == raw'\n"
         "assert not any(m.startswith('gankit') for m in sys.modules)\n"
         "print('ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        cwd=tmp_path,
+    )
     assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
 
 
@@ -117,14 +183,22 @@ def test_diffaugment_is_differentiable_and_keeps_image_and_conditions_aligned():
         total = tf.reduce_sum(out["image"])
     assert tape.gradient(total, image) is not None
     assert out["image"].shape == image.shape and out["content"].shape == content.shape
-    geometric = augment({"image": tf.ones((6, 32, 32, 3)), "content": content}, ("translation", "cutout"))
-    assert bool(tf.reduce_all((geometric["image"][..., 0] == 0) == (geometric["content"][..., 0] == 0)))
+    geometric = augment(
+        {"image": tf.ones((6, 32, 32, 3)), "content": content}, ("translation", "cutout")
+    )
+    assert bool(
+        tf.reduce_all((geometric["image"][..., 0] == 0) == (geometric["content"][..., 0] == 0))
+    )
     assert 0 < float(tf.reduce_mean(tf.cast(geometric["content"] == 0, tf.float32))) < 0.6
 
 
 def test_unknown_augmentation_and_penalty_are_usage_errors(tiny_data, tmp_path):
     for args, message in (
-        (["--augment", "flip"], "Error: `augment`: unknown augmentation 'flip' (choose from translation, color, cutout, or none)"),
+        (
+            ["--augment", "flip"],
+            "Error: `augment`: unknown augmentation 'flip' (choose from translation, color, "
+            "cutout, or none)",
+        ),
         (["--penalty", "r1x"], "Error: unknown penalty 'r1x' (did you mean 'r1'?); available: r1"),
         (["-o", "penalty.weight=1"], "Error: -o penalty.* options need a --penalty (it is `none`)"),
     ):

@@ -45,7 +45,9 @@ def test_frechet_distance_is_zero_for_identical_sets_and_symmetric():
     a, b = rng.standard_normal((100, 6)), rng.standard_normal((100, 6)) + 1
     stats_a, stats_b = feature_statistics(a), feature_statistics(b)
     assert frechet_distance(*stats_a, *stats_a) == pytest.approx(0.0, abs=1e-9)
-    assert frechet_distance(*stats_a, *stats_b) == pytest.approx(frechet_distance(*stats_b, *stats_a), rel=1e-9)
+    assert frechet_distance(*stats_a, *stats_b) == pytest.approx(
+        frechet_distance(*stats_b, *stats_a), rel=1e-9
+    )
     # Two Gaussians with equal covariance: the distance is the squared mean shift.
     cov = np.eye(6)
     assert frechet_distance(np.zeros(6), cov, np.full(6, 2.0), cov) == pytest.approx(24.0)
@@ -114,7 +116,9 @@ def test_batch_norm_recalibration_sets_the_population_statistics_and_keeps_the_w
     from gankit.eval.features import recalibrate_batch_norm
 
     inputs = keras.Input((4, 4, 2))
-    model = keras.Model(inputs, keras.layers.BatchNormalization()(keras.layers.Conv2D(3, 1)(inputs)))
+    model = keras.Model(
+        inputs, keras.layers.BatchNormalization()(keras.layers.Conv2D(3, 1)(inputs))
+    )
     images = np.random.default_rng(0).normal(3.0, 2.0, (96, 4, 4, 2)).astype(np.float32)
     kernel = np.array(model.layers[1].kernel)
     recalibrate_batch_norm(model, tf.data.Dataset.from_tensor_slices(images).batch(32))
@@ -128,8 +132,14 @@ def test_batch_norm_recalibration_sets_the_population_statistics_and_keeps_the_w
 
 @pytest.mark.parametrize(
     "name,options",
-    [("psnr", {}), ("fid", {"extractor": "classifier"}), ("kid", {"extractor": "classifier", "subsets": 5}),
-     ("classifier-score", {}), ("content-accuracy", {}), ("style-distance", {})],
+    [
+        ("psnr", {}),
+        ("fid", {"extractor": "classifier"}),
+        ("kid", {"extractor": "classifier", "subsets": 5}),
+        ("classifier-score", {}),
+        ("content-accuracy", {}),
+        ("style-distance", {}),
+    ],
 )
 def test_builtin_metrics_meet_the_contract(host, name, options):
     from gankit.testing import check_metric
@@ -138,8 +148,20 @@ def test_builtin_metrics_meet_the_contract(host, name, options):
 
 
 TINY = [
-    "--batch-size", "8", "--latent-dim", "8", "--log-every", "3", "--sample-every", "6",
-    "--checkpoint-every", "6", "-o", "generator.width=4", "-o", "discriminator.width=4",
+    "--batch-size",
+    "8",
+    "--latent-dim",
+    "8",
+    "--log-every",
+    "3",
+    "--sample-every",
+    "6",
+    "--checkpoint-every",
+    "6",
+    "-o",
+    "generator.width=4",
+    "-o",
+    "discriminator.width=4",
 ]
 
 
@@ -152,8 +174,22 @@ def tiny_run(tmp_path, tiny_data) -> Path:
 
 
 def test_evaluate_prints_json_with_protocol_and_appends_to_evals(tiny_run):
-    args = ["evaluate", "--run", str(tiny_run), "--metric", "fid", "--metric", "kid",
-            "-o", "metric.extractor=classifier", "-o", "metric.subsets=10", "-n", "30", "--json"]
+    args = [
+        "evaluate",
+        "--run",
+        str(tiny_run),
+        "--metric",
+        "fid",
+        "--metric",
+        "kid",
+        "-o",
+        "metric.extractor=classifier",
+        "-o",
+        "metric.subsets=10",
+        "-n",
+        "30",
+        "--json",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -166,25 +202,47 @@ def test_evaluate_prints_json_with_protocol_and_appends_to_evals(tiny_run):
     saved = [json.loads(line) for line in (tiny_run / "evals.jsonl").read_text().splitlines()]
     assert [s["value"] for s in saved] == [r["value"] for r in rows]
     again = CliRunner().invoke(cli, args)  # the cached classifier gives the same numbers
-    assert [json.loads(line)["value"] for line in again.stdout.splitlines()] == [r["value"] for r in rows]
+    assert [json.loads(line)["value"] for line in again.stdout.splitlines()] == [
+        r["value"] for r in rows
+    ]
 
 
 def test_evaluate_conditional_metrics(tiny_run):
-    result = CliRunner().invoke(cli, ["evaluate", "--run", str(tiny_run), "--metric", "content-accuracy",
-                                      "--metric", "style-distance", "-n", "20"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--run",
+            str(tiny_run),
+            "--metric",
+            "content-accuracy",
+            "--metric",
+            "style-distance",
+            "-n",
+            "20",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "content-accuracy [classifier]:" in result.stdout and "reference" in result.stdout
 
 
-def test_psnr_compares_outputs_with_the_ground_truth_of_paired_examples(tiny_run, tmp_path, tiny_data):
-    result = CliRunner().invoke(cli, ["evaluate", "--run", str(tiny_run), "--metric", "psnr", "-n", "20", "--json"])
+def test_psnr_compares_outputs_with_the_ground_truth_of_paired_examples(
+    tiny_run, tmp_path, tiny_data
+):
+    result = CliRunner().invoke(
+        cli, ["evaluate", "--run", str(tiny_run), "--metric", "psnr", "-n", "20", "--json"]
+    )
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
     assert row["metric"] == "psnr" and 0 < row["value"] < 100 and 0 < row["l1"] < 1
     out = tmp_path / "U"
-    trained = CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "2", "--condition", "none", *TINY])
+    trained = CliRunner().invoke(
+        cli, ["train", "--out", str(out), "--steps", "2", "--condition", "none", *TINY]
+    )
     assert trained.exit_code == 0, trained.output
-    refused = CliRunner().invoke(cli, ["evaluate", "--run", str(out), "--metric", "psnr", "-n", "20"])
+    refused = CliRunner().invoke(
+        cli, ["evaluate", "--run", str(out), "--metric", "psnr", "-n", "20"]
+    )
     assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
     assert "paired = True" in refused.stderr
 
@@ -206,7 +264,9 @@ def test_evaluate_usage_errors_are_one_line(tiny_run, args, message):
 
 
 def test_inception_offline_without_weights_says_how_to_provide_them(tiny_run):
-    result = CliRunner().invoke(cli, ["evaluate", "--run", str(tiny_run), "--metric", "fid", "-n", "10"])
+    result = CliRunner().invoke(
+        cli, ["evaluate", "--run", str(tiny_run), "--metric", "fid", "-n", "10"]
+    )
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
     assert "InceptionV3 weights not found" in result.stderr and "--weights FILE" in result.stderr
 
@@ -216,9 +276,28 @@ def test_inception_with_a_weights_file(tiny_run, tmp_path):
 
     weights = tmp_path / "inception.weights.h5"
     keras.utils.set_random_seed(0)
-    keras.applications.InceptionV3(include_top=False, weights=None, input_shape=(299, 299, 3), pooling="avg").save_weights(weights)
-    result = CliRunner().invoke(cli, ["evaluate", "--run", str(tiny_run), "--metric", "fid", "--metric", "kid",
-                                      "-o", "metric.subsets=2", "-n", "8", "--weights", str(weights), "--json"])
+    keras.applications.InceptionV3(
+        include_top=False, weights=None, input_shape=(299, 299, 3), pooling="avg"
+    ).save_weights(weights)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--run",
+            str(tiny_run),
+            "--metric",
+            "fid",
+            "--metric",
+            "kid",
+            "-o",
+            "metric.subsets=2",
+            "-n",
+            "8",
+            "--weights",
+            str(weights),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert all(np.isfinite(r["value"]) and r["protocol"]["extractor"] == "inception" for r in rows)
@@ -227,48 +306,122 @@ def test_inception_with_a_weights_file(tiny_run, tmp_path):
 
 def test_training_evaluates_and_keeps_the_best_checkpoint(tmp_path, tiny_data):
     out = tmp_path / "R"
-    result = CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "9", *TINY, "--eval-every", "3",
-                                      "--eval-metric", "fid", "--eval-n", "20", "-o", "metric.extractor=classifier"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--out",
+            str(out),
+            "--steps",
+            "9",
+            *TINY,
+            "--eval-every",
+            "3",
+            "--eval-metric",
+            "fid",
+            "--eval-n",
+            "20",
+            "-o",
+            "metric.extractor=classifier",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     evaluated = {r["step"]: r["fid"] for r in rows if "fid" in r}
     assert sorted(evaluated) == [3, 6, 9] and all(np.isfinite(v) for v in evaluated.values())
     assert "img/s  fid " in result.stderr  # the progress line shows the value too
     best = json.loads((out / "checkpoints" / "best.json").read_text())
-    assert best["metric"] == "fid" and best["value"] == pytest.approx(min(evaluated.values()), rel=1e-5)
+    assert best["metric"] == "fid" and best["value"] == pytest.approx(
+        min(evaluated.values()), rel=1e-5
+    )
     assert best["step"] == min(evaluated, key=evaluated.get)
     assert (out / "checkpoints" / "best.npz").is_file()
     assert len((out / "evals.jsonl").read_text().splitlines()) == 3
     # the best checkpoint is not one of the rotating ones, and resume ignores it
-    assert sorted(p.name for p in (out / "checkpoints").glob("step_*")) == ["step_000006.npz", "step_000009.npz"]
+    assert sorted(p.name for p in (out / "checkpoints").glob("step_*")) == [
+        "step_000006.npz",
+        "step_000009.npz",
+    ]
 
 
 def test_an_eval_metric_the_run_cannot_use_is_a_usage_error(tmp_path, tiny_data):
-    result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "R"), "--steps", "3", *TINY,
-                                      "--condition", "none", "--eval-every", "3", "--eval-metric", "content-accuracy"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--out",
+            str(tmp_path / "R"),
+            "--steps",
+            "3",
+            *TINY,
+            "--condition",
+            "none",
+            "--eval-every",
+            "3",
+            "--eval-metric",
+            "content-accuracy",
+        ],
+    )
     assert result.exit_code == 2 and "needs a run conditioned on content" in result.stderr
 
 
 def test_sample_and_evaluate_can_use_the_best_checkpoint(tmp_path, tiny_data):
     out = tmp_path / "R"
-    CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "6", *TINY, "--eval-every", "3",
-                             "--eval-n", "20", "--eval-metric", "classifier-score"])
+    CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--out",
+            str(out),
+            "--steps",
+            "6",
+            *TINY,
+            "--eval-every",
+            "3",
+            "--eval-n",
+            "20",
+            "--eval-metric",
+            "classifier-score",
+        ],
+    )
     best = json.loads((out / "checkpoints" / "best.json").read_text())
-    result = CliRunner().invoke(cli, ["evaluate", "--run", str(out), "--best", "--metric", "classifier-score",
-                                      "-n", "20", "--seed", "0", "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--run",
+            str(out),
+            "--best",
+            "--metric",
+            "classifier-score",
+            "-n",
+            "20",
+            "--seed",
+            "0",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
-    assert row["protocol"]["step"] == best["step"] and row["protocol"]["weights"] == "best checkpoint"
+    assert (
+        row["protocol"]["step"] == best["step"] and row["protocol"]["weights"] == "best checkpoint"
+    )
     assert row["value"] == pytest.approx(best["value"], rel=1e-4)  # same weights, same protocol
-    result = CliRunner().invoke(cli, ["sample", "--run", str(out), "--best", "-n", "4", "--out", str(tmp_path / "g.png")])
+    result = CliRunner().invoke(
+        cli, ["sample", "--run", str(out), "--best", "-n", "4", "--out", str(tmp_path / "g.png")]
+    )
     assert result.exit_code == 0 and (tmp_path / "g.png").is_file()
 
 
 def test_an_unavailable_extractor_fails_before_training(tmp_path, tiny_data):
     out = tmp_path / "R"
-    result = CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "6", *TINY, "--eval-every", "3"])
+    result = CliRunner().invoke(
+        cli, ["train", "--out", str(out), "--steps", "6", *TINY, "--eval-every", "3"]
+    )
     assert result.exit_code == 1 and "InceptionV3 weights not found" in result.stderr
     assert not list((out / "checkpoints").glob("*.npz"))  # no step was trained
     assert not (out / "config.toml").exists()
-    again = CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "3", *TINY])  # the folder is reusable
+    again = CliRunner().invoke(
+        cli, ["train", "--out", str(out), "--steps", "3", *TINY]
+    )  # the folder is reusable
     assert again.exit_code == 0, again.output

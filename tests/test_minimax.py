@@ -23,9 +23,13 @@ def sigmoid(x):
 def test_hand_computed_values_at_zero_logits():
     # D(x) = 0.5 everywhere: D loss = -log .5 - log .5 = 2 ln 2, G (NS) = ln 2, G (sat) = -ln 2
     zeros = np.zeros((4, 1), np.float32)
-    assert float(minimax_discriminator_loss(zeros, zeros)) == pytest.approx(2 * math.log(2), rel=1e-6)
+    assert float(minimax_discriminator_loss(zeros, zeros)) == pytest.approx(
+        2 * math.log(2), rel=1e-6
+    )
     assert float(minimax_generator_loss(zeros)) == pytest.approx(math.log(2), rel=1e-6)
-    assert float(minimax_generator_loss(zeros, "saturating")) == pytest.approx(-math.log(2), rel=1e-6)
+    assert float(minimax_generator_loss(zeros, "saturating")) == pytest.approx(
+        -math.log(2), rel=1e-6
+    )
 
 
 def test_hand_computed_values_at_known_logits():
@@ -35,7 +39,9 @@ def test_hand_computed_values_at_known_logits():
     expected_d = -math.log(0.75) - math.log(1 - 0.25)
     assert float(minimax_discriminator_loss(real, fake)) == pytest.approx(expected_d, rel=1e-6)
     assert float(minimax_generator_loss(fake)) == pytest.approx(-math.log(0.25), rel=1e-6)
-    assert float(minimax_generator_loss(fake, "saturating")) == pytest.approx(math.log(0.75), rel=1e-6)
+    assert float(minimax_generator_loss(fake, "saturating")) == pytest.approx(
+        math.log(0.75), rel=1e-6
+    )
 
 
 def test_matches_sigmoid_probability_formulas_with_label_smoothing():
@@ -44,10 +50,14 @@ def test_matches_sigmoid_probability_formulas_with_label_smoothing():
     fake = rng.normal(0, 2, (64, 1)).astype(np.float32)
     s = 0.1
     d_real, d_fake = sigmoid(real.astype(np.float64)), sigmoid(fake.astype(np.float64))
-    expected = np.mean(-(1 - s) * np.log(d_real) - s * np.log(1 - d_real)) + np.mean(-np.log(1 - d_fake))
+    expected = np.mean(-(1 - s) * np.log(d_real) - s * np.log(1 - d_real)) + np.mean(
+        -np.log(1 - d_fake)
+    )
     assert float(minimax_discriminator_loss(real, fake, s)) == pytest.approx(expected, rel=1e-5)
     assert float(minimax_generator_loss(fake)) == pytest.approx(np.mean(-np.log(d_fake)), rel=1e-5)
-    assert float(minimax_generator_loss(fake, "saturating")) == pytest.approx(np.mean(np.log(1 - d_fake)), rel=1e-5)
+    assert float(minimax_generator_loss(fake, "saturating")) == pytest.approx(
+        np.mean(np.log(1 - d_fake)), rel=1e-5
+    )
 
 
 def test_stable_for_extreme_logits():
@@ -61,7 +71,9 @@ def test_stable_for_extreme_logits():
     ):
         assert np.isfinite(float(value))
     # a confidently wrong discriminator pays about |logit|
-    assert float(minimax_discriminator_loss(np.float32([[-100.0]]), np.float32([[100.0]]))) == pytest.approx(200.0, rel=1e-4)
+    assert float(
+        minimax_discriminator_loss(np.float32([[-100.0]]), np.float32([[100.0]]))
+    ) == pytest.approx(200.0, rel=1e-4)
 
 
 def test_loss_object_and_contract():
@@ -85,7 +97,9 @@ def test_l1_term_applies_only_to_paired_runs_and_is_not_the_losses():
     assert ReconstructionTerm.for_run(gankit.SchemeContext(None, paired=True), 0.0) is None
     term = ReconstructionTerm.for_run(gankit.SchemeContext(None, paired=True), 10.0)
     inputs = TermInputs(paired, None, None, 0)
-    assert float(term.generator(inputs)) == pytest.approx(0.5) and term.weight_for("generator") == 10.0
+    assert (
+        float(term.generator(inputs)) == pytest.approx(0.5) and term.weight_for("generator") == 10.0
+    )
     assert term.discriminator(inputs) is None
     # the loss itself is the adversarial game alone, paired or not
     loss = build_minimax_loss()

@@ -149,14 +149,32 @@ def test_group_optimizers_follow_the_run_config():
     from gankit.nn.optimizers import LinearDecayTail, group_optimizers
     from gankit.scheme import Group
 
-    groups = [Group("d", ("discriminator",), "discriminator", "d"), Group("g", ("generator",), "generator", "g")]
-    config = SimpleNamespace(lr_g=1e-4, lr_d=4e-4, beta1=0.5, beta2=0.99, steps=100, lr_decay=0.25, d_steps=2, ema_decay=0.999)
+    groups = [
+        Group("d", ("discriminator",), "discriminator", "d"),
+        Group("g", ("generator",), "generator", "g"),
+    ]
+    config = SimpleNamespace(
+        lr_g=1e-4,
+        lr_d=4e-4,
+        beta1=0.5,
+        beta2=0.99,
+        steps=100,
+        lr_decay=0.25,
+        d_steps=2,
+        ema_decay=0.999,
+    )
     opts = group_optimizers(config, groups, averaged={"g"})
     assert list(opts) == ["d", "g"]
     g, d = opts["g"], opts["d"]
     assert isinstance(g, Adam) and g.use_ema and g.ema_momentum == 0.999 and g.beta_2 == 0.99
     assert not d.use_ema
-    assert isinstance(d._learning_rate, LinearDecayTail) and (d._learning_rate.start, d._learning_rate.end) == (150, 200)
+    assert isinstance(d._learning_rate, LinearDecayTail) and (
+        d._learning_rate.start,
+        d._learning_rate.end,
+    ) == (150, 200)
     plain = SimpleNamespace(**{**vars(config), "lr_decay": 0.0, "ema_decay": 0.0})
     scaled = group_optimizers(plain, groups, loss_scaling=True)["g"]
-    assert isinstance(scaled, keras.optimizers.LossScaleOptimizer) and not scaled.inner_optimizer.use_ema
+    assert (
+        isinstance(scaled, keras.optimizers.LossScaleOptimizer)
+        and not scaled.inner_optimizer.use_ema
+    )

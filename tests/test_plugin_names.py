@@ -13,8 +13,21 @@ from gankit.plugin.loader import LoadOptions, load_plugins
 
 PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
 TINY = [
-    "--batch-size", "8", "--latent-dim", "8", "--log-every", "1", "--sample-every", "2",
-    "--checkpoint-every", "2", "-o", "generator.width=4", "-o", "discriminator.width=4", "--no-progress",
+    "--batch-size",
+    "8",
+    "--latent-dim",
+    "8",
+    "--log-every",
+    "1",
+    "--sample-every",
+    "2",
+    "--checkpoint-every",
+    "2",
+    "-o",
+    "generator.width=4",
+    "-o",
+    "discriminator.width=4",
+    "--no-progress",
 ]
 
 
@@ -53,7 +66,10 @@ def test_disabling_the_builtin_lets_the_local_plugin_take_its_name(tmp_path):
 
 
 def test_two_local_plugins_with_one_name(tmp_path):
-    first, second = a_plugin_file_named(tmp_path / "a", "rahinge"), a_plugin_file_named(tmp_path / "b", "rahinge")
+    first, second = (
+        a_plugin_file_named(tmp_path / "a", "rahinge"),
+        a_plugin_file_named(tmp_path / "b", "rahinge"),
+    )
     host = load_plugins(LoadOptions(plugins=[str(first), str(second)]))
     assert host.record("rahinge").target == str(first)
     assert "taken by the local plugin 'rahinge'" in host.record(str(second)).error
@@ -64,9 +80,21 @@ def test_records_say_where_each_plugin_came_from(tmp_path, monkeypatch):
     registry_file = tmp_path / "reg.toml"
     registry_file.write_text(f'[plugins]\nthree = "{PLUGINS / "extra_loss.py"}"\n')
     monkeypatch.chdir(tmp_path)
-    host = load_plugins(LoadOptions(plugins=["one.py"], registries=[registry_file], env={"GANKIT_PLUGINS": "two.py"}))
-    assert host.record("one").origin() == {"source": "local", "via": "--plugin", "target": str(via_flag)}
-    assert host.record("two").origin() == {"source": "local", "via": "GANKIT_PLUGINS", "target": str(via_env)}
+    host = load_plugins(
+        LoadOptions(
+            plugins=["one.py"], registries=[registry_file], env={"GANKIT_PLUGINS": "two.py"}
+        )
+    )
+    assert host.record("one").origin() == {
+        "source": "local",
+        "via": "--plugin",
+        "target": str(via_flag),
+    }
+    assert host.record("two").origin() == {
+        "source": "local",
+        "via": "GANKIT_PLUGINS",
+        "target": str(via_env),
+    }
     assert host.record("three").via == f"--registry {registry_file}"
     assert host.record("dcgan").origin()["via"] == "registry.toml"
 
@@ -74,14 +102,31 @@ def test_records_say_where_each_plugin_came_from(tmp_path, monkeypatch):
 def test_resuming_without_the_plugin_names_where_it_came_from(tmp_path, tiny_data, monkeypatch):
     monkeypatch.chdir(tmp_path)
     a_plugin_file_named(tmp_path, "rahinge")
-    result = invoke("--plugin", "./rahinge.py", "train", "--loss", "ra-test", "--out", "R", "--steps", "2", *TINY)
+    result = invoke(
+        "--plugin",
+        "./rahinge.py",
+        "train",
+        "--loss",
+        "ra-test",
+        "--out",
+        "R",
+        "--steps",
+        "2",
+        *TINY,
+    )
     assert result.exit_code == 0, result.output
     info = json.loads((tmp_path / "R" / "run.json").read_text())
     assert info["plugins"]["rahinge"] is None
     assert info["plugin_sources"]["rahinge"] == {
-        "source": "local", "via": "--plugin", "target": str(tmp_path / "rahinge.py"), "components": ["losses/ra-test"],
+        "source": "local",
+        "via": "--plugin",
+        "target": str(tmp_path / "rahinge.py"),
+        "components": ["losses/ra-test"],
     }
-    assert info["plugin_sources"]["dcgan"]["components"] == ["generators/dcgan", "discriminators/dcgan"]
+    assert info["plugin_sources"]["dcgan"]["components"] == [
+        "generators/dcgan",
+        "discriminators/dcgan",
+    ]
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -95,7 +140,16 @@ def test_resuming_without_the_plugin_names_where_it_came_from(tmp_path, tiny_dat
         f"pass --plugin {tmp_path / 'rahinge.py'} again"
     )
     # the advice works from any folder: the recorded path is absolute
-    result = invoke("--plugin", str(tmp_path / "rahinge.py"), "train", "--out", str(tmp_path / "R"), "--steps", "4", *TINY)
+    result = invoke(
+        "--plugin",
+        str(tmp_path / "rahinge.py"),
+        "train",
+        "--out",
+        str(tmp_path / "R"),
+        "--steps",
+        "4",
+        *TINY,
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -115,6 +169,11 @@ def test_list_plugins_json_gives_option_types_and_origin():
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert (dcgan["via"], dcgan["target"]) == ("registry.toml", "gankit_plugins.dcgan")
     generator = dcgan["components"]["generators"][0]
-    assert generator["option_types"] == {"width": "int | 'auto'", "skips": "bool", "conditioning": "'joint' | 'separate'",
-                          "labels": "'cbn' | 'concat'", "to_image": "'auto' | 'transposed' | 'conv'",
-                          "layered": "bool"}
+    assert generator["option_types"] == {
+        "width": "int | 'auto'",
+        "skips": "bool",
+        "conditioning": "'joint' | 'separate'",
+        "labels": "'cbn' | 'concat'",
+        "to_image": "'auto' | 'transposed' | 'conv'",
+        "layered": "bool",
+    }

@@ -12,8 +12,22 @@ from gankit.plugin.loader import LoadOptions, load_plugins
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLUGINS = FIXTURES / "plugins"
-BUILTINS = {"gan", "cyclegan", "pix2pix", "cut", "dcgan", "resnet", "translators", "minimax", "losses", "penalties",
-            "mnist-cifar", "mnist-cifar-unpaired", "image-folder", "metrics"}
+BUILTINS = {
+    "gan",
+    "cyclegan",
+    "pix2pix",
+    "cut",
+    "dcgan",
+    "resnet",
+    "translators",
+    "minimax",
+    "losses",
+    "penalties",
+    "mnist-cifar",
+    "mnist-cifar-unpaired",
+    "image-folder",
+    "metrics",
+}
 
 
 def names(host, family):
@@ -29,7 +43,13 @@ def test_builtins_load_and_register_their_components(host):
     assert names(host, "schemes") == ["cut", "cyclegan", "fastcut", "gan", "pix2pix"]
     assert names(host, "losses") == ["hinge", "lsgan", "minimax", "ragan", "wgan-gp"]
     assert names(host, "penalties") == ["r1"]
-    assert names(host, "datasets") == ["cifar10", "image-folder", "mnist", "mnist-cifar", "mnist-cifar-unpaired"]
+    assert names(host, "datasets") == [
+        "cifar10",
+        "image-folder",
+        "mnist",
+        "mnist-cifar",
+        "mnist-cifar-unpaired",
+    ]
 
 
 def test_import_error_marks_only_that_plugin(tmp_path):
@@ -62,7 +82,10 @@ def test_duplicate_component_name_fails_the_later_plugin_naming_both():
     host = load_plugins(LoadOptions(plugins=[str(PLUGINS / "duplicate.py")]))
     record = host.record("duplicate")
     assert record.status == "error"
-    assert record.error == "generator 'dcgan' is registered by both plugin 'dcgan' and plugin 'duplicate'"
+    assert (
+        record.error
+        == "generator 'dcgan' is registered by both plugin 'dcgan' and plugin 'duplicate'"
+    )
     assert host.record("dcgan").status == "ok"
 
 
@@ -108,9 +131,19 @@ def example_plugin_site(tmp_path_factory) -> Path:
     """The example plugin package, pip-installed (for real) into a private folder."""
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-         str(FIXTURES / "gankit-example-plugin")],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(FIXTURES / "gankit-example-plugin"),
+        ],
+        check=True,
+        capture_output=True,
     )
     return target
 
@@ -119,7 +152,10 @@ def run_list(env_extra: dict[str, str], *args: str) -> list[dict]:
     env = {**os.environ, **env_extra}
     out = subprocess.run(
         [sys.executable, "-m", "gankit.cli", *args, "list-plugins", "--json"],
-        check=True, capture_output=True, text=True, env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     return json.loads(out.stdout)
 
@@ -131,8 +167,13 @@ def test_entry_point_plugin_is_found_with_its_version(example_plugin_site):
     assert row["version"] == "0.3.1"
     assert row["status"] == "ok"
     assert row["components"]["generators"] == [
-        {"name": "example-mlp", "summary": "A two-layer MLP generator (test plugin).", "options": {"hidden": 32},
-         "option_types": {"hidden": "int"}, "training": {}}
+        {
+            "name": "example-mlp",
+            "summary": "A two-layer MLP generator (test plugin).",
+            "options": {"hidden": 32},
+            "option_types": {"hidden": "int"},
+            "training": {},
+        }
     ]
 
 

@@ -14,8 +14,15 @@ from gankit.errors import (
 from gankit.plugin.registry import SINGULAR, Registry
 
 
-def factory(spec, *, width: int = 64, rate: float = 0.5, sn: bool = False,
-            mode: Literal["a", "b"] = "a", name: str | None = None):
+def factory(
+    spec,
+    *,
+    width: int = 64,
+    rate: float = 0.5,
+    sn: bool = False,
+    mode: Literal["a", "b"] = "a",
+    name: str | None = None,
+):
     """First line is the summary.
 
     More text.
@@ -27,20 +34,31 @@ def test_options_are_keyword_only_parameters_with_defaults_and_types():
     reg = Registry()
     component = reg.register("generators", "g", factory, plugin="p")
     assert [o.name for o in component.options] == ["width", "rate", "sn", "mode", "name"]
-    assert component.option_defaults() == {"width": 64, "rate": 0.5, "sn": False, "mode": "a", "name": None}
+    assert component.option_defaults() == {
+        "width": 64,
+        "rate": 0.5,
+        "sn": False,
+        "mode": "a",
+        "name": None,
+    }
     assert component.summary == "First line is the summary."
 
 
 def test_string_values_are_coerced_to_the_annotated_types():
     component = Registry().register("generators", "g", factory)
-    resolved = component.validate_options({"width": "128", "rate": "1", "sn": "true", "mode": "b", "name": "none"})
+    resolved = component.validate_options(
+        {"width": "128", "rate": "1", "sn": "true", "mode": "b", "name": "none"}
+    )
     assert resolved == {"width": 128, "rate": 1.0, "sn": True, "mode": "b", "name": None}
 
 
 @pytest.mark.parametrize(
     "given, message",
     [
-        ({"widht": 3}, "unknown option `widht` for generator 'g' (valid options: mode, name, rate, sn, width)"),
+        (
+            {"widht": 3},
+            "unknown option `widht` for generator 'g' (valid options: mode, name, rate, sn, width)",
+        ),
         ({"width": "abc"}, "option `width` expects int"),
         ({"width": 1.5}, "option `width` expects int"),
         ({"sn": "maybe"}, "option `sn` expects bool"),
@@ -61,7 +79,10 @@ def loss_factory(*, weight: float = 1.0):
 def test_duplicate_name_names_both_plugins():
     reg = Registry()
     reg.register("losses", "minimax", loss_factory, plugin="first")
-    with pytest.raises(DuplicateComponentError, match="loss 'minimax' is registered by both plugin 'first' and plugin 'second'"):
+    with pytest.raises(
+        DuplicateComponentError,
+        match="loss 'minimax' is registered by both plugin 'first' and plugin 'second'",
+    ):
         reg.register("losses", "minimax", loss_factory, plugin="second")
     # the same name in another family is fine
     reg.register("generators", "minimax", factory, plugin="second")
@@ -73,8 +94,13 @@ def test_unknown_name_lists_available_and_suggests_a_close_match():
     reg.register("generators", "resnet", factory)
     with pytest.raises(UnknownComponentError) as info:
         reg.get("generators", "dcgn")
-    assert str(info.value) == "unknown generator 'dcgn' (did you mean 'dcgan'?); available: dcgan, resnet"
-    with pytest.raises(UnknownComponentError, match="^unknown generator 'zzz'; available: dcgan, resnet$"):
+    assert (
+        str(info.value)
+        == "unknown generator 'dcgn' (did you mean 'dcgan'?); available: dcgan, resnet"
+    )
+    with pytest.raises(
+        UnknownComponentError, match="^unknown generator 'zzz'; available: dcgan, resnet$"
+    ):
         reg.get("generators", "zzz")
 
 
@@ -107,7 +133,9 @@ def two_positional_for_a_loss(a, *, weight: float = 1.0):
 def test_registration_rules_name_the_component_and_the_problem(family, factory, message):
     with pytest.raises(PluginError) as info:
         Registry().register(family, "x", factory, plugin="p")
-    assert str(info.value).startswith(f"{SINGULAR[family]} 'x': factory ") and message in str(info.value)
+    assert str(info.value).startswith(f"{SINGULAR[family]} 'x': factory ") and message in str(
+        info.value
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,7 +154,9 @@ def test_declared_training_settings_are_checked_when_registering(training, messa
 
 
 def test_declared_training_settings_are_kept():
-    component = Registry().register("losses", "x", loss_factory, training={"lr_g": 1e-4, "d_steps": 5})
+    component = Registry().register(
+        "losses", "x", loss_factory, training={"lr_g": 1e-4, "d_steps": 5}
+    )
     assert component.training.declared() == {"lr_g": 1e-4, "d_steps": 5}
     assert component.create(weight="2") == 2.0
 
@@ -138,5 +168,8 @@ def test_a_factory_that_raises_is_named_with_its_plugin():
     component = Registry().register("losses", "broken", broken, plugin="mine")
     with pytest.raises(PluginCodeError) as info:
         component.create()
-    assert str(info.value) == "loss 'broken' from plugin 'mine': factory raised ValueError: size must be even"
+    assert (
+        str(info.value)
+        == "loss 'broken' from plugin 'mine': factory raised ValueError: size must be even"
+    )
     assert isinstance(info.value.__cause__, ValueError)

@@ -15,8 +15,20 @@ from gankit.cli import cli
 from gankit.io.toml import loads_toml
 
 TINY = [
-    "--batch-size", "8", "--latent-dim", "8", "--log-every", "1", "--sample-every", "100",
-    "--checkpoint-every", "100", "--precision", "float32", "-o", "generator.width=4",
+    "--batch-size",
+    "8",
+    "--latent-dim",
+    "8",
+    "--log-every",
+    "1",
+    "--sample-every",
+    "100",
+    "--checkpoint-every",
+    "100",
+    "--precision",
+    "float32",
+    "-o",
+    "generator.width=4",
 ]
 
 # A discriminator that knows nothing of spec.rotation (as every plugin written before it).
@@ -40,8 +52,12 @@ def register_discriminators(register):
 
 
 def train(out: Path, *args: str, code: int = 0):
-    result = CliRunner().invoke(cli, [*args[:2], "train", "--out", str(out), *TINY, *args[2:]]
-                                if args[:1] == ("--plugin",) else ["train", "--out", str(out), *TINY, *args])
+    result = CliRunner().invoke(
+        cli,
+        [*args[:2], "train", "--out", str(out), *TINY, *args[2:]]
+        if args[:1] == ("--plugin",)
+        else ["train", "--out", str(out), *TINY, *args],
+    )
     assert result.exit_code == code, (result.output, result.exception)
     return result
 
@@ -55,12 +71,16 @@ def test_rotate_quarters_turns_each_quarter_and_its_condition_images_alike():
     image = rng.standard_normal((9, 6, 6, 3)).astype(np.float32)  # 9 rows: the last one is left out
     content = image[..., :1] * 2
     label = np.arange(9, dtype=np.int32)
-    turned, conds, turns = rotate_quarters(tf.constant(image), {"content": tf.constant(content), "label": tf.constant(label)})
+    turned, conds, turns = rotate_quarters(
+        tf.constant(image), {"content": tf.constant(content), "label": tf.constant(label)}
+    )
     assert turns.numpy().tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     for row in range(8):
         k = row // 2
         np.testing.assert_array_equal(turned[row].numpy(), np.rot90(image[row], k, axes=(0, 1)))
-        np.testing.assert_array_equal(conds["content"][row].numpy(), np.rot90(content[row], k, axes=(0, 1)))
+        np.testing.assert_array_equal(
+            conds["content"][row].numpy(), np.rot90(content[row], k, axes=(0, 1))
+        )
     assert conds["label"].numpy().tolist() == list(range(8))  # a label keeps its row
 
 
@@ -71,7 +91,12 @@ def test_builtin_discriminators_grow_the_head_for_spec_rotation_and_pass_the_kit
     from gankit_plugins.resnet import build_resnet_discriminator
 
     factory = {"dcgan": build_dcgan_discriminator, "resnet": build_resnet_discriminator}[name]
-    spec = gankit.ModelSpec((32, 32, 3), 8, conditions={"content": (32, 32, 1)} if name == "dcgan" else {}, rotation=True)
+    spec = gankit.ModelSpec(
+        (32, 32, 3),
+        8,
+        conditions={"content": (32, 32, 1)} if name == "dcgan" else {},
+        rotation=True,
+    )
     model = factory(spec, width=8)
     inputs = {"image": np.zeros((5, 32, 32, 3), np.float32)}
     if name == "dcgan":
@@ -79,7 +104,9 @@ def test_builtin_discriminators_grow_the_head_for_spec_rotation_and_pass_the_kit
     out = model(inputs, training=False)
     assert sorted(out) == ["logits", "rotation_logits"]
     assert out["rotation_logits"].shape == (5, 4) and out["rotation_logits"].dtype == "float32"
-    check_discriminator(factory, options={"width": 8}, precisions=("float32",))  # its rotation build included
+    check_discriminator(
+        factory, options={"width": 8}, precisions=("float32",)
+    )  # its rotation build included
 
 
 def test_the_kit_fails_a_rotation_head_of_the_wrong_shape(tmp_path):
@@ -95,28 +122,69 @@ def test_the_kit_fails_a_rotation_head_of_the_wrong_shape(tmp_path):
         logits = layers.Dense(1, dtype="float32")(x)
         if not spec.rotation:
             return keras.Model({"image": image}, logits)
-        return keras.Model({"image": image}, {"logits": logits, "rotation_logits": layers.Dense(2, dtype="float32")(x)})
+        return keras.Model(
+            {"image": image},
+            {"logits": logits, "rotation_logits": layers.Dense(2, dtype="float32")(x)},
+        )
 
-    with pytest.raises(AssertionError, match=r"`rotation_logits` must be float32 of shape \(B, 4\)"):
+    with pytest.raises(
+        AssertionError, match=r"`rotation_logits` must be float32 of shape \(B, 4\)"
+    ):
         check_discriminator(build, precisions=("float32",), label_spec=None)
 
 
 def test_a_rotation_run_logs_both_terms_and_resumes(tmp_path, tiny_data):
     out = tmp_path / "R"
-    train(out, "--condition", "none", "--no-parts", "--rotation", "0.5", "--steps", "2", "-o", "discriminator.width=4")
+    train(
+        out,
+        "--condition",
+        "none",
+        "--no-parts",
+        "--rotation",
+        "0.5",
+        "--steps",
+        "2",
+        "-o",
+        "discriminator.width=4",
+    )
     config = loads_toml((out / "config.toml").read_text())
     assert config["rotation"] == 0.5 and config["sources"]["rotation"] == "command line"
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     logged = [r for r in rows if "d_rotation" in r]
-    assert logged and all(np.isfinite(r["d_rotation"]) and np.isfinite(r["g_rotation"]) for r in logged)
+    assert logged and all(
+        np.isfinite(r["d_rotation"]) and np.isfinite(r["g_rotation"]) for r in logged
+    )
     # about ln 4 before D has learnt anything
     assert 0.5 < logged[0]["d_rotation"] < 3.0
-    train(out, "--condition", "none", "--no-parts", "--rotation", "0.5", "--steps", "3", "-o", "discriminator.width=4")
+    train(
+        out,
+        "--condition",
+        "none",
+        "--no-parts",
+        "--rotation",
+        "0.5",
+        "--steps",
+        "3",
+        "-o",
+        "discriminator.width=4",
+    )
     assert json.loads((out / "run.json").read_text())["step"] == 3
     # the simultaneous rule takes the terms too
     simultaneous = tmp_path / "S"
-    train(simultaneous, "--condition", "none", "--no-parts", "--rotation", "1", "--update", "simultaneous",
-          "--steps", "2", "-o", "discriminator.width=4")
+    train(
+        simultaneous,
+        "--condition",
+        "none",
+        "--no-parts",
+        "--rotation",
+        "1",
+        "--update",
+        "simultaneous",
+        "--steps",
+        "2",
+        "-o",
+        "discriminator.width=4",
+    )
     rows = [json.loads(line) for line in (simultaneous / "metrics.jsonl").read_text().splitlines()]
     assert any("g_rotation" in r for r in rows)
 
@@ -126,9 +194,32 @@ def test_a_discriminator_without_the_head_is_refused_for_rotation(tmp_path, tiny
     path.write_text(HEADLESS)
     for parts in ("--no-parts", "--parts"):
         out = tmp_path / parts
-        result = train(out, "--plugin", str(path), "--condition", "none", "--discriminator", "headless",
-                       parts, "--rotation", "1", "--steps", "2", code=1)
+        result = train(
+            out,
+            "--plugin",
+            str(path),
+            "--condition",
+            "none",
+            "--discriminator",
+            "headless",
+            parts,
+            "--rotation",
+            "1",
+            "--steps",
+            "2",
+            code=1,
+        )
         assert "discriminator 'headless'" in result.output and "--rotation 0" in result.output
         assert "Traceback" not in result.output and not out.exists()
     # without --rotation it trains as before
-    train(tmp_path / "plain", "--plugin", str(path), "--condition", "none", "--discriminator", "headless", "--steps", "2")
+    train(
+        tmp_path / "plain",
+        "--plugin",
+        str(path),
+        "--condition",
+        "none",
+        "--discriminator",
+        "headless",
+        "--steps",
+        "2",
+    )

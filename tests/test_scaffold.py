@@ -22,33 +22,70 @@ def new_plugin(*args: str):
 def installed(tmp_path_factory) -> tuple[Path, Path]:
     """gankit-demo with every family, pip-installed (for real) into a private folder."""
     root = tmp_path_factory.mktemp("scaffold")
-    families = ["--family", "generator", "--family", "discriminator", "--family", "loss",
-                "--family", "dataset", "--family", "metric"]
+    families = [
+        "--family",
+        "generator",
+        "--family",
+        "discriminator",
+        "--family",
+        "loss",
+        "--family",
+        "dataset",
+        "--family",
+        "metric",
+    ]
     result = new_plugin("demo", "--dir", str(root), *families)
     assert result.exit_code == 0, result.output
     site = root / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         str(root / "gankit-demo")],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(root / "gankit-demo"),
+        ],
+        check=True,
+        capture_output=True,
     )
     return root / "gankit-demo", site
 
 
 def run(site: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, cwd=cwd, timeout=600)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, *args], env=env, capture_output=True, text=True, cwd=cwd, timeout=600
+    )
 
 
 def test_the_package_layout(installed):
     package, _ = installed
     files = sorted(
-        str(p.relative_to(package)) for p in package.rglob("*")
-        if p.is_file() and not any(part.endswith(".egg-info") or part in ("build", "__pycache__") for part in p.parts)
+        str(p.relative_to(package))
+        for p in package.rglob("*")
+        if p.is_file()
+        and not any(
+            part.endswith(".egg-info") or part in ("build", "__pycache__") for part in p.parts
+        )
     )
-    assert files == ["README.md", "gankit_demo/__init__.py", "pyproject.toml", "tests/test_contract.py"]
+    assert files == [
+        "README.md",
+        "gankit_demo/__init__.py",
+        "pyproject.toml",
+        "tests/test_contract.py",
+    ]
     pyproject = (package / "pyproject.toml").read_text()
-    assert 'name = "gankit-demo"' in pyproject and '[project.entry-points.gankit]\ndemo = "gankit_demo"' in pyproject
+    assert (
+        'name = "gankit-demo"' in pyproject
+        and '[project.entry-points.gankit]\ndemo = "gankit_demo"' in pyproject
+    )
 
 
 def test_installed_plugin_is_listed_from_its_entry_point(installed):
@@ -57,13 +94,19 @@ def test_installed_plugin_is_listed_from_its_entry_point(installed):
     row = next(r for r in json.loads(result.stdout) if r["name"] == "demo")
     assert row["source"] == "entry-point" and row["status"] == "ok", row
     assert {f: [c["name"] for c in cs] for f, cs in row["components"].items() if cs} == {
-        "generators": ["demo"], "discriminators": ["demo"], "losses": ["demo"], "datasets": ["demo"], "metrics": ["demo"],
+        "generators": ["demo"],
+        "discriminators": ["demo"],
+        "losses": ["demo"],
+        "datasets": ["demo"],
+        "metrics": ["demo"],
     }
 
 
 def test_the_generated_tests_pass(installed):
     package, site = installed
-    result = run(site, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests"), cwd=package)
+    result = run(
+        site, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests"), cwd=package
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 passed" in result.stdout  # one per component, the entry point, gankit check
 
@@ -71,14 +114,53 @@ def test_the_generated_tests_pass(installed):
 def test_training_with_the_generated_components(installed, tmp_path, tiny_data):
     _, site = installed
     out = tmp_path / "R"
-    result = run(site, "-m", "gankit", "train", "--generator", "demo", "--loss", "demo", "--condition", "none",
-                 "--steps", "5", "--batch-size", "8", "--out", str(out))
+    result = run(
+        site,
+        "-m",
+        "gankit",
+        "train",
+        "--generator",
+        "demo",
+        "--loss",
+        "demo",
+        "--condition",
+        "none",
+        "--steps",
+        "5",
+        "--batch-size",
+        "8",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     config = (out / "config.toml").read_text()
     assert 'discriminator = "demo"' in config
-    result = run(site, "-m", "gankit", "train", "--generator", "demo", "--discriminator", "demo", "--loss", "demo",
-                 "--dataset", "demo", "--steps", "5", "--batch-size", "8", "--out", str(tmp_path / "R2"),
-                 "--eval-every", "5", "--eval-metric", "demo", "--eval-n", "16")
+    result = run(
+        site,
+        "-m",
+        "gankit",
+        "train",
+        "--generator",
+        "demo",
+        "--discriminator",
+        "demo",
+        "--loss",
+        "demo",
+        "--dataset",
+        "demo",
+        "--steps",
+        "5",
+        "--batch-size",
+        "8",
+        "--out",
+        str(tmp_path / "R2"),
+        "--eval-every",
+        "5",
+        "--eval-metric",
+        "demo",
+        "--eval-n",
+        "16",
+    )
     assert result.returncode == 0, result.stderr
     assert "demo" in json.loads((tmp_path / "R2" / "metrics.jsonl").read_text().splitlines()[-1])
 
@@ -87,11 +169,42 @@ def test_only_generator_and_loss_train_with_the_default_discriminator(tmp_path, 
     result = new_plugin("gl", "--dir", str(tmp_path), "--family", "generator", "--family", "loss")
     assert result.exit_code == 0
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-                    str(tmp_path / "gankit-gl")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(tmp_path / "gankit-gl"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     out = tmp_path / "R"
-    result = run(site, "-m", "gankit", "train", "--generator", "gl", "--loss", "gl", "--condition", "none",
-                 "--steps", "5", "--batch-size", "8", "--out", str(out), "-o", "discriminator.width=8")
+    result = run(
+        site,
+        "-m",
+        "gankit",
+        "train",
+        "--generator",
+        "gl",
+        "--loss",
+        "gl",
+        "--condition",
+        "none",
+        "--steps",
+        "5",
+        "--batch-size",
+        "8",
+        "--out",
+        str(out),
+        "-o",
+        "discriminator.width=8",
+    )
     assert result.returncode == 0, result.stderr
     assert 'discriminator = "dcgan"' in (out / "config.toml").read_text()
 

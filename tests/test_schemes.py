@@ -13,8 +13,22 @@ from click.testing import CliRunner
 from gankit.cli import cli
 
 PLUGIN = Path(__file__).parent / "fixtures" / "plugins" / "mixture_scheme.py"
-TINY = ["--batch-size", "8", "--latent-dim", "8", "--log-every", "2", "--sample-every", "3",
-        "--checkpoint-every", "3", "-o", "generator.width=4", "-o", "discriminator.width=4"]
+TINY = [
+    "--batch-size",
+    "8",
+    "--latent-dim",
+    "8",
+    "--log-every",
+    "2",
+    "--sample-every",
+    "3",
+    "--checkpoint-every",
+    "3",
+    "-o",
+    "generator.width=4",
+    "-o",
+    "discriminator.width=4",
+]
 
 
 def invoke(*args: str):
@@ -26,7 +40,10 @@ def test_the_gan_scheme_is_listed_with_its_roles():
     assert result.exit_code == 0, result.output
     plugin = next(row for row in json.loads(result.stdout) if row["name"] == "gan")
     gan = plugin["components"]["schemes"][0]
-    assert gan["name"] == "gan" and gan["roles"] == {"generator": "generators", "discriminator": "discriminators"}
+    assert gan["name"] == "gan" and gan["roles"] == {
+        "generator": "generators",
+        "discriminator": "discriminators",
+    }
     assert gan["options"] == {"l1_weight": 100.0}
 
 
@@ -41,20 +58,43 @@ def test_a_third_party_scheme_trains_resumes_and_exports_its_roles(tmp_path, tin
     import keras
 
     out = tmp_path / "M"
-    base = ["--plugin", str(PLUGIN), "train", "--out", str(out), *TINY, "--scheme", "mixture",
-            "--condition", "none", "--no-parts"]
+    base = [
+        "--plugin",
+        str(PLUGIN),
+        "train",
+        "--out",
+        str(out),
+        *TINY,
+        "--scheme",
+        "mixture",
+        "--condition",
+        "none",
+        "--no-parts",
+    ]
     result = invoke(*base, "--steps", "3")
     assert result.exit_code == 0, (result.output, result.exception)
     result = invoke(*base, "--steps", "6")
     assert result.exit_code == 0, (result.output, result.exception)
     assert "from step 3" in result.stderr
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [2, 3, 4, 6] and all("g_spread" in r and "d_loss" in r for r in rows)
+    assert [r["step"] for r in rows] == [2, 3, 4, 6] and all(
+        "g_spread" in r and "d_loss" in r for r in rows
+    )
     with np.load(out / "checkpoints" / "step_000006.npz") as data:
         groups = set(json.loads(str(data["__meta__"])))
-    assert groups == {"g_1/weights", "g_2/weights", "discriminator/weights", "D/optimizer", "G/optimizer"}
+    assert groups == {
+        "g_1/weights",
+        "g_2/weights",
+        "discriminator/weights",
+        "D/optimizer",
+        "G/optimizer",
+    }
     info = json.loads((out / "run.json").read_text())
-    assert info["scheme"] == "mixture" and set(info["parameters"]) == {"g_1", "g_2", "discriminator"}
+    assert info["scheme"] == "mixture" and set(info["parameters"]) == {
+        "g_1",
+        "g_2",
+        "discriminator",
+    }
     first = keras.models.load_model(out / "generator.keras", safe_mode=True)
     second = keras.models.load_model(out / "generator_2.keras", safe_mode=True)
     z = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
@@ -67,10 +107,14 @@ def test_gankit_check_passes_a_good_scheme_and_names_each_broken_one():
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert "ok   scheme 'mixture' (check_scheme)" in lines
-    assert ("FAIL scheme 'nobody-builds' (check_scheme): group 'G' updates role 'g_3', which no role "
-            "declares (roles: g_1, g_2, discriminator)") in lines
-    assert ("FAIL scheme 'not-a-scalar' (check_scheme): losses['D'] returned a value of shape (8, 1), "
-            "not a scalar (the mean over the batch)") in lines
+    assert (
+        "FAIL scheme 'nobody-builds' (check_scheme): group 'G' updates role 'g_3', which no role "
+        "declares (roles: g_1, g_2, discriminator)"
+    ) in lines
+    assert (
+        "FAIL scheme 'not-a-scalar' (check_scheme): losses['D'] returned a value of shape (8, 1), "
+        "not a scalar (the mean over the batch)"
+    ) in lines
 
 
 def test_a_group_with_no_variables_fails_the_check():

@@ -19,8 +19,20 @@ from gankit.io.toml import loads_toml
 
 PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
 TINY = [
-    "--batch-size", "8", "--latent-dim", "8", "--log-every", "2", "--sample-every", "3",
-    "--checkpoint-every", "3", "-o", "generator.width=4", "-o", "discriminator.width=4",
+    "--batch-size",
+    "8",
+    "--latent-dim",
+    "8",
+    "--log-every",
+    "2",
+    "--sample-every",
+    "3",
+    "--checkpoint-every",
+    "3",
+    "-o",
+    "generator.width=4",
+    "-o",
+    "discriminator.width=4",
 ]
 
 
@@ -38,15 +50,35 @@ def test_run_directory_is_complete(tmp_path, tiny_data):
     out = tmp_path / "R"
     train(out, "--steps", "6")
     assert (out / "config.toml").is_file() and (out / "generator.keras").is_file()
-    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000003.png", "step_000006.png"]
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_000003.npz", "step_000006.npz"]
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [
+        "step_000003.png",
+        "step_000006.png",
+    ]
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
+        "step_000003.npz",
+        "step_000006.npz",
+    ]
     assert any(p.name.startswith("events.out.tfevents") for p in (out / "tensorboard").iterdir())
     info = json.loads((out / "run.json").read_text())
-    for key in ("gankit", "tensorflow", "keras", "plugins", "seed", "devices", "generator_params", "discriminator_params"):
+    for key in (
+        "gankit",
+        "tensorflow",
+        "keras",
+        "plugins",
+        "seed",
+        "devices",
+        "generator_params",
+        "discriminator_params",
+    ):
         assert key in info
     assert info["status"] == "finished" and info["step"] == 6 and info["replicas"] == 1
     assert info["generator_params"] > 0 and info["discriminator_params"] > 0
-    assert info["plugins"] == {"gan": "0.1.0", "dcgan": "0.1.0", "minimax": "0.1.0", "mnist-cifar": "0.1.0"}
+    assert info["plugins"] == {
+        "gan": "0.1.0",
+        "dcgan": "0.1.0",
+        "minimax": "0.1.0",
+        "mnist-cifar": "0.1.0",
+    }
     assert info["scheme"] == "gan" and set(info["parameters"]) == {"generator", "discriminator"}
     rows = metrics(out)
     assert [r["step"] for r in rows] == [2, 4, 6]
@@ -54,7 +86,9 @@ def test_run_directory_is_complete(tmp_path, tiny_data):
         assert set(r) == {"step", "d_loss", "g_loss", "g_l1", "images_per_sec", "elapsed_s"}
         assert np.isfinite(r["d_loss"]) and r["images_per_sec"] > 0
     config = loads_toml((out / "config.toml").read_text())
-    assert config["condition"] == ["content", "style"] and config["options"]["generator"]["width"] == 4
+    assert (
+        config["condition"] == ["content", "style"] and config["options"]["generator"]["width"] == 4
+    )
 
 
 def test_resume_continues_exactly_where_a_straight_run_goes(tmp_path, tiny_data):
@@ -80,11 +114,19 @@ def test_resume_falls_back_past_a_truncated_latest_checkpoint(tmp_path, tiny_dat
     result = CliRunner().invoke(cli, ["train", "--out", str(out), "--steps", "9"])
     assert result.exit_code == 0, (result.output, result.exception)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
-    assert len(warnings) == 1 and "step_000006.npz" in warnings[0] and "step_000003.npz" in warnings[0]
+    assert (
+        len(warnings) == 1 and "step_000006.npz" in warnings[0] and "step_000003.npz" in warnings[0]
+    )
     assert "resuming" in result.stderr and "from step 3" in result.stderr
     kept = out / "checkpoints" / "step_000006.npz.corrupt"
     assert kept.read_bytes() == data[: len(data) // 2]  # set aside, not deleted
-    assert [r["step"] for r in metrics(out)] == [2, 4, 6, 8, 9]  # the rows after step 3 were retrained
+    assert [r["step"] for r in metrics(out)] == [
+        2,
+        4,
+        6,
+        8,
+        9,
+    ]  # the rows after step 3 were retrained
     assert (out / "checkpoints" / "step_000009.npz").is_file()
 
 
@@ -101,8 +143,19 @@ def test_the_update_rules_train_and_differ(tmp_path, tiny_data, d_steps):
     runs = {}
     for update in ("alternating", "simultaneous"):
         out = tmp_path / update
-        train(out, "--steps", "1", "--log-every", "1", "--update", update, "--d-steps", d_steps,
-              "--precision", "float32")
+        train(
+            out,
+            "--steps",
+            "1",
+            "--log-every",
+            "1",
+            "--update",
+            update,
+            "--d-steps",
+            d_steps,
+            "--precision",
+            "float32",
+        )
         assert f'update = "{update}"' in (out / "config.toml").read_text()
         runs[update] = metrics(out)[0]
         assert np.isfinite(runs[update]["d_loss"]) and np.isfinite(runs[update]["g_loss"])
@@ -155,8 +208,21 @@ def test_unwritable_out_is_a_clear_error(tmp_path, tiny_data):
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny_data):
     out = tmp_path / "R"
     result = CliRunner().invoke(
-        cli, ["--plugin", str(PLUGINS / "extra_loss.py"), "train", "--out", str(out), *TINY,
-              "--steps", "12", "--loss", "nan-after", "-o", "loss.steps=4"],
+        cli,
+        [
+            "--plugin",
+            str(PLUGINS / "extra_loss.py"),
+            "train",
+            "--out",
+            str(out),
+            *TINY,
+            "--steps",
+            "12",
+            "--loss",
+            "nan-after",
+            "-o",
+            "loss.steps=4",
+        ],
     )
     assert result.exit_code == 1
     last = result.stderr.splitlines()[-1]
@@ -183,7 +249,20 @@ def test_conditional_sample_and_transfer(tmp_path, tiny_data):
     out = tmp_path / "C"
     train(out, "--steps", "3")
     npz = tmp_path / "s.npz"
-    result = CliRunner().invoke(cli, ["sample", "--run", str(out), "-n", "6", "--npz", str(npz), "--out", str(tmp_path / "s.png")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "sample",
+            "--run",
+            str(out),
+            "-n",
+            "6",
+            "--npz",
+            str(npz),
+            "--out",
+            str(tmp_path / "s.png"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     arrays = np.load(npz)
     assert sorted(arrays.files) == ["content", "images", "label", "style"]
@@ -192,11 +271,27 @@ def test_conditional_sample_and_transfer(tmp_path, tiny_data):
     digit = Image.new("L", (123, 201), 255)
     ImageDraw.Draw(digit).line([(60, 20), (60, 180)], fill=0, width=15)
     digit.save(tmp_path / "a.png")
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (77, 140, 3), dtype=np.uint8)).save(tmp_path / "b.jpg")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (77, 140, 3), dtype=np.uint8)).save(
+        tmp_path / "b.jpg"
+    )
     for scale, size in (("1", (32, 32)), ("3", (96, 96))):
         target = tmp_path / f"out{scale}.png"
-        result = CliRunner().invoke(cli, ["transfer", "--run", str(out), "--content", str(tmp_path / "a.png"),
-                                          "--style", str(tmp_path / "b.jpg"), "-o", str(target), "--scale", scale])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "transfer",
+                "--run",
+                str(out),
+                "--content",
+                str(tmp_path / "a.png"),
+                "--style",
+                str(tmp_path / "b.jpg"),
+                "-o",
+                str(target),
+                "--scale",
+                scale,
+            ],
+        )
         assert result.exit_code == 0, result.output
         image = Image.open(target)
         assert image.size == size and image.mode == "RGB"
@@ -208,7 +303,9 @@ def test_transfer_content_preprocessing_makes_an_mnist_style_digit(tmp_path):
     from gankit.eval.sampling import prepare_content
 
     drawing = Image.new("RGB", (400, 300), "white")
-    ImageDraw.Draw(drawing).rectangle([300, 40, 330, 260], fill="black")  # off-centre, dark on light
+    ImageDraw.Draw(drawing).rectangle(
+        [300, 40, 330, 260], fill="black"
+    )  # off-centre, dark on light
     drawing.save(tmp_path / "d.png")
     content = prepare_content(tmp_path / "d.png")
     assert content.shape == (32, 32, 1)
@@ -232,7 +329,9 @@ def test_exported_generator_loads_without_gankit(tmp_path, tiny_data):
         "print('ok')\n"
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok"
 
@@ -240,12 +339,29 @@ def test_exported_generator_loads_without_gankit(tmp_path, tiny_data):
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_saves_a_checkpoint_and_exits(tmp_path, tiny_data, signum, code):
     out = tmp_path / "R"
-    args = [sys.executable, "-m", "gankit", "train", "--out", str(out), *TINY, "--steps", "100000",
-            "--checkpoint-every", "100000", "--sample-every", "100000"]
+    args = [
+        sys.executable,
+        "-m",
+        "gankit",
+        "train",
+        "--out",
+        str(out),
+        *TINY,
+        "--steps",
+        "100000",
+        "--checkpoint-every",
+        "100000",
+        "--sample-every",
+        "100000",
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text().strip():
+        while (
+            time.time() < deadline
+            and not (out / "metrics.jsonl").exists()
+            or not (out / "metrics.jsonl").read_text().strip()
+        ):
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.2)
         proc.send_signal(signum)
@@ -263,11 +379,23 @@ def test_signal_saves_a_checkpoint_and_exits(tmp_path, tiny_data, signum, code):
 def test_training_crosses_epoch_boundaries(tmp_path, tiny_data):
     # 160 tiny examples / batch 8 = 20 steps per epoch: 45 steps start two new epochs
     out = tmp_path / "R"
-    train(out, "--steps", "45", "--log-every", "15", "--sample-every", "45", "--checkpoint-every", "45")
+    train(
+        out,
+        "--steps",
+        "45",
+        "--log-every",
+        "15",
+        "--sample-every",
+        "45",
+        "--checkpoint-every",
+        "45",
+    )
     assert [r["step"] for r in metrics(out)] == [15, 30, 45]
 
 
-def test_sample_uses_the_latest_checkpoint_when_the_export_is_older(tmp_path, tiny_data, monkeypatch):
+def test_sample_uses_the_latest_checkpoint_when_the_export_is_older(
+    tmp_path, tiny_data, monkeypatch
+):
     from gankit.plugin.loader import load_plugins
     from gankit.run.models import load_generator
     from gankit.run.rundir import RunDir
@@ -321,12 +449,19 @@ def test_a_checkpoint_loads_back_without_the_dataset(tmp_path, tiny_data, monkey
     out = tmp_path / "R"
     train(out, "--steps", "6", "--condition", "label", "--ema-decay", "0.9")
     roles = json.loads((out / "run.json").read_text())["roles"]
-    assert roles["generator"]["export"] == "generator" and roles["generator"]["spec"]["num_classes"] == 10
+    assert (
+        roles["generator"]["export"] == "generator"
+        and roles["generator"]["spec"]["num_classes"] == 10
+    )
     exported = keras.models.load_model(out / "generator.keras", safe_mode=True, compile=False)
     (out / "generator.keras").unlink()
-    monkeypatch.setenv("GANKIT_DATA_DIR", str(tmp_path / "nothing-here"))  # building the dataset would fail
+    monkeypatch.setenv(
+        "GANKIT_DATA_DIR", str(tmp_path / "nothing-here")
+    )  # building the dataset would fail
     network, step = load_network(RunDir(out), load_plugins().registry)
     assert step == 6
-    inputs = {"z": np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32),
-              "label": np.arange(4, dtype=np.int32)}
+    inputs = {
+        "z": np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32),
+        "label": np.arange(4, dtype=np.int32),
+    }
     np.testing.assert_allclose(np.asarray(network(inputs)), np.asarray(exported(inputs)), atol=1e-5)

@@ -15,8 +15,9 @@ from gankit._version import __version__
 from gankit.cli.common import CONTEXT_SETTINGS, GankitGroup, get_host
 from gankit.cli.data import dataset_preview, info
 from gankit.cli.plugins import check_cmd, list_plugins, new_plugin_cmd
-from gankit.cli.runs import evaluate_cmd, sample_cmd, transfer_cmd, translate_cmd
+from gankit.cli.runs import evaluate_cmd, sample_cmd, transfer_cmd
 from gankit.cli.train import train
+from gankit.cli.translate import translate_cmd
 from gankit.plugin.loader import LoadOptions
 
 __all__ = ["cli", "main"]
@@ -71,8 +72,18 @@ def cli(
         get_host(ctx)  # plugins the user named: every command warns if they fail to load
 
 
-for command in (list_plugins, check_cmd, dataset_preview, train, sample_cmd, transfer_cmd, translate_cmd, evaluate_cmd,
-                new_plugin_cmd, info):
+for command in (
+    list_plugins,
+    check_cmd,
+    dataset_preview,
+    train,
+    sample_cmd,
+    transfer_cmd,
+    translate_cmd,
+    evaluate_cmd,
+    new_plugin_cmd,
+    info,
+):
     cli.add_command(command)
 
 

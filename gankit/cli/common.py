@@ -58,6 +58,8 @@ def get_host(ctx: click.Context) -> PluginHost:
 def data_dir_option(command: Any) -> Any:
     """``--data-dir``, where the dataset files are."""
     return click.option(
-        "--data-dir", type=click.Path(file_okay=False), default=None,
+        "--data-dir",
+        type=click.Path(file_okay=False),
+        default=None,
         help="Folder with the data files [default: $GANKIT_DATA_DIR].",
     )(command)

@@ -23,10 +23,26 @@ from gankit.errors import UsageError
     help="Sets the dataset's `seed` option (the pairing, for mnist-cifar); for a dataset "
     "without one, shuffles which examples are shown.",
 )
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="PNG grid to write [default: NAME-SPLIT.png unless --npz is given].")
-@click.option("--npz", type=click.Path(dir_okay=False), default=None, help="Also write the raw examples as .npz, one array per element key.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PNG grid to write [default: NAME-SPLIT.png unless --npz is given].",
+)
+@click.option(
+    "--npz",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the raw examples as .npz, one array per element key.",
+)
 @click.option("--scale", type=click.IntRange(1, 16), default=2, help="Upscale the PNG for viewing.")
-@click.option("-o", "overrides", multiple=True, metavar="dataset.OPTION=VALUE", help="Dataset option (repeatable).")
+@click.option(
+    "-o",
+    "overrides",
+    multiple=True,
+    metavar="dataset.OPTION=VALUE",
+    help="Dataset option (repeatable).",
+)
 @data_dir_option
 @click.pass_context
 def dataset_preview(
@@ -54,7 +70,7 @@ def dataset_preview(
     import_tensorflow()
     from gankit.io.images import paired_grid, save_png
     from gankit.plugin.building import build_dataset, resolve, take_examples
-    from gankit.run.config import parse_overrides
+    from gankit.run.parsing import parse_overrides
 
     registry = get_host(ctx).registry
     options = parse_overrides(overrides, allowed=("dataset",)).get("dataset", {})
@@ -64,7 +80,9 @@ def dataset_preview(
         options["seed"] = seed
     dataset = build_dataset(registry, name, options, data_dir)
     if split not in dataset.splits:
-        raise UsageError(f"unknown split '{split}' of dataset '{name}'; available: {', '.join(dataset.splits)}")
+        raise UsageError(
+            f"unknown split '{split}' of dataset '{name}'; available: {', '.join(dataset.splits)}"
+        )
     describe = getattr(dataset, "describe", None)
     if callable(describe):
         click.echo(describe())
@@ -93,6 +111,7 @@ def info(as_json: bool, data_dir: str | None) -> None:
 
     tf = import_tensorflow()
     import keras
+
     context = DataContext.from_env(data_dir)
     folders = {"data_dir": context.data_dir, "cache_dir": context.cache_dir}
     report = {
@@ -103,8 +122,12 @@ def info(as_json: bool, data_dir: str | None) -> None:
         "devices": [f"{d.name} ({d.device_type})" for d in tf.config.list_logical_devices()],
         "downloads": "allowed" if context.allow_download else "disabled (GANKIT_OFFLINE=1)",
         **{
-            key: {"path": str(folder), "files": sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []}
-            if folder is not None else None
+            key: {
+                "path": str(folder),
+                "files": sorted(p.name for p in folder.iterdir()) if folder.is_dir() else [],
+            }
+            if folder is not None
+            else None
             for key, folder in folders.items()
         },
     }
@@ -117,6 +140,7 @@ def info(as_json: bool, data_dir: str | None) -> None:
             value = f"{value['path']}: {files}"
         elif isinstance(value, list):
             value = ", ".join(value)
-        click.echo(f"{key:<10} {value if value is not None else '(not set: --data-dir or GANKIT_DATA_DIR)'}")
-
-
+        click.echo(
+            f"{key:<10} "
+            f"{value if value is not None else '(not set: --data-dir or GANKIT_DATA_DIR)'}"
+        )

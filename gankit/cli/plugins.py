@@ -36,7 +36,13 @@ def list_plugins(ctx: click.Context, as_json: bool, family: str | None) -> None:
 
 @click.command("new-plugin", context_settings=CONTEXT_SETTINGS)
 @click.argument("name")
-@click.option("--dir", "directory", type=click.Path(file_okay=False), default=".", help="Where to create gankit-NAME/.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default=".",
+    help="Where to create gankit-NAME/.",
+)
 @click.option(
     "--family",
     "families",
@@ -64,12 +70,15 @@ def new_plugin_cmd(name: str, directory: str, families: tuple[str, ...]) -> None
     click.echo(f"next: pip install -e {root} && pytest {root}")
 
 
-
-
 @click.command("check", context_settings=CONTEXT_SETTINGS)
 @click.argument("target")
-@click.option("-o", "overrides", multiple=True, metavar="FAMILY.OPTION=VALUE",
-              help="Option for the factories the checks build, e.g. -o dataset.path=photos (repeatable).")
+@click.option(
+    "-o",
+    "overrides",
+    multiple=True,
+    metavar="FAMILY.OPTION=VALUE",
+    help="Option for the factories the checks build, e.g. -o dataset.path=photos (repeatable).",
+)
 @click.pass_context
 def check_cmd(ctx: click.Context, target: str, overrides: tuple[str, ...]) -> None:
     """Run the contract kit on every component one plugin registers.
@@ -88,7 +97,7 @@ def check_cmd(ctx: click.Context, target: str, overrides: tuple[str, ...]) -> No
     """
     from gankit._tf import import_tensorflow
     from gankit.plugin.session import use_host
-    from gankit.run.config import parse_overrides
+    from gankit.run.parsing import parse_overrides
     from gankit.testing.plugin_check import check_plugin, load_for_check
 
     host, names = load_for_check(target)

@@ -14,20 +14,49 @@ from gankit.errors import UsageError
 
 
 @click.command("sample", context_settings=CONTEXT_SETTINGS)
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@click.option(
+    "--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory."
+)
 @click.option("-n", "count", type=click.IntRange(1, 100_000), default=64, help="Number of images.")
-@click.option("--seed", type=int, default=0, help="Seed of the noise (and of the test-split conditions).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="PNG grid [default: RUN/sample.png unless --npz is given].")
-@click.option("--npz", type=click.Path(dir_okay=False), default=None, help="Write the images (and conditions) as .npz.")
+@click.option(
+    "--seed", type=int, default=0, help="Seed of the noise (and of the test-split conditions)."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PNG grid [default: RUN/sample.png unless --npz is given].",
+)
+@click.option(
+    "--npz",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the images (and conditions) as .npz.",
+)
 @click.option("--scale", type=click.IntRange(1, 16), default=2, help="Upscale the PNG for viewing.")
 @click.option("--best", is_flag=True, help="Use checkpoints/best.npz (kept by train --eval-every).")
-@click.option("--class", "classes", metavar="CLASS", default=None,
-              help="Run trained with --condition label: images of one class (index or name), or `all` "
-                   "for one row per class [default: the classes in turn].")
+@click.option(
+    "--class",
+    "classes",
+    metavar="CLASS",
+    default=None,
+    help="Run trained with --condition label: images of one class (index or name), or `all` "
+    "for one row per class [default: the classes in turn].",
+)
 @data_dir_option
 @click.pass_context
-def sample_cmd(ctx: click.Context, run_dir: str, count: int, seed: int, out: str | None,
-               npz: str | None, scale: int, best: bool, classes: str | None, data_dir: str | None) -> None:
+def sample_cmd(
+    ctx: click.Context,
+    run_dir: str,
+    count: int,
+    seed: int,
+    out: str | None,
+    npz: str | None,
+    scale: int,
+    best: bool,
+    classes: str | None,
+    data_dir: str | None,
+) -> None:
     """Generate images from a run's exported generator (or its latest checkpoint).
 
     The .npz holds `images` (n, H, W, C) in [-1, 1]; for a conditional run also the
@@ -65,24 +94,72 @@ def sample_cmd(ctx: click.Context, run_dir: str, count: int, seed: int, out: str
 
 
 @click.command("transfer", context_settings=CONTEXT_SETTINGS)
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run trained with --condition content,style.")
-@click.option("--content", "contents", required=True, multiple=True, type=click.Path(),
-              help="Image of a digit (any size or mode), or a directory of them (repeatable).")
-@click.option("--style", "styles", required=True, multiple=True, type=click.Path(),
-              help="Style image, or a directory of them (repeatable).")
-@click.option("--pairs", type=click.Choice(["all", "zip"]), default="all",
-              help="all: every content with every style; zip: the i-th content with the i-th style.")
-@click.option("-o", "--out", default=None, type=click.Path(),
-              help="Output PNG for one pair, else a directory for one PNG per pair "
-              "[default: transfer.png for one pair, transfer/ for several].")
-@click.option("--grid", type=click.Path(dir_okay=False), default=None,
-              help="Also write every pair as content | style | output in one grid PNG.")
-@click.option("--scale", type=click.IntRange(1, 32), default=4, help="Upscale the 32x32 output for viewing (1 keeps it 32x32).")
+@click.option(
+    "--run",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Run trained with --condition content,style.",
+)
+@click.option(
+    "--content",
+    "contents",
+    required=True,
+    multiple=True,
+    type=click.Path(),
+    help="Image of a digit (any size or mode), or a directory of them (repeatable).",
+)
+@click.option(
+    "--style",
+    "styles",
+    required=True,
+    multiple=True,
+    type=click.Path(),
+    help="Style image, or a directory of them (repeatable).",
+)
+@click.option(
+    "--pairs",
+    type=click.Choice(["all", "zip"]),
+    default="all",
+    help="all: every content with every style; zip: the i-th content with the i-th style.",
+)
+@click.option(
+    "-o",
+    "--out",
+    default=None,
+    type=click.Path(),
+    help="Output PNG for one pair, else a directory for one PNG per pair "
+    "[default: transfer.png for one pair, transfer/ for several].",
+)
+@click.option(
+    "--grid",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write every pair as content | style | output in one grid PNG.",
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(1, 32),
+    default=4,
+    help="Upscale the 32x32 output for viewing (1 keeps it 32x32).",
+)
 @click.option("--seed", type=int, default=0, help="Seed of the noise z (one vector per pair).")
-@click.option("--show-inputs", is_flag=True, help="Write content | style | output side by side in each PNG.")
+@click.option(
+    "--show-inputs", is_flag=True, help="Write content | style | output side by side in each PNG."
+)
 @click.pass_context
-def transfer_cmd(ctx: click.Context, run_dir: str, contents: tuple[str, ...], styles: tuple[str, ...],
-                 pairs: str, out: str | None, grid: str | None, scale: int, seed: int, show_inputs: bool) -> None:
+def transfer_cmd(
+    ctx: click.Context,
+    run_dir: str,
+    contents: tuple[str, ...],
+    styles: tuple[str, ...],
+    pairs: str,
+    out: str | None,
+    grid: str | None,
+    scale: int,
+    seed: int,
+    show_inputs: bool,
+) -> None:
     """Render digit images in the style of other images, all in one process.
 
     The content becomes a white-on-black 28x28 digit padded to 32x32 (a dark-on-light
@@ -93,22 +170,31 @@ def transfer_cmd(ctx: click.Context, run_dir: str, contents: tuple[str, ...], st
     Examples:
       gankit transfer --run runs/R --content digit.png --style photo.jpg -o out.png
       gankit transfer --run runs/R --content a.png --content b.png --style s.jpg -o out/
-      gankit transfer --run runs/R --content digits/ --style photos/ --pairs zip -o out/ --grid all.png
+      gankit transfer --run runs/R --content digits/ --style photos/ --pairs zip \
+        -o out/ --grid all.png
     """
     from gankit.eval.sampling import image_files, pair_up, transfer
     from gankit.io.images import paired_grid, save_png
     from gankit.run.rundir import RunDir
 
-    matched = pair_up(image_files(list(contents), "content"), image_files(list(styles), "style"), pairs)
+    matched = pair_up(
+        image_files(list(contents), "content"), image_files(list(styles), "style"), pairs
+    )
     import_tensorflow()
     result = transfer(RunDir(Path(run_dir)), get_host(ctx).registry, matched, seed)
     targets = _transfer_targets(matched, out)
     for i, target in enumerate(targets):
-        parts = [result["content"][i:i + 1], result["style"][i:i + 1]] if show_inputs else []
-        save_png(paired_grid([*parts, result["images"][i:i + 1]], gap=0), target, scale=scale)
-    click.echo(f"wrote {targets[0]}" if len(targets) == 1 else f"wrote {len(targets)} images to {targets[0].parent}")
+        parts = [result["content"][i : i + 1], result["style"][i : i + 1]] if show_inputs else []
+        save_png(paired_grid([*parts, result["images"][i : i + 1]], gap=0), target, scale=scale)
+    click.echo(
+        f"wrote {targets[0]}"
+        if len(targets) == 1
+        else f"wrote {len(targets)} images to {targets[0].parent}"
+    )
     if grid is not None:
-        save_png(paired_grid([result["content"], result["style"], result["images"]]), grid, scale=scale)
+        save_png(
+            paired_grid([result["content"], result["style"], result["images"]]), grid, scale=scale
+        )
         click.echo(f"wrote {grid}")
 
 
@@ -125,63 +211,61 @@ def _transfer_targets(pairs: list[tuple[Path, Path]], out: str | None) -> list[P
     return [folder / (f"{n}-{i}.png" if n in repeated else f"{n}.png") for i, n in enumerate(names)]
 
 
-@click.command("translate", context_settings=CONTEXT_SETTINGS)
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False),
-              help="Run of a translation scheme (cyclegan, cut, fastcut, pix2pix).")
-@click.option("--input", "inputs", required=True, multiple=True, type=click.Path(),
-              help="Picture file or folder (repeatable; folders are read recursively).")
-@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
-              help="Domain A to B, or back (cyclegan, cut: both; pix2pix: a2b).")
-@click.option("-o", "--out", required=True, type=click.Path(file_okay=False),
-              help="Folder for the translations: one PNG per input, named after it.")
-@click.pass_context
-def translate_cmd(ctx: click.Context, run_dir: str, inputs: tuple[str, ...], direction: str, out: str) -> None:
-    """Translate your pictures with a translation run (A to B, or back).
-
-    Each input is decoded as the training folders were (centre square, resized to the
-    run's size) and its translation written to OUT as a PNG named after it, a folder's
-    subfolders kept. Files that cannot be read are skipped and listed.
-
-    \b
-    Examples:
-      gankit translate --run runs/horse2zebra --input horses/ -o zebras/
-      gankit translate --run runs/horse2zebra --input z1.jpg --input z2.jpg --direction b2a -o horses/
-    """
-    from gankit.data.progress import progress_bar
-    from gankit.eval.translate import collect_inputs, translate_files
-    from gankit.run.rundir import RunDir
-
-    run = RunDir(Path(run_dir))
-    if not run.exists():
-        raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
-    total = len(collect_inputs(list(inputs))[0])
-    import_tensorflow()
-    with progress_bar("translating", total) as advance:
-        result = translate_files(run, get_host(ctx).registry, list(inputs), Path(out), direction=direction,
-                                 advance=advance)
-    if result.skipped:
-        first = ", ".join(f"{p} ({why})" for p, why in result.skipped[:3])
-        click.echo(f"skipped {len(result.skipped)} files: {first}{', ...' if len(result.skipped) > 3 else ''}", err=True)
-    if not result.written:
-        raise UsageError("no input could be translated")
-    click.echo(f"wrote {len(result.written)} translations ({direction}) to {out}")
-
-
 @click.command("evaluate", context_settings=CONTEXT_SETTINGS)
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory.")
-@click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Metric (repeatable; see list-plugins --family metrics) [default: fid].")
-@click.option("-n", "count", type=click.IntRange(2, 1_000_000), default=1000, help="Real and generated images compared.")
+@click.option(
+    "--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory."
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    metavar="NAME",
+    help="Metric (repeatable; see list-plugins --family metrics) [default: fid].",
+)
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(2, 1_000_000),
+    default=1000,
+    help="Real and generated images compared.",
+)
 @click.option("--split", default="test", help="Dataset split of the real images.")
 @click.option("--seed", type=int, default=0, help="Seed of the real-image sample and of the noise.")
-@click.option("-o", "overrides", multiple=True, metavar="metric.OPTION=VALUE", help="Metric option, e.g. -o metric.extractor=classifier (repeatable).")
-@click.option("--weights", type=click.Path(dir_okay=False, exists=True), default=None, help="InceptionV3 weights file (the Keras 'notop' .h5), for offline use.")
-@click.option("--best", is_flag=True, help="Evaluate checkpoints/best.npz (kept by train --eval-every) instead of the newest weights.")
+@click.option(
+    "-o",
+    "overrides",
+    multiple=True,
+    metavar="metric.OPTION=VALUE",
+    help="Metric option, e.g. -o metric.extractor=classifier (repeatable).",
+)
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="InceptionV3 weights file (the Keras 'notop' .h5), for offline use.",
+)
+@click.option(
+    "--best",
+    is_flag=True,
+    help="Evaluate checkpoints/best.npz (kept by train --eval-every) instead of the newest "
+    "weights.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per metric.")
 @data_dir_option
 @click.pass_context
-def evaluate_cmd(ctx: click.Context, run_dir: str, metrics: tuple[str, ...], count: int, split: str,
-                 seed: int, overrides: tuple[str, ...], weights: str | None, best: bool,
-                 as_json: bool, data_dir: str | None) -> None:
+def evaluate_cmd(
+    ctx: click.Context,
+    run_dir: str,
+    metrics: tuple[str, ...],
+    count: int,
+    split: str,
+    seed: int,
+    overrides: tuple[str, ...],
+    weights: str | None,
+    best: bool,
+    as_json: bool,
+    data_dir: str | None,
+) -> None:
     """Evaluate a run's newest generator against the dataset's real images.
 
     Each result is printed and appended, with its protocol (metric, options,
@@ -191,10 +275,11 @@ def evaluate_cmd(ctx: click.Context, run_dir: str, metrics: tuple[str, ...], cou
     Examples:
       gankit evaluate --run runs/R --metric fid --metric kid -o metric.extractor=classifier -n 500
       gankit evaluate --run runs/R --metric content-accuracy --metric style-distance --json
-      gankit evaluate --run runs/R --metric fid --weights inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5
+      gankit evaluate --run runs/R --metric fid \
+        --weights inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5
     """
     from gankit.eval.evaluator import DEFAULT_METRICS, evaluate_run
-    from gankit.run.config import parse_overrides
+    from gankit.run.parsing import parse_overrides
     from gankit.run.rundir import RunDir
 
     options = parse_overrides(overrides, allowed=("metric",)).get("metric", {})
@@ -206,19 +291,34 @@ def evaluate_cmd(ctx: click.Context, run_dir: str, metrics: tuple[str, ...], cou
     data_dir = run.data_dir(data_dir, note=_note)
     import_tensorflow()
     records = evaluate_run(
-        run, get_host(ctx).registry, metrics or DEFAULT_METRICS, options=options, n=count,
-        split=split, seed=seed, data_dir=data_dir, best=best, log=lambda text: click.echo(text, err=True),
+        run,
+        get_host(ctx).registry,
+        metrics or DEFAULT_METRICS,
+        options=options,
+        n=count,
+        split=split,
+        seed=seed,
+        data_dir=data_dir,
+        best=best,
+        log=lambda text: click.echo(text, err=True),
     )
     for record in records:
-        if as_json:
-            click.echo(json.dumps(record))
-        else:
-            extra = "  ".join(f"{k} {v:.6g}" for k, v in record.items() if k not in ("metric", "value", "protocol", "seconds", "time") and isinstance(v, float))
-            p = record["protocol"]
-            where = f"{p['split']} n={p['n']} step={p['step']} seed={p['seed']}"
-            via = f" [{p['extractor']}]" if "extractor" in p else ""
-            click.echo(f"{record['metric']}{via}: {record['value']:.6g}  {extra + '  ' if extra else ''}({where})")
+        click.echo(json.dumps(record) if as_json else _result_line(record))
     click.echo(f"appended to {run.path / 'evals.jsonl'}", err=True)
+
+
+def _result_line(record: dict) -> str:
+    """One evaluation result as a line: metric, value, other figures, protocol."""
+    skip = ("metric", "value", "protocol", "seconds", "time")
+    extra = "  ".join(
+        f"{k} {v:.6g}" for k, v in record.items() if k not in skip and isinstance(v, float)
+    )
+    p = record["protocol"]
+    where = f"{p['split']} n={p['n']} step={p['step']} seed={p['seed']}"
+    via = f" [{p['extractor']}]" if "extractor" in p else ""
+    return (
+        f"{record['metric']}{via}: {record['value']:.6g}  {extra + '  ' if extra else ''}({where})"
+    )
 
 
 def _note(text: str) -> None:

@@ -24,7 +24,9 @@ from gankit.run.config import (
 _DEFAULTS = RunConfig()
 
 
-def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _run_option(
+    flag: str, type_: Any, help_: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A `train` option whose default lives in RunConfig (None here = not given)."""
     key = flag.lstrip("-").replace("-", "_")
     if key in TRAINING_SETTINGS:
@@ -36,15 +38,27 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
         default = getattr(_DEFAULTS, key)
         shown = ",".join(default) if isinstance(default, list) else default
         suffix = f" [default: {shown}]" if shown is not None else ""
-    return click.option(flag, key, type=type_, default=None, show_default=False, help=help_ + suffix)
+    return click.option(
+        flag, key, type=type_, default=None, show_default=False, help=help_ + suffix
+    )
 
 
 @click.command("train", context_settings=CONTEXT_SETTINGS)
-@_run_option("--scheme", str, "Training scheme: what one step trains (see list-plugins --family schemes).")
+@_run_option(
+    "--scheme", str, "Training scheme: what one step trains (see list-plugins --family schemes)."
+)
 @_run_option("--generator", str, "Generator name (see list-plugins).")
-@_run_option("--discriminator", str, "Discriminator name [default: the generator's name if there is one, else dcgan].")
+@_run_option(
+    "--discriminator",
+    str,
+    "Discriminator name [default: the generator's name if there is one, else dcgan].",
+)
 @_run_option("--loss", str, "Loss name (see list-plugins).")
-@_run_option("--penalty", str, "Discriminator penalty added to any loss, e.g. r1 (see list-plugins), or none.")
+@_run_option(
+    "--penalty",
+    str,
+    "Discriminator penalty added to any loss, e.g. r1 (see list-plugins), or none.",
+)
 @_run_option("--dataset", str, "Dataset name.")
 @click.option(
     "--condition",
@@ -67,7 +81,9 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     "conditional run; unconditional 12000 with --parts (batch 32), else 6000; each about "
     "4-8 minutes on a 2-core CPU].",
 )
-@_run_option("--batch-size", click.IntRange(1), "Global batch size [default: 32 with --parts, else 64].")
+@_run_option(
+    "--batch-size", click.IntRange(1), "Global batch size [default: 32 with --parts, else 64]."
+)
 @_run_option("--lr-g", click.FloatRange(0, min_open=True), "Generator learning rate (Adam).")
 @_run_option("--lr-d", click.FloatRange(0, min_open=True), "Discriminator learning rate (Adam).")
 @_run_option("--beta1", click.FloatRange(0, 1, max_open=True), "Adam beta_1 of both optimizers.")
@@ -96,9 +112,19 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     "Compute precision; auto: mixed_float16 on a GPU, mixed_bfloat16 on a CPU with native "
     "bfloat16 (AMX / AVX512-BF16), else float32.",
 )
-@_run_option("--jit-compile", click.Choice(JIT_CHOICES), "XLA-compile the train step; auto: on for GPUs.")
-@_run_option("--eval-every", click.IntRange(0), "Evaluate every N steps and keep checkpoints/best.npz (0: never).")
-@_run_option("--eval-metric", str, "Metric of --eval-every (see list-plugins --family metrics); options: -o metric.K=V.")
+@_run_option(
+    "--jit-compile", click.Choice(JIT_CHOICES), "XLA-compile the train step; auto: on for GPUs."
+)
+@_run_option(
+    "--eval-every",
+    click.IntRange(0),
+    "Evaluate every N steps and keep checkpoints/best.npz (0: never).",
+)
+@_run_option(
+    "--eval-metric",
+    str,
+    "Metric of --eval-every (see list-plugins --family metrics); options: -o metric.K=V.",
+)
 @_run_option("--eval-n", click.IntRange(2), "Images compared by --eval-every (test split).")
 @_run_option(
     "--strategy",
@@ -149,16 +175,46 @@ def _run_option(flag: str, type_: Any, help_: str) -> Callable[[Callable[..., An
     help="Testing aid: split the CPU into N logical devices, so --strategy mirrored runs "
     "without GPUs.",
 )
-@click.option("-o", "overrides", multiple=True, metavar="FAMILY.OPTION=VALUE", help="Component option, e.g. -o generator.width=128 (repeatable).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="TOML file with the same keys; flags win.")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory [default: runs/<dataset>-<generator>-<loss>-<time>].")
+@click.option(
+    "-o",
+    "overrides",
+    multiple=True,
+    metavar="FAMILY.OPTION=VALUE",
+    help="Component option, e.g. -o generator.width=128 (repeatable).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML file with the same keys; flags win.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory [default: runs/<dataset>-<generator>-<loss>-<time>].",
+)
 @data_dir_option
 @click.option("--force", is_flag=True, help="Resume even though the config differs from the run's.")
-@click.option("--progress/--no-progress", "live", default=None, help="Live progress bar [default: on a terminal].")
+@click.option(
+    "--progress/--no-progress",
+    "live",
+    default=None,
+    help="Live progress bar [default: on a terminal].",
+)
 @click.pass_context
-def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | None, out: str | None,
-          data_dir: str | None, force: bool, live: bool | None, cpu_devices: int | None,
-          **flags: Any) -> None:
+def train(
+    ctx: click.Context,
+    overrides: tuple[str, ...],
+    config_file: str | None,
+    out: str | None,
+    data_dir: str | None,
+    force: bool,
+    live: bool | None,
+    cpu_devices: int | None,
+    **flags: Any,
+) -> None:
     """Train a GAN from registered components, or resume a run directory.
 
     Everything is validated before a model is built. Re-running on the same --out
@@ -171,7 +227,6 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
       gankit train --out runs/uncond --steps 4000      # resume to 4000
       gankit train -o generator.width=32 -o loss.label_smoothing=0.1
     """
-    from gankit.run.lock import RunLock
     from gankit.run.resolve import prepare_run
     from gankit.run.rundir import RunDir
 
@@ -181,18 +236,39 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
     if run is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run = RunDir(Path("runs") / f"{config.dataset}-{config.generator}-{config.loss}-{stamp}")
-    config, resolved, start = prepare_run(run, config, host.registry, data_dir=data_dir, force=force)
+    config, resolved, start = prepare_run(
+        run, config, host.registry, data_dir=data_dir, force=force
+    )
     import_tensorflow()
     from gankit.run.models import exported_roles
     from gankit.run.provenance import plugins_used
-    from gankit.train.distribute import end_multi_worker_process, is_chief, make_strategy
+    from gankit.train.distribute import end_multi_worker_process, make_strategy
     from gankit.train.trainer import Trainer
 
     strategy = make_strategy(config.strategy, cpu_devices=cpu_devices)
-    trainer = Trainer(config, host.registry, resolved, run,
-                      plugins=plugins_used(config, host.registry, host.records),
-                      strategy=strategy, live_progress=live, data_source=_data_source(data_dir))
-    chief = is_chief(strategy)
+    used = plugins_used(config, host.registry, host.records)
+    trainer = Trainer(
+        config,
+        host.registry,
+        resolved,
+        run,
+        plugins=used,
+        strategy=strategy,
+        live_progress=live,
+        data_source=_data_source(data_dir),
+    )
+    result = _train_in(run, trainer, start)
+    files = [str(run.path / f"{r.export}.keras") for r in exported_roles(trainer.models.scheme)]
+    exported = f"; exported {', '.join(files)}" if trainer.chief else ""
+    click.echo(f"done: step {result.end_step}{exported}")
+    end_multi_worker_process(strategy)
+
+
+def _train_in(run: Any, trainer: Any, start: int) -> Any:
+    """Build, make the run directory (the chief), hold its lock and train from ``start``."""
+    from gankit.run.lock import RunLock
+
+    chief = trainer.chief
     trainer.build()  # a model that cannot be built for the dataset fails before the folder exists
     if chief:
         run.prepare()  # an unwritable --out fails here, before anything is announced
@@ -200,17 +276,9 @@ def train(ctx: click.Context, overrides: tuple[str, ...], config_file: str | Non
     with RunLock(run.lock_file) if chief else contextlib.nullcontext():
         if chief:
             _set_aside_unreadable(run)
-        if start:
-            click.echo(f"resuming {run.path} from step {start}{role}", err=True)
-        else:
-            click.echo(f"training into {run.path}{role}", err=True)
-        result = trainer.run(start)
-    if trainer.chief:
-        exported = ", ".join(str(run.path / f"{r.export}.keras") for r in exported_roles(trainer.models.scheme))
-        click.echo(f"done: step {result.end_step}; exported {exported}")
-    else:
-        click.echo(f"done: step {result.end_step}")
-    end_multi_worker_process(strategy)
+        verb = f"resuming {run.path} from step {start}" if start else f"training into {run.path}"
+        click.echo(f"{verb}{role}", err=True)
+        return trainer.run(start)
 
 
 def _requested_config(
@@ -218,13 +286,8 @@ def _requested_config(
 ) -> RunConfig:
     """The layers the user gave — the run directory's config when resuming, the config
     file, the command line — merged (components' declarations come later)."""
-    from gankit.run.config import (
-        RUN_DIRECTORY,
-        merge_config,
-        parse_condition,
-        parse_overrides,
-        read_config_file,
-    )
+    from gankit.run.config import RUN_DIRECTORY, merge_config, read_config_file
+    from gankit.run.parsing import parse_condition, parse_overrides
 
     explicit = {k: v for k, v in flags.items() if v is not None}
     if "condition" in explicit:
@@ -234,7 +297,9 @@ def _requested_config(
     from_file = read_config_file(config_file) if config_file else {}
     from_file.pop("sources", None)  # a copied config.toml: its values now come from this file
     base = run.read_config().to_dict() if run is not None and run.exists() else {}
-    return merge_config((RUN_DIRECTORY, base), (f"config file {config_file}", from_file), ("command line", explicit))
+    return merge_config(
+        (RUN_DIRECTORY, base), (f"config file {config_file}", from_file), ("command line", explicit)
+    )
 
 
 def _data_source(data_dir: str | None) -> dict[str, Any]:
@@ -258,4 +323,8 @@ def _set_aside_unreadable(run: Any) -> None:
     for path, problem in bad:
         kept = set_aside(path)
         resumed = f"resuming from {latest[1].name}" if latest else "starting from step 0"
-        click.echo(f"Warning: checkpoint {path} is unreadable ({problem}); {resumed}; kept it as {kept.name}", err=True)
+        click.echo(
+            f"Warning: checkpoint {path} is unreadable ({problem}); {resumed}; kept it as "
+            f"{kept.name}",
+            err=True,
+        )

@@ -62,13 +62,20 @@ class DecodeOptions:
 
     def __post_init__(self) -> None:
         if self.half not in HALVES:
-            raise ValueError(f"`half` must be one of {', '.join(map(repr, HALVES))}, received `{self.half}`.")
+            raise ValueError(
+                f"`half` must be one of {', '.join(map(repr, HALVES))}, received `{self.half}`."
+            )
         if self.fit not in FITS:
             raise ValueError(f"`fit` must be one of {', '.join(FITS)}, received `{self.fit}`.")
         if self.resample not in RESAMPLING:
-            raise ValueError(f"`resample` must be one of {', '.join(RESAMPLING)}, received `{self.resample}`.")
+            raise ValueError(
+                f"`resample` must be one of {', '.join(RESAMPLING)}, received `{self.resample}`."
+            )
         if self.size < 1 or self.min_size < 1:
-            raise ValueError(f"`size` and `min_size` must be positive, received `{self.size}`, `{self.min_size}`.")
+            raise ValueError(
+                f"`size` and `min_size` must be positive, received `{self.size}`, "
+                f"`{self.min_size}`."
+            )
 
     def key(self) -> dict[str, Any]:
         key = {**asdict(self), "background": list(self.background)}
@@ -107,8 +114,11 @@ def decode_image(path: str | Path, options: DecodeOptions) -> tuple[np.ndarray, 
                 image = ImageOps.exif_transpose(image)
                 if options.half:
                     half = image.width // 2
-                    image = image.crop((0, 0, half, image.height) if options.half == "left"
-                                       else (half, 0, 2 * half, image.height))
+                    image = image.crop(
+                        (0, 0, half, image.height)
+                        if options.half == "left"
+                        else (half, 0, 2 * half, image.height)
+                    )
                 rgb, gray = _to_rgb(image, options.background)
                 array = np.asarray(_fit(rgb, options), dtype=np.uint8)
         except SkippedFile:
@@ -119,14 +129,20 @@ def decode_image(path: str | Path, options: DecodeOptions) -> tuple[np.ndarray, 
             raise SkippedFile("not an image Pillow can read") from None
         except MemoryError:
             raise SkippedFile("too large for the memory left") from None
-        except Exception as exc:  # a damaged file makes Pillow raise many kinds: one file, never the run
+        except (
+            Exception
+        ) as exc:  # a damaged file makes Pillow raise many kinds: one file, never the run
             raise SkippedFile(f"cannot decode ({_first_line(exc)})") from None
     if not gray:
-        gray = bool((array[..., 0] == array[..., 1]).all() and (array[..., 1] == array[..., 2]).all())
+        gray = bool(
+            (array[..., 0] == array[..., 1]).all() and (array[..., 1] == array[..., 2]).all()
+        )
     return array, gray
 
 
-def _draft_size(size: tuple[int, int], options: DecodeOptions, whole: tuple[int, int] | None = None) -> tuple[int, int]:
+def _draft_size(
+    size: tuple[int, int], options: DecodeOptions, whole: tuple[int, int] | None = None
+) -> tuple[int, int]:
     """The smallest size a JPEG may be decoded at and still cover the target square
     (``size``: the part of the image used; ``whole``: the file's, when that is bigger)."""
     width, height = size
@@ -144,7 +160,9 @@ def _to_rgb(image: Any, background: tuple[int, int, int]) -> tuple[Any, bool]:
 
     mode = image.mode
     if mode in _SIXTEEN_BIT or mode in ("I", "F"):
-        return Image.fromarray(_wide_gray_to_uint8(np.asarray(image), mode), "L").convert("RGB"), True
+        return Image.fromarray(_wide_gray_to_uint8(np.asarray(image), mode), "L").convert(
+            "RGB"
+        ), True
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif mode == "PA":
@@ -173,7 +191,11 @@ def _wide_gray_to_uint8(values: np.ndarray, mode: str) -> np.ndarray:
 def _fit(image: Any, options: DecodeOptions) -> Any:
     from PIL import Image
 
-    filters = {"lanczos": Image.Resampling.LANCZOS, "box": Image.Resampling.BOX, "bicubic": Image.Resampling.BICUBIC}
+    filters = {
+        "lanczos": Image.Resampling.LANCZOS,
+        "box": Image.Resampling.BOX,
+        "bicubic": Image.Resampling.BICUBIC,
+    }
     target, (width, height) = options.size, image.size
     if options.fit == "pad" and width != height:
         side = max(width, height)

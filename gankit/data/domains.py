@@ -64,7 +64,9 @@ class Domains:
     notes: list[str]
 
     def summary(self) -> str:
-        sizes = "; ".join(f"{d.name}: " + ", ".join(f"{s} {d.size(s)}" for s in SPLITS) for d in (self.a, self.b))
+        sizes = "; ".join(
+            f"{d.name}: " + ", ".join(f"{s} {d.size(s)}" for s in SPLITS) for d in (self.a, self.b)
+        )
         kind = "pairs" if self.paired else "unpaired images"
         return f"{kind} ({sizes})" + "".join(f"; {n}" for n in self.notes)
 
@@ -74,8 +76,16 @@ def two_domain_layout(root: Path) -> tuple[str, str] | None:
     return ("A", "B") if (root / "trainA").is_dir() and (root / "trainB").is_dir() else None
 
 
-def open_domains(root: str | Path, options: DecodeOptions, *, layout: str, domains: tuple[str, str] | None,
-                 holdout: float, seed: int, log: Callable[[str], None] | None = None) -> Domains:
+def open_domains(
+    root: str | Path,
+    options: DecodeOptions,
+    *,
+    layout: str,
+    domains: tuple[str, str] | None,
+    holdout: float,
+    seed: int,
+    log: Callable[[str], None] | None = None,
+) -> Domains:
     """The two domains under ``root`` in ``layout`` (module doc). Raises ``UsageError``
     for a missing folder and ``DataError`` for a domain without usable images."""
     root = Path(root).expanduser().resolve()
@@ -85,53 +95,86 @@ def open_domains(root: str | Path, options: DecodeOptions, *, layout: str, domai
         return _side_by_side(root, options, holdout, seed, log)
     names = domains or two_domain_layout(root) or ("A", "B")
     if layout == "unpaired":
-        return Domains(_unpaired_domain(root, names[0], options, holdout, seed, log),
-                       _unpaired_domain(root, names[1], options, holdout, seed, log), False, [])
+        return Domains(
+            _unpaired_domain(root, names[0], options, holdout, seed, log),
+            _unpaired_domain(root, names[1], options, holdout, seed, log),
+            False,
+            [],
+        )
     return _paired(root, names, options, holdout, seed, log)
 
 
-def _open(path: Path, options: DecodeOptions, holdout: float, seed: int, log: Callable[[str], None] | None) -> FolderImages:
+def _open(
+    path: Path, options: DecodeOptions, holdout: float, seed: int, log: Callable[[str], None] | None
+) -> FolderImages:
     folder = open_folder(path, options, labels="none", holdout=holdout, seed=seed, log=log)
     if folder.decoded_now and log is not None:
         log(folder.summary())
     return folder
 
 
-def _unpaired_domain(root: Path, name: str, options: DecodeOptions, holdout: float, seed: int,
-                     log: Callable[[str], None] | None) -> Domain:
+def _unpaired_domain(
+    root: Path,
+    name: str,
+    options: DecodeOptions,
+    holdout: float,
+    seed: int,
+    log: Callable[[str], None] | None,
+) -> Domain:
     """Domain ``name``: ``train<name>/`` (+ ``test<name>/``) or the folder ``name``."""
     train, test = root / f"train{name}", root / f"test{name}"
     if train.is_dir():
         folder = _open(train, options, holdout, seed, log)
         if test.is_dir():
             test_folder = _open(test, options, 0.0, seed, log)
-            return Domain(name, {"train": folder, "test": test_folder}, {"train": folder.rows, "test": test_folder.rows})
-        return Domain(name, {s: folder for s in SPLITS}, {s: folder.rows[folder.splits[s]] for s in SPLITS})
+            return Domain(
+                name,
+                {"train": folder, "test": test_folder},
+                {"train": folder.rows, "test": test_folder.rows},
+            )
+        return Domain(
+            name, {s: folder for s in SPLITS}, {s: folder.rows[folder.splits[s]] for s in SPLITS}
+        )
     if not (root / name).is_dir():
-        raise UsageError(f"{root} has no folder {name}/ or train{name}/ (name the two domains with "
-                         "-o dataset.domains=FIRST,SECOND)")
+        raise UsageError(
+            f"{root} has no folder {name}/ or train{name}/ (name the two domains with "
+            "-o dataset.domains=FIRST,SECOND)"
+        )
     folder = _open(root / name, options, holdout, seed, log)
-    return Domain(name, {s: folder for s in SPLITS}, {s: folder.rows[folder.splits[s]] for s in SPLITS})
+    return Domain(
+        name, {s: folder for s in SPLITS}, {s: folder.rows[folder.splits[s]] for s in SPLITS}
+    )
 
 
 def _stem(path: str) -> str:
     return path.rsplit(".", 1)[0]
 
 
-def _paired(root: Path, names: tuple[str, str], options: DecodeOptions, holdout: float, seed: int,
-            log: Callable[[str], None] | None) -> Domains:
+def _paired(
+    root: Path,
+    names: tuple[str, str],
+    options: DecodeOptions,
+    holdout: float,
+    seed: int,
+    log: Callable[[str], None] | None,
+) -> Domains:
     """``A/`` and ``B/`` matched by relative path without extension; A's split decides."""
     for name in names:
         if not (root / name).is_dir():
-            raise UsageError(f"{root} has no folder {name}/ (paired images: {names[0]}/ and {names[1]}/ "
-                             "with matching file names)")
+            raise UsageError(
+                f"{root} has no folder {name}/ (paired images: {names[0]}/ and {names[1]}/ "
+                "with matching file names)"
+            )
     a, b = (_open(root / n, options, holdout, seed, log) for n in names)
     b_index = {_stem(p): i for i, p in enumerate(b.files)}
     a_stems = {_stem(p) for p in a.files}
     notes = []
     lonely = sorted(a_stems ^ set(b_index))
     if lonely:
-        notes.append(f"{len(lonely)} files without a twin left out ({', '.join(lonely[:3])}{', ...' if len(lonely) > 3 else ''})")
+        notes.append(
+            f"{len(lonely)} files without a twin left out "
+            f"({', '.join(lonely[:3])}{', ...' if len(lonely) > 3 else ''})"
+        )
     rows_a: dict[str, np.ndarray] = {}
     rows_b: dict[str, np.ndarray] = {}
     for split in SPLITS:
@@ -139,19 +182,32 @@ def _paired(root: Path, names: tuple[str, str], options: DecodeOptions, holdout:
         rows_a[split] = a.rows[np.asarray(kept, np.int64)]
         rows_b[split] = b.rows[np.asarray([b_index[_stem(a.files[i])] for i in kept], np.int64)]
     if not len(rows_a["train"]):
-        raise DataError(f"{root}: no file of {names[0]}/ has a twin in {names[1]}/ (twins share their name "
-                        "without extension)")
-    return Domains(Domain(names[0], {s: a for s in SPLITS}, rows_a), Domain(names[1], {s: b for s in SPLITS}, rows_b),
-                   True, notes)
+        raise DataError(
+            f"{root}: no file of {names[0]}/ has a twin in {names[1]}/ (twins share their name "
+            "without extension)"
+        )
+    return Domains(
+        Domain(names[0], {s: a for s in SPLITS}, rows_a),
+        Domain(names[1], {s: b for s in SPLITS}, rows_b),
+        True,
+        notes,
+    )
 
 
-def _side_by_side(root: Path, options: DecodeOptions, holdout: float, seed: int,
-                  log: Callable[[str], None] | None) -> Domains:
+def _side_by_side(
+    root: Path, options: DecodeOptions, holdout: float, seed: int, log: Callable[[str], None] | None
+) -> Domains:
     """pix2pix's ``AB`` files: the left halves are A, the right halves B."""
     left = _open(root, replace(options, half="left"), holdout, seed, log)
     right = _open(root, replace(options, half="right"), holdout, seed, log)
     if left.files != right.files:  # a half too small for min_size: keep files both halves decoded
-        raise DataError(f"{root}: some side-by-side files decode on one half only; see {left.cache_dir}/skipped.txt")
-    return Domains(Domain("A", {s: left for s in SPLITS}, {s: left.rows[left.splits[s]] for s in SPLITS}),
-                   Domain("B", {s: right for s in SPLITS}, {s: right.rows[right.splits[s]] for s in SPLITS}),
-                   True, [])
+        raise DataError(
+            f"{root}: some side-by-side files decode on one half only; see "
+            f"{left.cache_dir}/skipped.txt"
+        )
+    return Domains(
+        Domain("A", {s: left for s in SPLITS}, {s: left.rows[left.splits[s]] for s in SPLITS}),
+        Domain("B", {s: right for s in SPLITS}, {s: right.rows[right.splits[s]] for s in SPLITS}),
+        True,
+        [],
+    )

@@ -98,7 +98,9 @@ def fetch(context: DataContext, remote: RemoteFile, subdir: str | None = None) -
         if partial.is_file():
             partial.unlink(missing_ok=True)
         reason = str(getattr(exc, "reason", "") or exc).strip().splitlines()
-        raise DataError(f"download of {remote.origin} failed: {reason[0] if reason else exc}") from None
+        raise DataError(
+            f"download of {remote.origin} failed: {reason[0] if reason else exc}"
+        ) from None
     finally:
         socket.setdefaulttimeout(previous)
     return Path(path)
@@ -120,12 +122,16 @@ def read_npz(path: Path, arrays: dict[str, tuple[int | None, ...]]) -> dict[str,
         with np.load(path, allow_pickle=False) as archive:
             missing = [k for k in arrays if k not in archive.files]
             if missing:
-                raise DataError(f"{path} is not in the expected layout: missing {', '.join(missing)}")
+                raise DataError(
+                    f"{path} is not in the expected layout: missing {', '.join(missing)}"
+                )
             out = {k: archive[k] for k in arrays}
     except DataError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise DataError(f"{path} is truncated or not a valid .npz file ({_first_line(exc)})") from None
+        raise DataError(
+            f"{path} is truncated or not a valid .npz file ({_first_line(exc)})"
+        ) from None
     for key, shape in arrays.items():
         _check_shape(path, key, out[key], shape)
     return out
@@ -145,7 +151,9 @@ def read_pickle_members(path: Path, members: Sequence[str]) -> dict[str, dict[st
     except DataError:
         raise
     except (OSError, EOFError, tarfile.TarError, pickle.UnpicklingError, ValueError) as exc:
-        raise DataError(f"{path} is truncated or not a valid archive ({_first_line(exc)})") from None
+        raise DataError(
+            f"{path} is truncated or not a valid archive ({_first_line(exc)})"
+        ) from None
     missing = [m for m in members if m not in found]
     if missing:
         raise DataError(f"{path} lacks {', '.join(missing)}")
@@ -186,7 +194,9 @@ def _restricted_load(data: bytes, path: Path) -> dict[str, Any]:
 
 
 def _check_shape(path: Path, key: str, array: np.ndarray, shape: tuple[int | None, ...]) -> None:
-    if array.ndim != len(shape) or any(e is not None and e != a for e, a in zip(shape, array.shape)):
+    if array.ndim != len(shape) or any(
+        e is not None and e != a for e, a in zip(shape, array.shape)
+    ):
         want = "(" + ", ".join("N" if e is None else str(e) for e in shape) + ")"
         raise DataError(f"{path}: `{key}` has shape {array.shape}, expected {want}")
 

@@ -33,10 +33,10 @@ from typing import Any
 
 import numpy as np
 
+from gankit.data.cache_files import PreviousRows, pread_row, read_index, write_index
 from gankit.data.decode import DecodeOptions, SkippedFile, decode_image
 from gankit.data.files import user_cache_dir
 from gankit.errors import DataError, UsageError
-from gankit.io.files import atomic_write_text
 
 __all__ = ["IMAGE_EXTENSIONS", "SPLIT_FOLDERS", "FolderImages", "open_folder"]
 
@@ -85,9 +85,11 @@ class FolderImages:
         fd = os.open(self.data_file, os.O_RDONLY)
         try:
             for i, row in enumerate(rows):
-                data = _pread_row(fd, int(row), row_bytes)
+                data = pread_row(fd, int(row), row_bytes)
                 if data is None:
-                    raise DataError(f"the image cache {self.data_file} is truncated; delete {self.cache_dir}")
+                    raise DataError(
+                        f"the image cache {self.data_file} is truncated; delete {self.cache_dir}"
+                    )
                 flat[i] = np.frombuffer(data, np.uint8)
         finally:
             os.close(fd)
@@ -103,9 +105,14 @@ class FolderImages:
             for _, reason in self.skipped:
                 kind = reason.split(" (")[0]
                 reasons[kind] = reasons.get(kind, 0) + 1
-            why = ", ".join(f"{n} {kind}" for kind, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
-            first = ", ".join(p for p, _ in self.skipped[:3]) + (", ..." if len(self.skipped) > 3 else "")
-            line += f", {len(self.skipped)} skipped ({why}: {first}; full list in {self.cache_dir / 'skipped.txt'})"
+            why = ", ".join(
+                f"{n} {kind}" for kind, n in sorted(reasons.items(), key=lambda kv: -kv[1])
+            )
+            first = ", ".join(p for p, _ in self.skipped[:3]) + (
+                ", ..." if len(self.skipped) > 3 else ""
+            )
+            listed = self.cache_dir / "skipped.txt"
+            line += f", {len(self.skipped)} skipped ({why}: {first}; full list in {listed})"
         return line
 
 
@@ -130,10 +137,17 @@ def open_folder(
         raise UsageError(f"image folder {root} does not exist or is not a folder")
     files = _list_images(root)
     if not files:
-        raise DataError(f"{root} holds no image files (looked for {', '.join(IMAGE_EXTENSIONS)}, in subfolders too)")
+        raise DataError(
+            f"{root} holds no image files (looked for {', '.join(IMAGE_EXTENSIONS)}, in subfolders "
+            "too)"
+        )
     ident = {"root": str(root), "options": options.key(), "version": CACHE_VERSION}
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
-    cache_dir = (cache_root or user_cache_dir()) / "image-folder" / f"{root.name or 'root'}-{options.size}px-{digest}"
+    cache_dir = (
+        (cache_root or user_cache_dir())
+        / "image-folder"
+        / f"{root.name or 'root'}-{options.size}px-{digest}"
+    )
     index, decoded = _update_cache(root, files, options, cache_dir, ident, workers=workers, log=log)
     used = [e for e in index["entries"] if e["row"] >= 0]
     skipped = [(e["path"], e["reason"]) for e in index["entries"] if e["row"] < 0]
@@ -147,10 +161,18 @@ def open_folder(
     class_names = tuple(sorted(set(class_of))) if labels == "auto" and _labelled(class_of) else ()
     label_ids = np.array([class_names.index(c) if class_names else -1 for c in class_of], np.int32)
     return FolderImages(
-        root=root, options=options, cache_dir=cache_dir, data_file=cache_dir / index["data_file"],
-        files=paths, rows=np.array([e["row"] for e in used], np.int64),
-        gray=np.array([e["gray"] for e in used], bool), labels=label_ids, class_names=class_names,
-        splits=_splits(paths, split_of, holdout, seed), skipped=skipped, decoded_now=decoded,
+        root=root,
+        options=options,
+        cache_dir=cache_dir,
+        data_file=cache_dir / index["data_file"],
+        files=paths,
+        rows=np.array([e["row"] for e in used], np.int64),
+        gray=np.array([e["gray"] for e in used], bool),
+        labels=label_ids,
+        class_names=class_names,
+        splits=_splits(paths, split_of, holdout, seed),
+        skipped=skipped,
+        decoded_now=decoded,
     )
 
 
@@ -184,7 +206,9 @@ def _layout(paths: Sequence[str]) -> tuple[list[str | None], list[str | None]]:
         parts = p.split("/")
         split = None
         if by_folder and len(parts) > 1:
-            split = next((s for s, names in SPLIT_FOLDERS.items() if parts[0].lower() in names), None)
+            split = next(
+                (s for s, names in SPLIT_FOLDERS.items() if parts[0].lower() in names), None
+            )
         if split is not None:
             parts = parts[1:]
         split_of.append(split if by_folder else None)
@@ -197,12 +221,17 @@ def _labelled(class_of: Sequence[str | None]) -> bool:
     return all(c is not None for c in class_of) and len(set(class_of)) >= 2
 
 
-def _splits(paths: Sequence[str], split_of: Sequence[str | None], holdout: float, seed: int) -> dict[str, np.ndarray]:
+def _splits(
+    paths: Sequence[str], split_of: Sequence[str | None], holdout: float, seed: int
+) -> dict[str, np.ndarray]:
     if any(s is not None for s in split_of):  # train/ and test/ folders (files elsewhere: train)
         test = np.array([s == "test" for s in split_of])
     else:
         if len(paths) < 2:
-            raise DataError("an image folder needs at least 2 usable images (one is held out for the test split)")
+            raise DataError(
+                "an image folder needs at least 2 usable images (one is held out for the test "
+                "split)"
+            )
         scores = np.array([_unit_hash(seed, p) for p in paths])
         test = scores < holdout
         if not test.any():
@@ -220,18 +249,27 @@ def _unit_hash(seed: int, path: str) -> float:
 
 
 def _update_cache(
-    root: Path, files: list[_File], options: DecodeOptions, cache_dir: Path, ident: dict[str, Any],
-    *, workers: int | None, log: Callable[[str], None] | None,
+    root: Path,
+    files: list[_File],
+    options: DecodeOptions,
+    cache_dir: Path,
+    ident: dict[str, Any],
+    *,
+    workers: int | None,
+    log: Callable[[str], None] | None,
 ) -> tuple[dict[str, Any], int]:
     """The cache index for ``files``, decoding what the cache lacks; returns it and how
     many files were decoded now."""
-    old = _read_index(cache_dir, ident)
+    old = read_index(cache_dir, ident)
     known = {e["path"]: e for e in old["entries"]} if old else {}
     fresh = [f for f in files if not _unchanged(known.get(f.path), f)]
     if old is not None and not fresh and len(known) == len(files):
         return old, 0
     if log and fresh:
-        log(f"decoding {len(fresh)} image files at {options.size}x{options.size} (once; cached in {cache_dir})")
+        log(
+            f"decoding {len(fresh)} image files at {options.size}x{options.size} (once; cached in "
+            f"{cache_dir})"
+        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     generation = (old["generation"] + 1) if old else 0
     data_name = f"images-{generation}.u8"
@@ -240,7 +278,7 @@ def _update_cache(
     old_data = cache_dir / old["data_file"] if old else None
     row_bytes = options.size * options.size * 3
     try:
-        with open(tmp, "wb") as out, _Reader(old_data) as previous:
+        with open(tmp, "wb") as out, PreviousRows(old_data) as previous:
             decoded = _decode_all(root, fresh, options, workers)
             for f in files:
                 entry = known.get(f.path)
@@ -250,20 +288,38 @@ def _update_cache(
                 else:
                     pixels, gray, reason = next(decoded)
                 if pixels is None:
-                    entries.append({"path": f.path, "size": f.size, "mtime_ns": f.mtime_ns, "row": -1,
-                                    "gray": False, "reason": reason})
+                    entries.append(_entry(f, -1, False, reason))
                     continue
                 out.write(pixels)
-                entries.append({"path": f.path, "size": f.size, "mtime_ns": f.mtime_ns, "row": row,
-                                "gray": gray, "reason": ""})
+                entries.append(_entry(f, row, gray, ""))
                 row += 1
         os.replace(tmp, cache_dir / data_name)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise DataError(f"cannot write the image cache in {cache_dir}: {exc.strerror or exc}") from None
-    index = {**ident, "generation": generation, "data_file": data_name, "rows": row, "entries": entries}
-    _write_index(cache_dir, index, old_data)
+        raise DataError(
+            f"cannot write the image cache in {cache_dir}: {exc.strerror or exc}"
+        ) from None
+    index = {
+        **ident,
+        "generation": generation,
+        "data_file": data_name,
+        "rows": row,
+        "entries": entries,
+    }
+    write_index(cache_dir, index, old_data)
     return index, len(fresh)
+
+
+def _entry(f: _File, row: int, gray: bool, reason: str) -> dict[str, Any]:
+    """A file's line of ``index.json``: its row (-1: skipped, and why)."""
+    return {
+        "path": f.path,
+        "size": f.size,
+        "mtime_ns": f.mtime_ns,
+        "row": row,
+        "gray": gray,
+        "reason": reason,
+    }
 
 
 def _unchanged(entry: dict[str, Any] | None, f: _File) -> bool:
@@ -286,58 +342,11 @@ def _decode_all(
 
     if not files:
         return
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool, \
-            progress_bar("decoding images", len(files)) as advance:
+    with (
+        ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool,
+        progress_bar("decoding images", len(files)) as advance,
+    ):
         for start in range(0, len(files), CHUNK):
             for result in pool.map(one, files[start : start + CHUNK]):
                 advance(1)
                 yield result
-
-
-class _Reader:
-    """Rows of the previous cache file (absent: none)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path, self.fd = path, None
-
-    def __enter__(self) -> _Reader:
-        if self.path is not None and self.path.is_file():
-            self.fd = os.open(self.path, os.O_RDONLY)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-
-    def row(self, row: int, row_bytes: int) -> bytes:
-        data = _pread_row(self.fd, row, row_bytes) if self.fd is not None else None
-        if data is None:
-            raise OSError(f"the previous cache file {self.path} is truncated")
-        return data
-
-
-def _pread_row(fd: int, row: int, row_bytes: int) -> bytes | None:
-    """Row ``row`` of a cache file (None: the file is shorter)."""
-    data = os.pread(fd, row_bytes, row * row_bytes)
-    return data if len(data) == row_bytes else None
-
-
-def _read_index(cache_dir: Path, ident: dict[str, Any]) -> dict[str, Any] | None:
-    """The cache's index if it is intact and for these options (else None: rebuild)."""
-    try:
-        index = json.loads((cache_dir / "index.json").read_text())
-        data = cache_dir / index["data_file"]
-        side = index["options"]["size"]
-        if {k: index.get(k) for k in ident} != ident or data.stat().st_size != index["rows"] * side * side * 3:
-            return None
-        return index
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _write_index(cache_dir: Path, index: dict[str, Any], old_data: Path | None) -> None:
-    skipped = [f"{e['path']}: {e['reason']}" for e in index["entries"] if e["row"] < 0]
-    atomic_write_text(cache_dir / "skipped.txt", "".join(line + "\n" for line in skipped))
-    atomic_write_text(cache_dir / "index.json", json.dumps(index) + "\n")
-    if old_data is not None and old_data.name != index["data_file"]:
-        old_data.unlink(missing_ok=True)

@@ -26,8 +26,12 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
     )
 
     with Progress(
-        TextColumn(description), MofNCompleteColumn(), BarColumn(), TimeRemainingColumn(),
-        console=Console(file=sys.stderr), transient=True,
+        TextColumn(description),
+        MofNCompleteColumn(),
+        BarColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
     ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)

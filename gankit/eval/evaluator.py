@@ -111,15 +111,23 @@ class Evaluator:
                     f"metric '{m.name}' needs a run conditioned on {', '.join(missing)} "
                     f"(this run's conditions: {', '.join(self.conditions) or 'none'})"
                 )
-        unpaired = [m.name for m in self.metrics if getattr(m.metric, "needs_pairs", False)
-                    and not is_paired_run(dataset, self.conditions)]
+        unpaired = [
+            m.name
+            for m in self.metrics
+            if getattr(m.metric, "needs_pairs", False)
+            and not is_paired_run(dataset, self.conditions)
+        ]
         if unpaired:
             raise ConfigError(
-                f"metric '{unpaired[0]}' compares outputs with their ground truth: it needs a run conditioned on "
-                "every condition image of a paired dataset (one declaring `paired = True`: each image renders them)"
+                f"metric '{unpaired[0]}' compares outputs with their ground truth: it needs a run "
+                "conditioned on "
+                "every condition image of a paired dataset (one declaring `paired = True`: each "
+                "image renders them)"
             )
         if split not in dataset.splits:
-            raise UsageError(f"dataset has no split '{split}' (splits: {', '.join(dataset.splits)})")
+            raise UsageError(
+                f"dataset has no split '{split}' (splits: {', '.join(dataset.splits)})"
+            )
         if n > dataset.splits[split]:
             raise UsageError(
                 f"-n {n} is more than the {dataset.splits[split]} examples of split '{split}' "
@@ -137,7 +145,8 @@ class Evaluator:
         if self._examples is None:
             self._examples = take_examples(self.dataset, self.split, self.n, shuffle_seed=self.seed)
             if LABEL not in self._examples and any(
-                getattr(m.metric, "needs_labels", False) or LABEL in getattr(m.metric, "requires", ())
+                getattr(m.metric, "needs_labels", False)
+                or LABEL in getattr(m.metric, "requires", ())
                 for m in self.metrics
             ):
                 raise GankitError("a selected metric needs labels, and this dataset has none")
@@ -147,12 +156,20 @@ class Evaluator:
         key = (name, weights or None)
         if key not in self._extractors:
             self._extractors[key] = make_extractor(
-                name, dataset=self.dataset, dataset_key=self.dataset_key, context=self.context,
-                seed=self.seed, weights=weights, log=self.log, cache_dir=self.cache_dir,
+                name,
+                dataset=self.dataset,
+                dataset_key=self.dataset_key,
+                context=self.context,
+                seed=self.seed,
+                weights=weights,
+                log=self.log,
+                cache_dir=self.cache_dir,
             )
         return self._extractors[key]
 
-    def features(self, ctx: EvalContext, name: str, which: str, *, weights: str | None = None) -> np.ndarray:
+    def features(
+        self, ctx: EvalContext, name: str, which: str, *, weights: str | None = None
+    ) -> np.ndarray:
         if which not in ("real", "fake"):
             raise ValueError(f"which must be 'real' or 'fake', got {which!r}")
         extractor = self.extractor(name, weights=weights)
@@ -188,13 +205,19 @@ class Evaluator:
             parts.append(np.asarray(generator(inputs, training=False), np.float32))
         return np.concatenate(parts)
 
-    def evaluate(self, generator: Any, step: int | None, extra_protocol: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def evaluate(
+        self, generator: Any, step: int | None, extra_protocol: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """One record per metric: ``metric``, ``value``, any extra values, ``protocol``."""
         examples = self.examples()
         ctx = EvalContext(
-            real=examples["image"], fake=self.generate(generator),
+            real=examples["image"],
+            fake=self.generate(generator),
             conditions={c: examples[c] for c in self.conditions},
-            labels=examples.get(LABEL), split=self.split, seed=self.seed, source=self,
+            labels=examples.get(LABEL),
+            split=self.split,
+            seed=self.seed,
+            source=self,
         )
         records = []
         for m in self.metrics:
@@ -203,21 +226,36 @@ class Evaluator:
             extra = dict(result) if isinstance(result, Mapping) else {"value": result}
             value = float(extra.pop("value"))
             protocol = {
-                "metric": m.name, "plugin": m.plugin, "options": m.options,
+                "metric": m.name,
+                "plugin": m.plugin,
+                "options": m.options,
                 **dict(getattr(m.metric, "protocol", {}) or {}),
-                "split": self.split, "n": self.n, "step": step, "seed": self.seed,
+                "split": self.split,
+                "n": self.n,
+                "step": step,
+                "seed": self.seed,
                 "dataset": self.dataset_key,
                 "higher_is_better": m.higher_is_better,
                 **dict(extra_protocol or {}),
             }
-            if protocol.get("extractor") == "classifier" and ("classifier", None) in self._extractors:
+            if (
+                protocol.get("extractor") == "classifier"
+                and ("classifier", None) in self._extractors
+            ):
                 info = self._extractors[("classifier", None)].info
-                protocol["classifier"] = {k: info.get(k) for k in ("task", "classes", "test_accuracy")}
-            records.append({
-                "metric": m.name, "value": value, **extra, "protocol": protocol,
-                "seconds": round(time.perf_counter() - started, 3),
-                "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            })
+                protocol["classifier"] = {
+                    k: info.get(k) for k in ("task", "classes", "test_accuracy")
+                }
+            records.append(
+                {
+                    "metric": m.name,
+                    "value": value,
+                    **extra,
+                    "protocol": protocol,
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                }
+            )
         return records
 
 
@@ -240,14 +278,28 @@ def evaluate_run(
     metrics = select_metrics(registry, names, options)
     dataset = build_dataset(registry, config.dataset, config.options.get("dataset"), data_dir)
     evaluator = Evaluator(
-        metrics, dataset,
+        metrics,
+        dataset,
         dataset_key=config.dataset_key(),
-        conditions=config.condition or [], latent_dim=config.latent_dim,
-        split=split, n=n, seed=seed, context=DataContext.from_env(data_dir), log=log,
+        conditions=config.condition or [],
+        latent_dim=config.latent_dim,
+        split=split,
+        n=n,
+        seed=seed,
+        context=DataContext.from_env(data_dir),
+        log=log,
     )
     generator, checkpoint_step = load_generator(run, registry, best=best)
-    step = checkpoint_step if checkpoint_step is not None else run.read_run_info().get("exported_step")
-    source = "best checkpoint" if best else "checkpoint" if checkpoint_step is not None else "generator.keras"
+    step = (
+        checkpoint_step if checkpoint_step is not None else run.read_run_info().get("exported_step")
+    )
+    source = (
+        "best checkpoint"
+        if best
+        else "checkpoint"
+        if checkpoint_step is not None
+        else "generator.keras"
+    )
     records = evaluator.evaluate(generator, step, {"weights": source})
     for record in records:
         append_jsonl(run.evals_file, record)

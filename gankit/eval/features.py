@@ -135,8 +135,11 @@ class DatasetClassifier:
         self.info = dict(info)
         self._heads = keras.Model(
             model.inputs,
-            [model.get_layer("features").output, model.get_layer("probabilities").output,
-             model.get_layer("style").output],
+            [
+                model.get_layer("features").output,
+                model.get_layer("probabilities").output,
+                model.get_layer("style").output,
+            ],
         )
 
     # === Building and caching ===
@@ -155,9 +158,16 @@ class DatasetClassifier:
         """The cached classifier for ``key`` (dataset name and options), or train one."""
         import keras
 
-        ident = {"key": dict(key), "seed": seed, "epochs": epochs, "version": cls.VERSION,
-                 "image_shape": list(dataset.image_shape)}
-        digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        ident = {
+            "key": dict(key),
+            "seed": seed,
+            "epochs": epochs,
+            "version": cls.VERSION,
+            "image_shape": list(dataset.image_shape),
+        }
+        digest = hashlib.sha256(
+            json.dumps(ident, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
         folder = (cache_dir or user_cache_dir()) / "classifiers"
         name = f"{key.get('dataset', 'dataset')}-seed{seed}-{digest}"
         model_path, info_path = folder / f"{name}.keras", folder / f"{name}.json"
@@ -168,7 +178,10 @@ class DatasetClassifier:
             except Exception:  # a damaged cache entry is rebuilt, not fatal
                 pass
         if log:
-            log(f"training the {key.get('dataset')} classifier for metrics (once; cached in {folder})")
+            log(
+                f"training the {key.get('dataset')} classifier for metrics (once; cached in "
+                f"{folder})"
+            )
         model, info = _train_classifier(dataset, seed=seed, epochs=epochs)
         info.update(ident)
         _save_model(model, model_path)
@@ -181,8 +194,13 @@ class DatasetClassifier:
 
     def _run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x = np.asarray(images, np.float32)
-        outs = [self._heads({"image": x[i : i + BATCH]}, training=False) for i in range(0, len(x), BATCH)]
-        return tuple(np.concatenate([np.asarray(o[k]) for o in outs]).astype(np.float64) for k in range(3))
+        outs = [
+            self._heads({"image": x[i : i + BATCH]}, training=False)
+            for i in range(0, len(x), BATCH)
+        ]
+        return tuple(
+            np.concatenate([np.asarray(o[k]) for o in outs]).astype(np.float64) for k in range(3)
+        )
 
     def features(self, images: np.ndarray) -> np.ndarray:
         return self._run(images)[0]
@@ -267,7 +285,12 @@ def _train_classifier(dataset: Any, *, seed: int, epochs: int) -> tuple[Any, dic
         model = _build_classifier(tuple(dataset.image_shape), classes)
     model.set_weights(trained.get_weights())  # variables are float32 under every policy
     recalibrate_batch_norm(model, pairs("train").map(lambda x, y: x).batch(256))
-    info: dict[str, Any] = {"task": task, "classes": classes, "train_examples": int(len(labels)), "passes": passes}
+    info: dict[str, Any] = {
+        "task": task,
+        "classes": classes,
+        "train_examples": int(len(labels)),
+        "passes": passes,
+    }
     if dataset.splits.get("test"):
         correct = total = 0
         for x, y in pairs("test").batch(500).as_numpy_iterator():
@@ -327,5 +350,7 @@ def make_extractor(
     if name == "inception":
         return InceptionExtractor(context, weights or None)
     if name == "classifier":
-        return DatasetClassifier.for_dataset(dataset, dataset_key, seed=seed, log=log, cache_dir=cache_dir)
+        return DatasetClassifier.for_dataset(
+            dataset, dataset_key, seed=seed, log=log, cache_dir=cache_dir
+        )
     raise GankitError(f"unknown feature extractor {name!r} (choose from {', '.join(EXTRACTORS)})")

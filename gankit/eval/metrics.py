@@ -27,7 +27,9 @@ def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=0), np.cov(x, rowvar=False)
 
 
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+def frechet_distance(
+    mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray
+) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2) (the "F" of FID).
 
     ``|mu1 - mu2|^2 + tr(sigma1) + tr(sigma2) - 2 tr((sigma1 sigma2)^(1/2))``.
@@ -42,7 +44,9 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
-        raise ValueError(f"shapes do not match: {mu1.shape}, {sigma1.shape}, {mu2.shape}, {sigma2.shape}")
+        raise ValueError(
+            f"shapes do not match: {mu1.shape}, {sigma1.shape}, {mu2.shape}, {sigma2.shape}"
+        )
     s1 = _sqrt_psd((sigma1 + sigma1.T) / 2)
     inner = s1 @ ((sigma2 + sigma2.T) / 2) @ s1
     eigenvalues = np.linalg.eigvalsh((inner + inner.T) / 2)
@@ -81,7 +85,9 @@ def kernel_distance(
         raise ValueError("KID needs at least 2 feature vectors on each side")
     rng = np.random.default_rng(seed)
     values = [
-        mmd2_unbiased(x[rng.choice(len(x), m, replace=False)], y[rng.choice(len(y), m, replace=False)])
+        mmd2_unbiased(
+            x[rng.choice(len(x), m, replace=False)], y[rng.choice(len(y), m, replace=False)]
+        )
         for _ in range(subsets)
     ]
     return float(np.mean(values)), float(np.std(values))
@@ -137,7 +143,9 @@ def pixel_fidelity(images: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """
     fake, real = np.asarray(images, np.float64), np.asarray(truth, np.float64)
     if fake.shape != real.shape or fake.ndim < 2:
-        raise ValueError(f"images {fake.shape} and ground truth {real.shape} must have one shape (n, ...)")
+        raise ValueError(
+            f"images {fake.shape} and ground truth {real.shape} must have one shape (n, ...)"
+        )
     error = (fake - real) / 2.0
     mse = np.maximum((error**2).reshape(len(error), -1).mean(axis=1), 1e-10)
     return {"psnr": float(np.mean(10.0 * np.log10(1.0 / mse))), "l1": float(np.abs(error).mean())}

@@ -14,12 +14,27 @@ from gankit.run.models import load_generator
 from gankit.run.record import refuse_translation_run
 from gankit.run.rundir import RunDir
 
-__all__ = ["sample", "class_inputs", "class_index", "prepare_content", "prepare_style", "transfer", "image_files", "pair_up"]
+__all__ = [
+    "sample",
+    "class_inputs",
+    "class_index",
+    "prepare_content",
+    "prepare_style",
+    "transfer",
+    "image_files",
+    "pair_up",
+]
 
 
 def sample(
-    run: RunDir, registry: Registry, n: int, seed: int = 0, data_dir: str | None = None, *,
-    best: bool = False, classes: str | None = None,
+    run: RunDir,
+    registry: Registry,
+    n: int,
+    seed: int = 0,
+    data_dir: str | None = None,
+    *,
+    best: bool = False,
+    classes: str | None = None,
 ) -> dict[str, np.ndarray]:
     """``n`` generated images (and, for a conditional run, the conditions used).
 
@@ -36,20 +51,18 @@ def sample(
     names = list(run.read_run_info().get("class_names") or [])
     image_conditions = [c for c in config.condition or [] if c != LABEL]
     if classes is not None and (LABEL not in (config.condition or []) or image_conditions):
-        raise UsageError(f"--class needs a run trained with --condition label alone; {run.path} was trained with "
-                         f"condition {','.join(config.condition or []) or 'none'}")
+        raise UsageError(
+            f"--class needs a run trained with --condition label alone; {run.path} was trained "
+            f"with condition {','.join(config.condition or []) or 'none'}"
+        )
     generator, _ = load_generator(run, registry, best=best)
     rng = np.random.default_rng(seed)
-    inputs: dict[str, np.ndarray] = {"z": rng.standard_normal((n, config.latent_dim)).astype(np.float32)}
+    inputs: dict[str, np.ndarray] = {
+        "z": rng.standard_normal((n, config.latent_dim)).astype(np.float32)
+    }
     out: dict[str, np.ndarray] = {}
     if config.condition and not image_conditions:  # the label alone
-        if not names:
-            raise UsageError(f"{run.path}/run.json does not name the run's classes (trained by an older gankit?)")
-        if classes == "all":
-            inputs = class_inputs(list(range(len(names))), max(1, n // len(names)), config.latent_dim, seed)
-        else:
-            label = np.arange(n) % len(names) if classes is None else np.full(n, class_index(classes, names))
-            inputs[LABEL] = label.astype(np.int32)
+        inputs = _label_inputs(run, names, classes, n, config.latent_dim, seed, inputs)
         out[LABEL] = inputs[LABEL]
     elif config.condition:
         dataset = build_dataset(registry, config.dataset, config.options.get("dataset"), data_dir)
@@ -64,12 +77,39 @@ def sample(
     return {"images": images, **out}
 
 
-def class_inputs(classes: list[int], per_class: int, latent_dim: int, seed: int) -> dict[str, np.ndarray]:
+def _label_inputs(
+    run: RunDir,
+    names: list[str],
+    classes: str | None,
+    n: int,
+    latent_dim: int,
+    seed: int,
+    inputs: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """The generator's inputs of a run conditioned on the label alone (``--class``)."""
+    if not names:
+        raise UsageError(
+            f"{run.path}/run.json does not name the run's classes (trained by an older gankit?)"
+        )
+    if classes == "all":
+        return class_inputs(list(range(len(names))), max(1, n // len(names)), latent_dim, seed)
+    label = (
+        np.arange(n) % len(names) if classes is None else np.full(n, class_index(classes, names))
+    )
+    return {**inputs, LABEL: label.astype(np.int32)}
+
+
+def class_inputs(
+    classes: list[int], per_class: int, latent_dim: int, seed: int
+) -> dict[str, np.ndarray]:
     """``z`` and ``label`` for ``per_class`` samples of each of ``classes``, row by row;
     column ``j`` of every row shares its noise, so rows differ by the label alone."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((per_class, latent_dim)).astype(np.float32)
-    return {"z": np.tile(z, (len(classes), 1)), LABEL: np.repeat(np.asarray(classes, np.int32), per_class)}
+    return {
+        "z": np.tile(z, (len(classes), 1)),
+        LABEL: np.repeat(np.asarray(classes, np.int32), per_class),
+    }
 
 
 def class_index(value: str, names: list[str]) -> int:
@@ -79,7 +119,9 @@ def class_index(value: str, names: list[str]) -> int:
     if value.isdigit() and int(value) < len(names):
         return int(value)
     shown = ", ".join(f"{i}={n}" for i, n in enumerate(names))
-    raise UsageError(f"unknown class {value!r}: give an index below {len(names)} or a name ({shown}), or all")
+    raise UsageError(
+        f"unknown class {value!r}: give an index below {len(names)} or a name ({shown}), or all"
+    )
 
 
 def prepare_content(path: str | Path) -> np.ndarray:
@@ -103,7 +145,9 @@ def prepare_content(path: str | Path) -> np.ndarray:
     h, w = crop.shape
     scale = 20.0 / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    digit = np.asarray(Image.fromarray(crop.astype(np.uint8)).resize(size, Image.LANCZOS), np.float32)
+    digit = np.asarray(
+        Image.fromarray(crop.astype(np.uint8)).resize(size, Image.LANCZOS), np.float32
+    )
     canvas = np.zeros((28, 28), np.float32)
     ys, xs = np.indices(digit.shape)
     total = max(float(digit.sum()), 1e-6)
@@ -139,9 +183,13 @@ def image_files(paths: list[str | Path], what: str) -> list[Path]:
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            files = sorted(
+                p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+            )
             if not files:
-                raise UsageError(f"{what} directory {path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+                raise UsageError(
+                    f"{what} directory {path} holds no image files ({', '.join(IMAGE_SUFFIXES)})"
+                )
             found.extend(files)
         elif path.is_file():
             found.append(path)
@@ -154,13 +202,17 @@ def pair_up(contents: list[Path], styles: list[Path], how: str) -> list[tuple[Pa
     """Every content with every style (``all``), or the i-th with the i-th (``zip``)."""
     if how == "zip":
         if len(contents) != len(styles):
-            raise UsageError(f"--pairs zip needs as many content images as style images "
-                             f"({len(contents)} and {len(styles)})")
+            raise UsageError(
+                f"--pairs zip needs as many content images as style images "
+                f"({len(contents)} and {len(styles)})"
+            )
         return list(zip(contents, styles))
     return [(c, s) for c in contents for s in styles]
 
 
-def transfer(run: RunDir, registry: Registry, pairs: list[tuple[Path, Path]], seed: int = 0) -> dict[str, np.ndarray]:
+def transfer(
+    run: RunDir, registry: Registry, pairs: list[tuple[Path, Path]], seed: int = 0
+) -> dict[str, np.ndarray]:
     """Render each pair's digit in its style image with a content,style run, in batches.
 
     Returns ``images`` (n, 32, 32, 3), ``content`` (n, 32, 32, 1) and ``style``
@@ -179,10 +231,25 @@ def transfer(run: RunDir, registry: Registry, pairs: list[tuple[Path, Path]], se
     prepared_style = {p: prepare_style(p) for p in dict.fromkeys(s for _, s in pairs)}
     content = np.stack([prepared_content[c] for c, _ in pairs])
     style = np.stack([prepared_style[s] for _, s in pairs])
-    z = np.random.default_rng(seed).standard_normal((len(pairs), config.latent_dim)).astype(np.float32)
-    images = np.concatenate([
-        np.asarray(generator({"z": z[i:i + TRANSFER_BATCH], "content": content[i:i + TRANSFER_BATCH],
-                              "style": style[i:i + TRANSFER_BATCH]}, training=False), np.float32)
-        for i in range(0, len(pairs), TRANSFER_BATCH)
-    ])
+    z = (
+        np.random.default_rng(seed)
+        .standard_normal((len(pairs), config.latent_dim))
+        .astype(np.float32)
+    )
+    images = np.concatenate(
+        [
+            np.asarray(
+                generator(
+                    {
+                        "z": z[i : i + TRANSFER_BATCH],
+                        "content": content[i : i + TRANSFER_BATCH],
+                        "style": style[i : i + TRANSFER_BATCH],
+                    },
+                    training=False,
+                ),
+                np.float32,
+            )
+            for i in range(0, len(pairs), TRANSFER_BATCH)
+        ]
+    )
     return {"images": images, "content": content, "style": style}

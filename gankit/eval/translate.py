@@ -46,18 +46,24 @@ def translation_role(run: RunDir, direction: str) -> str:
     if direction not in DIRECTIONS:
         raise UsageError(f"--direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     info = run.read_run_info()
-    roles = {name: r for name, r in info.get("roles", {}).items() if r.get("spec", {}).get("translation")}
+    roles = {
+        name: r for name, r in info.get("roles", {}).items() if r.get("spec", {}).get("translation")
+    }
     if not roles:
         scheme = info.get("scheme", "gan")
-        raise UsageError(f"{run.path} is not a translation run (scheme {scheme}); generate from it with "
-                         "`gankit sample` (or `gankit transfer` for a content,style run)")
+        raise UsageError(
+            f"{run.path} is not a translation run (scheme {scheme}); generate from it with "
+            "`gankit sample` (or `gankit transfer` for a content,style run)"
+        )
     exported = {r.get("export"): name for name, r in roles.items()}
     if f"generator_{direction}" in exported:
         return exported[f"generator_{direction}"]
     if direction == "a2b" and len(roles) == 1:
         return next(iter(roles))
-    raise UsageError(f"{run.path} (scheme {info.get('scheme')}) translates "
-                     f"{' and '.join(d for d in DIRECTIONS if f'generator_{d}' in exported) or 'a2b'} only")
+    raise UsageError(
+        f"{run.path} (scheme {info.get('scheme')}) translates "
+        f"{' and '.join(d for d in DIRECTIONS if f'generator_{d}' in exported) or 'a2b'} only"
+    )
 
 
 def collect_inputs(paths: list[str]) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
@@ -97,8 +103,15 @@ def _targets(inputs: list[tuple[Path, Path]], out: Path) -> list[Path]:
     return targets
 
 
-def translate_files(run: RunDir, registry: Registry, paths: list[str], out: Path, *, direction: str = "a2b",
-                    advance: Callable[[int], None] | None = None) -> Translation:
+def translate_files(
+    run: RunDir,
+    registry: Registry,
+    paths: list[str],
+    out: Path,
+    *,
+    direction: str = "a2b",
+    advance: Callable[[int], None] | None = None,
+) -> Translation:
     """Translate every picture in ``paths`` (files and folders) in ``direction``; write
     one PNG per input under ``out``."""
     role = translation_role(run, direction)
@@ -109,7 +122,9 @@ def translate_files(run: RunDir, registry: Registry, paths: list[str], out: Path
     result = Translation(skipped=list(skipped))
     for start in range(0, len(inputs), BATCH):
         chunk, pixels = [], []
-        for (file, _), target in zip(inputs[start:start + BATCH], _targets(inputs, out)[start:start + BATCH]):
+        for (file, _), target in zip(
+            inputs[start : start + BATCH], _targets(inputs, out)[start : start + BATCH]
+        ):
             try:
                 array, _ = decode_image(file, options)
             except SkippedFile as exc:
@@ -124,7 +139,7 @@ def translate_files(run: RunDir, registry: Registry, paths: list[str], out: Path
                 save_png(to_uint8(image[None])[0], target)
                 result.written.append(target)
         if advance is not None:
-            advance(len(inputs[start:start + BATCH]))
+            advance(len(inputs[start : start + BATCH]))
     return result
 
 

@@ -18,7 +18,14 @@ import numpy as np
 
 from gankit.errors import GankitError
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "save_npz", "append_jsonl", "read_jsonl", "write_failure"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "save_npz",
+    "append_jsonl",
+    "read_jsonl",
+    "write_failure",
+]
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -73,7 +80,8 @@ def append_jsonl(path: str | Path, record: Mapping[str, Any]) -> None:
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Every complete JSON line of ``path`` ([] if it does not exist); a torn last line is dropped."""
+    """Every complete JSON line of ``path`` ([] if it does not exist); a torn last line is
+    dropped."""
     path = Path(path)
     if not path.exists():
         return []

@@ -30,7 +30,9 @@ def image_grid(images: np.ndarray, columns: int | None = None, gap: int = 2) -> 
     return paired_grid([images], columns=columns, gap=gap)
 
 
-def paired_grid(groups: Sequence[np.ndarray], columns: int | None = None, gap: int = 2) -> np.ndarray:
+def paired_grid(
+    groups: Sequence[np.ndarray], columns: int | None = None, gap: int = 2
+) -> np.ndarray:
     """Tile examples whose parts (e.g. content | style | output) sit side by side.
 
     ``groups`` are arrays of the same N; example ``i`` is the cell
@@ -58,7 +60,9 @@ def paired_grid(groups: Sequence[np.ndarray], columns: int | None = None, gap: i
     return grid
 
 
-def class_grid(images: np.ndarray, row_names: Sequence[str], scale: int = 1, gap: int = 2) -> np.ndarray:
+def class_grid(
+    images: np.ndarray, row_names: Sequence[str], scale: int = 1, gap: int = 2
+) -> np.ndarray:
     """One row per class: ``images`` (rows * columns, H, W, C) in row order, upscaled by
     ``scale``, each row headed by its class name in a left margin (uint8 RGB)."""
     from PIL import Image, ImageDraw, ImageFont

@@ -27,7 +27,18 @@ from typing import Any
 
 from gankit.conditions import LABEL
 
-__all__ = ["input_names", "label_input", "embed_label", "join_label", "generator_labels", "conditional_batch_norm", "projection", "class_logits", "CLASS_LOGITS", "output_names"]
+__all__ = [
+    "input_names",
+    "label_input",
+    "embed_label",
+    "join_label",
+    "generator_labels",
+    "conditional_batch_norm",
+    "projection",
+    "class_logits",
+    "CLASS_LOGITS",
+    "output_names",
+]
 
 CLASS_LOGITS = "class_logits"  # an ACGAN discriminator's second output, by this name
 
@@ -61,7 +72,9 @@ def label_input() -> Any:
     return keras.Input((), dtype="int32", name=LABEL)
 
 
-def embed_label(label: Any, num_classes: int, *, dim: int = 128, name: str = "class_embedding") -> Any:
+def embed_label(
+    label: Any, num_classes: int, *, dim: int = 128, name: str = "class_embedding"
+) -> Any:
     """The label as a ``(B, dim)`` vector with N(0, 1) entries, shared by the layers that
     condition on it (as BigGAN shares one class embedding across its conditional batch
     norms): of the scale of ``z``, and each layer's gain and bias are a dense map of
@@ -69,8 +82,9 @@ def embed_label(label: Any, num_classes: int, *, dim: int = 128, name: str = "cl
     most Adam's learning rate per step)."""
     from keras import initializers, layers
 
-    return layers.Embedding(num_classes, dim, embeddings_initializer=initializers.RandomNormal(0.0, 1.0),
-                            name=name)(label)
+    return layers.Embedding(
+        num_classes, dim, embeddings_initializer=initializers.RandomNormal(0.0, 1.0), name=name
+    )(label)
 
 
 def join_label(z: Any, embedded: Any, *, name: str = LABEL) -> Any:
@@ -92,17 +106,25 @@ def conditional_batch_norm(x: Any, embedded: Any, *, name: str, batch_norm: Any 
     from keras import initializers, layers
 
     channels = int(x.shape[-1])
-    norm = (batch_norm or layers.BatchNormalization)(center=False, scale=False, name=f"{name}_bn")(x)
+    norm = (batch_norm or layers.BatchNormalization)(center=False, scale=False, name=f"{name}_bn")(
+        x
+    )
     shape = (1,) * (len(x.shape) - 2) + (channels,)
     small = initializers.RandomNormal(0.0, 0.02)
-    gamma = layers.Dense(channels, kernel_initializer=small, bias_initializer="ones", name=f"{name}_gamma")(embedded)
+    gamma = layers.Dense(
+        channels, kernel_initializer=small, bias_initializer="ones", name=f"{name}_gamma"
+    )(embedded)
     beta = layers.Dense(channels, kernel_initializer=small, name=f"{name}_beta")(embedded)
     gamma = layers.Reshape(shape, name=f"{name}_gamma_map")(gamma)
     beta = layers.Reshape(shape, name=f"{name}_beta_map")(beta)
-    return layers.Add(name=f"{name}_shift")([layers.Multiply(name=f"{name}_scale")([norm, gamma]), beta])
+    return layers.Add(name=f"{name}_shift")(
+        [layers.Multiply(name=f"{name}_scale")([norm, gamma]), beta]
+    )
 
 
-def generator_labels(inputs: dict[str, Any], num_classes: int, mode: str, batch_norm: Any) -> tuple[Any, Any]:
+def generator_labels(
+    inputs: dict[str, Any], num_classes: int, mode: str, batch_norm: Any
+) -> tuple[Any, Any]:
     """A generator's label machinery: adds the ``label`` input to ``inputs`` when
     ``num_classes > 0`` and returns ``(join, norm)``. ``join(z)`` is ``z``, or for
     ``mode="concat"`` :func:`join_label`; ``norm(x)`` is ``batch_norm()(x)``, or for
@@ -115,13 +137,17 @@ def generator_labels(inputs: dict[str, Any], num_classes: int, mode: str, batch_
 
     def norm(x: Any) -> Any:
         if mode == "cbn":
-            return conditional_batch_norm(x, embedded, name=f"cbn{next(count)}", batch_norm=batch_norm)
+            return conditional_batch_norm(
+                x, embedded, name=f"cbn{next(count)}", batch_norm=batch_norm
+            )
         return batch_norm()(x)
 
     return (lambda z: join_label(z, embedded) if mode == "concat" else z), norm
 
 
-def projection(features: Any, label: Any, logits: Any, num_classes: int, *, name: str = "projection") -> Any:
+def projection(
+    features: Any, label: Any, logits: Any, num_classes: int, *, name: str = "projection"
+) -> Any:
     """``logits + <embed(label), features>`` for flat ``features`` ``(B, F)`` and
     ``logits`` ``(B, 1)``; float32 out."""
     from keras import layers

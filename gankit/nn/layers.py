@@ -20,7 +20,8 @@ that way, so the file loads with Keras alone. Their own kernels run only where t
 were measured faster, :func:`gankit.nn.precision.fast_paths` (a CPU with native
 bfloat16, no GPU visible; ``GANKIT_FAST_PATHS`` overrides). The matrix-product path
 needs besides: compute dtype bfloat16, channels-last, a square kernel that is a
-multiple of the (equal, >= 2) strides, ``padding="same"``, no dilation or groups, spatial sizes divisible by the stride, and
+multiple of the (equal, >= 2) strides, ``padding="same"``, no dilation or groups, spatial
+sizes divisible by the stride, and
 at least 16 channels on the convolution's input side (with 3, an RGB image, oneDNN's
 kernels are as fast; ``benchmarks/layers.py``). Everywhere else they are exactly the
 Keras layers.

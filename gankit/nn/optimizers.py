@@ -122,7 +122,9 @@ def learning_rate(rate: float, steps: int, decay: float, updates_per_step: int =
     return LinearDecayTail(rate, start=round(end * (1 - decay)), end=end)
 
 
-def group_optimizers(config: Any, groups: Any, *, averaged: Any = (), loss_scaling: bool = False) -> dict[str, Any]:
+def group_optimizers(
+    config: Any, groups: Any, *, averaged: Any = (), loss_scaling: bool = False
+) -> dict[str, Any]:
     """Each optimizer group's optimizer for a resolved run config (``lr_g``, ``lr_d``,
     ``beta1``, ``beta2``, ``steps``, ``lr_decay``, ``d_steps``, ``ema_decay``):
     :class:`Adam` at the learning rate of the group's side (a discriminator-side group's
@@ -133,11 +135,18 @@ def group_optimizers(config: Any, groups: Any, *, averaged: Any = (), loss_scali
     for group in sorted(groups, key=lambda g: g.side != "generator"):
         if group.side == "generator":
             opt = Adam(
-                learning_rate(c.lr_g, c.steps, c.lr_decay), beta_1=c.beta1, beta_2=c.beta2,
-                use_ema=group.name in averaged, ema_momentum=c.ema_decay or 0.99,
+                learning_rate(c.lr_g, c.steps, c.lr_decay),
+                beta_1=c.beta1,
+                beta_2=c.beta2,
+                use_ema=group.name in averaged,
+                ema_momentum=c.ema_decay or 0.99,
             )
         else:
-            opt = Adam(learning_rate(c.lr_d, c.steps, c.lr_decay, c.d_steps), beta_1=c.beta1, beta_2=c.beta2)
+            opt = Adam(
+                learning_rate(c.lr_d, c.steps, c.lr_decay, c.d_steps),
+                beta_1=c.beta1,
+                beta_2=c.beta2,
+            )
         out[group.name] = keras.optimizers.LossScaleOptimizer(opt) if loss_scaling else opt
     return {g.name: out[g.name] for g in groups}
 

@@ -34,7 +34,9 @@ IMAGE = "image"
 
 def can_compose(dataset: Any) -> bool:
     """Whether ``dataset`` declares ``compose_parts`` and has condition images to draw."""
-    return callable(getattr(dataset, "compose_parts", None)) and bool(getattr(dataset, "conditions", None))
+    return callable(getattr(dataset, "compose_parts", None)) and bool(
+        getattr(dataset, "conditions", None)
+    )
 
 
 def parts_shape(dataset: Any) -> tuple[int, int, int]:
@@ -43,7 +45,9 @@ def parts_shape(dataset: Any) -> tuple[int, int, int]:
     h, w = tuple(dataset.image_shape)[:2]
     for name, shape in zip(dataset.conditions, shapes):
         if len(shape) != 3 or shape[:2] != (h, w):
-            raise ValueError(f"part `{name}` has shape {shape}; a drawn part must be {h}x{w}xC like the image")
+            raise ValueError(
+                f"part `{name}` has shape {shape}; a drawn part must be {h}x{w}xC like the image"
+            )
     return h, w, sum(s[2] for s in shapes)
 
 
@@ -83,13 +87,20 @@ def compose_generator(drawer: Any, dataset: Any, latent_dim: int) -> tuple[Any, 
         raise ValueError(f"compose_parts must return {expected}, returned {got}")
     unknown = sorted(set(composed) - {IMAGE, *dataset.conditions})
     if unknown:
-        raise ValueError(f"compose_parts must return {expected}, returned unknown {', '.join(unknown)}")
+        raise ValueError(
+            f"compose_parts must return {expected}, returned unknown {', '.join(unknown)}"
+        )
     shapes = {IMAGE: tuple(dataset.image_shape), **dataset.conditions}
     for key, tensor in composed.items():
         if tuple(tensor.shape[1:]) != tuple(shapes[key]):
-            raise ValueError(f"compose_parts returned `{key}` of shape {tuple(tensor.shape[1:])}, not {shapes[key]}")
-    outputs = {key: layers.Activation("linear", dtype="float32", name=f"drawn_{key}")(composed[key])
-               for key in [IMAGE, *(c for c in dataset.conditions if c in composed)]}
+            raise ValueError(
+                f"compose_parts returned `{key}` of shape {tuple(tensor.shape[1:])}, not "
+                f"{shapes[key]}"
+            )
+    outputs = {
+        key: layers.Activation("linear", dtype="float32", name=f"drawn_{key}")(composed[key])
+        for key in [IMAGE, *(c for c in dataset.conditions if c in composed)]
+    }
     name = getattr(drawer, "name", "generator")
     drawing = keras.Model({"z": z}, outputs, name=f"{name}_parts")
     image = keras.Model({"z": z}, outputs[IMAGE], name=name)

@@ -83,7 +83,9 @@ def resolve_precision(requested: str, device_type: str) -> str:
 def resolve_jit(requested: str, device_type: str) -> bool:
     """Whether to XLA-compile the train step for ``requested`` on ``device_type``."""
     if requested not in JIT_CHOICES:
-        raise ConfigError(f"`jit_compile` must be one of {', '.join(JIT_CHOICES)}, got {requested!r}")
+        raise ConfigError(
+            f"`jit_compile` must be one of {', '.join(JIT_CHOICES)}, got {requested!r}"
+        )
     if requested != "auto":
         return requested == "on"
     return device_type == "GPU"

@@ -23,12 +23,19 @@ TURNS = 4
 GENERATOR_SHARE = 0.2  # the generator's weight on its fakes' rotation term, relative to D's
 
 
-def rotation_head(features: Any, *, spectral_norm: bool = False, name: str = ROTATION_LOGITS) -> Any:
+def rotation_head(
+    features: Any, *, spectral_norm: bool = False, name: str = ROTATION_LOGITS
+) -> Any:
     """``(B, 4)`` float32 logits of the quarter turn, a Dense layer on the flat features."""
     import keras
     from keras import layers
 
-    dense = layers.Dense(TURNS, kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02), dtype="float32", name=name)
+    dense = layers.Dense(
+        TURNS,
+        kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02),
+        dtype="float32",
+        name=name,
+    )
     if spectral_norm:
         dense = layers.SpectralNormalization(dense, dtype="float32", name=f"sn_{name}")
     return dense(features)

@@ -16,8 +16,16 @@ from gankit.plugin.registry import Component, Registry
 from gankit.types import DataContext
 
 __all__ = [
-    "resolve", "resolve_metrics", "build_dataset", "take_examples", "example_problem", "check_first_batch",
-    "GuardedDataset", "class_names", "offered_conditions", "is_paired_run",
+    "resolve",
+    "resolve_metrics",
+    "build_dataset",
+    "take_examples",
+    "example_problem",
+    "check_first_batch",
+    "GuardedDataset",
+    "class_names",
+    "offered_conditions",
+    "is_paired_run",
 ]
 
 
@@ -59,10 +67,14 @@ def build_dataset(
 ) -> Any:
     """Build dataset ``name`` with ``options``, reading files from ``data_dir``/env."""
     component = registry.get("datasets", name)
-    return GuardedDataset(component.create(DataContext.from_env(data_dir), **dict(options or {})), component)
+    return GuardedDataset(
+        component.create(DataContext.from_env(data_dir), **dict(options or {})), component
+    )
 
 
-def take_examples(dataset: Any, split: str, n: int, shuffle_seed: int | None = None) -> dict[str, np.ndarray]:
+def take_examples(
+    dataset: Any, split: str, n: int, shuffle_seed: int | None = None
+) -> dict[str, np.ndarray]:
     """The first ``n`` examples of ``split`` (optionally shuffled) as stacked numpy arrays."""
     ds = dataset.load(split, epoch=0)
     if shuffle_seed is not None:
@@ -86,10 +98,14 @@ def is_paired_run(dataset: Any, conditions: Sequence[str]) -> bool:
     some of them (``--condition content``), or only ``label``, is not: its real image is
     one of many right answers, and a reconstruction term towards it would blur them."""
     rendered = set(getattr(dataset, "conditions", {}) or {})
-    return bool(getattr(dataset, "paired", False)) and bool(rendered) and rendered <= set(conditions)
+    return (
+        bool(getattr(dataset, "paired", False)) and bool(rendered) and rendered <= set(conditions)
+    )
 
 
-def example_problem(dataset: Any, element: Mapping[str, Any], conditions: Sequence[str] | None = None) -> str | None:
+def example_problem(
+    dataset: Any, element: Mapping[str, Any], conditions: Sequence[str] | None = None
+) -> str | None:
     """What is wrong with one example (numpy values) for ``dataset``'s declarations, or
     None: ``image`` float32 in [-1, 1] of ``image_shape``, each of ``conditions`` (all
     declared ones by default) with its shape, ``label`` an integer scalar in
@@ -127,7 +143,9 @@ def example_problem(dataset: Any, element: Mapping[str, Any], conditions: Sequen
     return None
 
 
-def check_first_batch(dataset: Any, conditions: Sequence[str], name: str, plugin: str, n: int = 8) -> None:
+def check_first_batch(
+    dataset: Any, conditions: Sequence[str], name: str, plugin: str, n: int = 8
+) -> None:
     """The first ``n`` training examples against the dataset's declarations; a problem is
     one ``ComponentError`` naming the dataset and its plugin (before anything is built)."""
     examples = take_examples(dataset, "train", n)
@@ -150,7 +168,9 @@ class GuardedDataset:
             with self._component.calling(f"`{name}`"):
                 value = getattr(self._dataset, name)
         except PluginCodeError as exc:
-            if isinstance(exc.error, AttributeError):  # a missing attribute stays one: getattr(d, x, default)
+            if isinstance(
+                exc.error, AttributeError
+            ):  # a missing attribute stays one: getattr(d, x, default)
                 raise exc.error from None
             raise
         if name != "load":

@@ -57,7 +57,11 @@ def register_schemes(register: RegisterFn) -> None:
     its optimizers, each updating some roles, on the discriminator side (``lr_d``,
     ``d_steps`` updates a step) or the generator side (``lr_g``)), ``requires`` (what
     its dataset must yield: ``"images"``, ``"unpaired"`` or ``"paired"``), an optional
-    ``setup(nets)`` called once the roles are built (create state variables there),
+    ``setup(nets)`` called once the roles are built (create state variables there, and
+    return them from a ``state`` property, ``{name: [variables]}``: they are
+    checkpointed), an optional ``build_role(name, nets)`` for roles of family
+    ``"scheme"`` (a network the scheme sizes from the others), an optional
+    ``samples(network, examples)`` returning the sample grid's columns,
     an optional ``forward(step)`` whose result every ``losses`` call of a step sees as
     ``step.shared`` (a forward pass shared by the groups, e.g. the fakes), and
     ``losses(step) -> {group: loss}``: for each group in ``step.wanted``, a float
@@ -233,4 +237,3 @@ def register_metrics(register: RegisterFn) -> None:
     ``ctx.classifier()``). ``compute`` runs eagerly, outside the training step;
     NumPy is fine.
     """
-

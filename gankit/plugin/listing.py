@@ -103,12 +103,23 @@ def print_plugin_table(rows: list[dict[str, Any]], family: str | None = None) ->
     for row in rows:
         plugin = f"[bold]{escape(row['name'])}[/]\n{row['version'] or '-'} {row['source']}"
         if row["status"] != "ok":
-            table.add_row(plugin + "\n[red]error[/]", "-", f"[red]{escape(row['error'] or 'failed')}[/]", "", end_section=True)
+            table.add_row(
+                plugin + "\n[red]error[/]",
+                "-",
+                f"[red]{escape(row['error'] or 'failed')}[/]",
+                "",
+                end_section=True,
+            )
             continue
         components = [(f, c) for f in families for c in row["components"][f]]
         for i, (f, component) in enumerate(components):
-            table.add_row(plugin if i == 0 else "", f"{SINGULAR[f]}\n[bold]{escape(component['name'])}[/]",
-                          _summary(component), _options(component), end_section=i == len(components) - 1)
+            table.add_row(
+                plugin if i == 0 else "",
+                f"{SINGULAR[f]}\n[bold]{escape(component['name'])}[/]",
+                _summary(component),
+                _options(component),
+                end_section=i == len(components) - 1,
+            )
         if not components:
             table.add_row(plugin, "-", "", "", end_section=True)
     Console().print(table)
@@ -119,14 +130,19 @@ def _summary(component: dict[str, Any]) -> str:
     if component.get("roles"):
         text += "\n[dim]roles: " + escape(", ".join(component["roles"])) + "[/]"
     if component.get("training"):
-        text += "\n[dim]trains with " + escape(", ".join(f"{k}={v}" for k, v in component["training"].items())) + "[/]"
+        text += (
+            "\n[dim]trains with "
+            + escape(", ".join(f"{k}={v}" for k, v in component["training"].items()))
+            + "[/]"
+        )
     return text
 
 
 def _options(component: dict[str, Any]) -> str:
     types = component.get("option_types", {})
     return "\n".join(
-        escape(f"{name}: {types.get(name, 'any')} = {default!r}") for name, default in component["options"].items()
+        escape(f"{name}: {types.get(name, 'any')} = {default!r}")
+        for name, default in component["options"].items()
     )
 
 

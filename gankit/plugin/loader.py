@@ -57,8 +57,12 @@ class PluginRecord:
     error: str | None = None
     components: list[Component] = field(default_factory=list)
     traceback: str | None = field(default=None, repr=False)
-    via: str = "registry.toml"  # registry.toml, entry point, --plugin, GANKIT_PLUGINS, --registry FILE
-    target: str | None = None  # the module or absolute file path loaded; for entry points, the distribution
+    via: str = (
+        "registry.toml"  # registry.toml, entry point, --plugin, GANKIT_PLUGINS, --registry FILE
+    )
+    target: str | None = (
+        None  # the module or absolute file path loaded; for entry points, the distribution
+    )
 
     def origin(self) -> dict[str, Any]:
         """Where the plugin came from, as ``run.json`` records it (see :func:`reload_advice`)."""
@@ -122,7 +126,7 @@ def read_registry_file(path: str | Path) -> dict[str, str]:
     plugins = data.get("plugins")
     if not isinstance(plugins, dict) or not all(isinstance(v, str) for v in plugins.values()):
         raise ConfigError(
-            f"registry file {path} needs a [plugins] table of name = \"module or file.py\""
+            f'registry file {path} needs a [plugins] table of name = "module or file.py"'
         )
     resolved = {}
     for name, target in plugins.items():
@@ -165,12 +169,15 @@ def _refuse_duplicate_name(record: PluginRecord, first: PluginRecord) -> None:
     record.name = where if where != name else f"{name} ({record.via})"
     advice = (
         "a local plugin is named after its file (a package after its folder): rename the file, "
-        f'or give it another name in a registry file ([plugins] my_{name.replace("-", "_")} = "{where}")'
-        if record.source == "local" else "uninstall one of the two distributions"
+        f"or give it another name in a registry file ([plugins] my_{name.replace('-', '_')} = "
+        f'"{where}")'
+        if record.source == "local"
+        else "uninstall one of the two distributions"
     )
     record.fail(
         f"its name '{name}' is taken by the {_kind(first)} plugin '{name}'"
-        f"{f' ({first.target})' if first.target else ''}; {advice}, or pass --disable-plugin {name} "
+        f"{f' ({first.target})' if first.target else ''}; {advice}, or pass --disable-plugin "
+        f"{name} "
         f"to skip the {_kind(first)} one"
     )
 
@@ -210,13 +217,21 @@ def _candidates(
         for ep in _entry_points():
             version = ep.dist.version if ep.dist is not None else None
             dist = ep.dist.metadata["Name"] if ep.dist is not None else ep.value
-            yield PluginRecord(ep.name, version, "entry-point", via="entry point", target=dist), ep.load
+            yield (
+                PluginRecord(ep.name, version, "entry-point", via="entry point", target=dist),
+                ep.load,
+            )
 
     local = [("--plugin", p) for p in options.plugins]
-    local += [("GANKIT_PLUGINS", p.strip()) for p in env.get("GANKIT_PLUGINS", "").split(",") if p.strip()]
+    local += [
+        ("GANKIT_PLUGINS", p.strip()) for p in env.get("GANKIT_PLUGINS", "").split(",") if p.strip()
+    ]
     for via, target in local:
         target = _absolute(target)
-        yield PluginRecord(local_name(target), None, "local", via=via, target=target), _importer(target, local_name(target))
+        yield (
+            PluginRecord(local_name(target), None, "local", via=via, target=target),
+            _importer(target, local_name(target)),
+        )
     for registry_file in options.registries:
         via = f"--registry {Path(registry_file).resolve()}"
         try:
@@ -267,7 +282,8 @@ def _load_one(host: PluginHost, record: PluginRecord, load: Callable[[], Any]) -
             if (component.family, component.name) in host.registry:
                 existing = host.registry.get(component.family, component.name)
                 raise DuplicateComponentError(
-                    f"{SINGULAR[component.family]} '{component.name}' is registered by both plugin '{existing.plugin}' "
+                    f"{SINGULAR[component.family]} '{component.name}' is registered by both plugin "
+                    f"'{existing.plugin}' "
                     f"and plugin '{record.name}'"
                 )
         for component in staged:
@@ -311,9 +327,16 @@ def _collect_components(pm: pluggy.PluginManager, plugin: object, name: str) -> 
         caller = pm.subset_hook_caller(f"register_{family}", remove_plugins=others)
 
         def register(
-            component_name: str, factory: Any, *, summary: str | None = None, training: Any = None, _f=family
+            component_name: str,
+            factory: Any,
+            *,
+            summary: str | None = None,
+            training: Any = None,
+            _f=family,
         ) -> None:
-            scratch.register(_f, component_name, factory, summary=summary, plugin=name, training=training)
+            scratch.register(
+                _f, component_name, factory, summary=summary, plugin=name, training=training
+            )
 
         caller(register=register)
     return scratch.components()
@@ -334,7 +357,9 @@ def _import_file(path: Path, name: str) -> ModuleType:
     module_name = "gankit_local_" + "".join(c if c.isalnum() else "_" for c in name)
     # a package's __init__.py loads as the package, so its relative imports work
     package_dir = [str(path.parent)] if path.name == "__init__.py" else None
-    spec = importlib.util.spec_from_file_location(module_name, path, submodule_search_locations=package_dir)
+    spec = importlib.util.spec_from_file_location(
+        module_name, path, submodule_search_locations=package_dir
+    )
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)

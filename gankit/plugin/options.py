@@ -55,8 +55,6 @@ class Option:
             ) from None
 
 
-
-
 def _type_name(ann: Any) -> str:
     """``int``, ``int | 'auto'``, ``'crop' | 'pad'``, ``Path | None``: as a user reads it."""
     if ann is None or ann is Any:
@@ -104,17 +102,21 @@ def signature_problem(family: str, factory: Callable[..., Any]) -> str | None:
     shape = f"({', '.join([*expected, '*', 'option=default, ...'])})"
     for p in params:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            return f"`{'*' if p.kind is p.VAR_POSITIONAL else '**'}{p.name}` is not allowed; a factory is {shape}"
+            stars = "*" if p.kind is p.VAR_POSITIONAL else "**"
+            return f"`{stars}{p.name}` is not allowed; a factory is {shape}"
         if p.kind is p.KEYWORD_ONLY and p.default is p.empty:
             return f"option `{p.name}` needs a default; a factory is {shape}"
     if len(positional) != len(expected):
-        extra = [p.name for p in positional[len(expected):]]
+        extra = [p.name for p in positional[len(expected) :]]
         if extra:
             return (
                 f"parameter `{extra[0]}` must be keyword-only with a default "
                 f"(put it after `*`); a factory is {shape}"
             )
-        return f"it takes {len(positional)} positional parameter(s), the hook spec passes {len(expected)}: {shape}"
+        return (
+            f"it takes {len(positional)} positional parameter(s), the hook spec passes "
+            f"{len(expected)}: {shape}"
+        )
     return None
 
 

@@ -30,7 +30,13 @@ from gankit.types import TrainingDefaults
 __all__ = ["FAMILIES", "SINGULAR", "family_name", "Option", "Component", "Registry", "RegisterFn"]
 
 FAMILIES: tuple[str, ...] = (
-    "schemes", "generators", "discriminators", "losses", "penalties", "datasets", "metrics",
+    "schemes",
+    "generators",
+    "discriminators",
+    "losses",
+    "penalties",
+    "datasets",
+    "metrics",
 )
 # "generators" -> "generator": the word used in flags, `-o` prefixes and messages.
 SINGULAR: dict[str, str] = {family: family.rstrip("s") for family in FAMILIES}
@@ -43,7 +49,9 @@ def family_name(family: str) -> str:
     for plural, single in SINGULAR.items():
         if family in (plural, single):
             return plural
-    raise UnknownComponentError(f"unknown component family '{family}'; families: {', '.join(FAMILIES)}")
+    raise UnknownComponentError(
+        f"unknown component family '{family}'; families: {', '.join(FAMILIES)}"
+    )
 
 
 class RegisterFn(Protocol):
@@ -86,7 +94,9 @@ class Component:
         for key, value in given.items():
             if key not in by_name:
                 valid = ", ".join(sorted(by_name)) or "none"
-                raise OptionError(f"unknown option `{key}` for {self.label} (valid options: {valid})")
+                raise OptionError(
+                    f"unknown option `{key}` for {self.label} (valid options: {valid})"
+                )
             resolved[key] = by_name[key].coerce(value)
         return {o.name: resolved.get(o.name, o.default) for o in self.options}
 
@@ -168,7 +178,9 @@ class Registry:
             message += f" (did you mean '{close[0]}'?)"
         message += f"; available: {', '.join(available) if available else 'none'}"
         if self.failed_plugins:
-            failed = "; ".join(f"{plugin}: {error}" for plugin, error in self.failed_plugins.items())
+            failed = "; ".join(
+                f"{plugin}: {error}" for plugin, error in self.failed_plugins.items()
+            )
             message += f"; plugins that failed to load: {failed}"
         raise UnknownComponentError(message, family, name)
 
@@ -184,7 +196,9 @@ class Registry:
         return name in self._components.get(family, {})
 
 
-def _training(label: str, training: TrainingDefaults | Mapping[str, Any] | None) -> TrainingDefaults:
+def _training(
+    label: str, training: TrainingDefaults | Mapping[str, Any] | None
+) -> TrainingDefaults:
     if training is None:
         return TrainingDefaults()
     if isinstance(training, TrainingDefaults):

@@ -41,7 +41,9 @@ def new_plugin(name: str, directory: Path, families: Sequence[str]) -> Path:
         )
     unknown = [f for f in families if f not in SCAFFOLD_FAMILIES]
     if unknown:
-        raise UsageError(f"unknown family {unknown[0]!r} (choose from {', '.join(SCAFFOLD_FAMILIES)})")
+        raise UsageError(
+            f"unknown family {unknown[0]!r} (choose from {', '.join(SCAFFOLD_FAMILIES)})"
+        )
     families = [f for f in SCAFFOLD_FAMILIES if f in families] or ["generator", "loss"]
     module = "gankit_" + name.replace("-", "_")
     root = directory / f"gankit-{name}"
@@ -60,7 +62,9 @@ def new_plugin(name: str, directory: Path, families: Sequence[str]) -> Path:
         "imports": "import numpy as np\n\n" if needs_numpy else "",
         "components": fill(COMPONENTS),
         "hooks": fill(HOOKS),
-        "test_imports": ", ".join((["CONDITIONAL_SPEC"] if needs_spec else []) + [f"check_{f}" for f in families]),
+        "test_imports": ", ".join(
+            (["CONDITIONAL_SPEC"] if needs_spec else []) + [f"check_{f}" for f in families]
+        ),
         "tests": fill(TESTS),
         "train_flags": _train_flags(families, name),
         "component_list": "\n".join(f"- {f} `{name}`: {SUMMARY[f]}" for f in families),
@@ -89,7 +93,11 @@ def _tidy(text: str) -> str:
 
 
 def _train_flags(families: Sequence[str], name: str) -> str:
-    flags = [f"--{f} {name}" for f in ("generator", "discriminator", "loss", "penalty", "dataset") if f in families]
+    flags = [
+        f"--{f} {name}"
+        for f in ("generator", "discriminator", "loss", "penalty", "dataset")
+        if f in families
+    ]
     if "dataset" not in families:
         flags.append("--condition none")
     return " ".join(flags)

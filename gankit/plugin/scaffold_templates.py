@@ -16,7 +16,7 @@ SUMMARY = {
     "penalty": "ProGAN's drift penalty on the real logits (Karras et al. 2018)",
 }
 
-PYPROJECT = '''\
+PYPROJECT = """\
 [build-system]
 requires = ["setuptools>=61"]
 build-backend = "setuptools.build_meta"
@@ -38,9 +38,9 @@ $name = "$module"
 
 [tool.setuptools]
 packages = ["$module"]
-'''
+"""
 
-README = '''\
+README = """\
 # gankit-$name
 
 A plugin for gankit, the plugin-based GAN toolkit on TensorFlow / Keras 3. It
@@ -69,7 +69,7 @@ contract kit, `gankit.testing`, on every component.
 
 Publish with `python -m build` and `twine upload dist/*`; users then
 `pip install gankit-$name` and the components appear in `gankit list-plugins`.
-'''
+"""
 
 MODULE = '''\
 """gankit plugin '$name': $families.
@@ -184,7 +184,9 @@ class DiscsDataset:
         centres = rng.uniform(10, 22, (n, 2))
         colours = rng.uniform(0.3, 1.0, (n, 3))
         radius = (4 + 2 * labels)[:, None, None]
-        inside = (yy[None] - centres[:, 0, None, None]) ** 2 + (xx[None] - centres[:, 1, None, None]) ** 2 <= radius**2
+        dy = yy[None] - centres[:, 0, None, None]
+        dx = xx[None] - centres[:, 1, None, None]
+        inside = dy**2 + dx**2 <= radius**2
         images = inside[..., None] * colours[:, None, None, :] * 2.0 - 1.0
         return {"image": images.astype(np.float32), gankit.LABEL: labels.astype(np.int32)}
 
@@ -259,7 +261,8 @@ def test_gankit_check_passes_every_component():
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "gankit", "check", "$module"], capture_output=True, text=True)
+    command = [sys.executable, "-m", "gankit", "check", "$module"]
+    result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
 
 
@@ -267,29 +270,31 @@ $tests
 '''
 
 TESTS = {
-    "generator": '''\
+    "generator": """\
 def test_generator_meets_the_contract():
     check_generator($module.build_generator, options={"width": 8})
 
 
 def test_conditional_generator_meets_the_contract():
-    check_generator($module.build_generator, spec=CONDITIONAL_SPEC, options={"width": 8})''',
-    "discriminator": '''\
+    check_generator($module.build_generator, spec=CONDITIONAL_SPEC, options={"width": 8})""",
+    "discriminator": """\
 def test_discriminator_meets_the_contract():
     check_discriminator($module.build_discriminator, options={"width": 8})
-    check_discriminator($module.build_discriminator, spec=CONDITIONAL_SPEC, options={"width": 8})''',
-    "loss": '''\
+    check_discriminator(
+        $module.build_discriminator, spec=CONDITIONAL_SPEC, options={"width": 8}
+    )""",
+    "loss": """\
 def test_loss_meets_the_contract():
-    check_loss($module.build_loss)''',
-    "dataset": '''\
+    check_loss($module.build_loss)""",
+    "dataset": """\
 def test_dataset_meets_the_contract():
     import gankit
 
-    check_dataset($module.build_dataset(gankit.DataContext(), size=100))''',
-    "penalty": '''\
+    check_dataset($module.build_dataset(gankit.DataContext(), size=100))""",
+    "penalty": """\
 def test_penalty_meets_the_contract():
-    check_penalty($module.build_penalty)''',
-    "metric": '''\
+    check_penalty($module.build_penalty)""",
+    "metric": """\
 def test_metric_meets_the_contract():
-    check_metric($module.build_metric)''',
+    check_metric($module.build_metric)""",
 }

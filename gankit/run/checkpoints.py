@@ -15,18 +15,29 @@ from gankit.errors import GankitError
 from gankit.io.files import atomic_write_bytes
 from gankit.run.rundir import RunDir
 
-__all__ = ["CheckpointStore", "model_variables", "ema_group", "EMA_GROUP", "checkpoint_problem", "newest_readable", "set_aside"]
+__all__ = [
+    "CheckpointStore",
+    "model_variables",
+    "ema_group",
+    "EMA_GROUP",
+    "checkpoint_problem",
+    "newest_readable",
+    "set_aside",
+]
 
 
 def ema_group(role: str) -> str:
-    """The checkpoint group of the moving average of ``role``'s trainable weights (``--ema-decay``)."""
+    """The checkpoint group of the moving average of ``role``'s trainable weights
+    (``--ema-decay``)."""
     return f"{role}/ema"
 
 
 EMA_GROUP = ema_group("generator")  # the gan scheme's generator
 
 
-def model_variables(models: Mapping[str, Any], optimizers: Mapping[str, Any]) -> dict[str, list[Any]]:
+def model_variables(
+    models: Mapping[str, Any], optimizers: Mapping[str, Any]
+) -> dict[str, list[Any]]:
     """Every variable a checkpoint holds, by group, in a stable order."""
     groups = {f"{name}/weights": list(model.weights) for name, model in models.items()}
     groups.update({f"{name}/optimizer": list(opt.variables) for name, opt in optimizers.items()})
@@ -86,7 +97,9 @@ class CheckpointStore:
                 pending = [
                     (v, value)
                     for group, variables in groups.items()
-                    for v, value in zip(variables, _group_values(path, data, meta, group, variables))
+                    for v, value in zip(
+                        variables, _group_values(path, data, meta, group, variables)
+                    )
                 ]
                 for v, value in pending:
                     v.assign(value)
@@ -97,16 +110,20 @@ class CheckpointStore:
             raise GankitError(f"checkpoint {path} is corrupt or truncated ({exc})") from None
 
 
-def _group_values(path: Path, data: Any, meta: dict[str, Any], group: str, variables: Sequence[Any]) -> list[Any]:
+def _group_values(
+    path: Path, data: Any, meta: dict[str, Any], group: str, variables: Sequence[Any]
+) -> list[Any]:
     if group not in meta or len(meta[group]) != len(variables):
         raise GankitError(
-            f"checkpoint {path} does not match the models ({group}); was it made with another config?"
+            f"checkpoint {path} does not match the models ({group}); was it made with another "
+            "config?"
         )
     values = [data[f"{group}/{i:04d}"] for i in range(len(variables))]
     for v, value in zip(variables, values):
         if tuple(v.shape) != value.shape:
             raise GankitError(
-                f"checkpoint {path}: {_var_name(v)} has shape {value.shape}, the model has {tuple(v.shape)}"
+                f"checkpoint {path}: {_var_name(v)} has shape {value.shape}, the model has "
+                f"{tuple(v.shape)}"
             )
     return values
 

@@ -21,53 +21,34 @@ are errors, never ignored.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gankit.errors import ConfigError
 from gankit.io.toml import dumps_toml, read_toml_file
-from gankit.plugin.registry import SINGULAR
+from gankit.run.parsing import OPTION_FAMILIES, parse_augment, parse_condition
 from gankit.types import UPDATE_RULES, TrainingDefaults
 
-AUGMENTATIONS = ("translation", "color", "cutout")  # DiffAugment's transforms (gankit.train.augment)
-
-
-def parse_augment(value: str) -> tuple[str, ...]:
-    """``"translation,color"`` → ``("translation", "color")``; ``"none"`` or ``""`` → ``()``.
-
-    Raises ``ValueError`` naming an unknown transform.
-    """
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    if names in ([], ["none"]):
-        return ()
-    unknown = [n for n in names if n not in AUGMENTATIONS]
-    if unknown:
-        raise ValueError(f"unknown augmentation {unknown[0]!r} (choose from {', '.join(AUGMENTATIONS)}, or none)")
-    return tuple(dict.fromkeys(names))
-
 __all__ = [
-    "OPTION_FAMILIES",
     "RunConfig",
     "DEFAULT_STEPS",
     "PARTS_DEFAULTS",
     "DEFAULT_BATCH_SIZE",
-    "parse_overrides",
     "read_config_file",
     "merge_config",
     "STRATEGIES",
     "UPDATES",
     "TRAINING_SETTINGS",
     "GANKIT_TRAINING_DEFAULTS",
-    "AUGMENTATIONS",
-    "parse_augment",
 ]
 
 # Default training length: about 4 (conditional) and 5 minutes on a 2-core AMX-BF16 Xeon,
 # 8 and 10 on a 2-core AVX512-BF16 EPYC (docs/performance.md). The style-transfer run
 # reaches the judge's accuracy on real composites at about 1000 steps and keeps gaining
-# PSNR to the ground truth; an unconditional step costs half a conditional one (no condition encoder), and
+# PSNR to the ground truth; an unconditional step costs half a conditional one (no condition
+# encoder), and
 # the unconditional GAN needs the extra steps to cover the digit classes.
 DEFAULT_STEPS = {True: 3000, False: 6000}  # conditional, unconditional
 NO_PENALTY = "none"  # --penalty none: the loss alone
@@ -96,9 +77,6 @@ GANKIT_TRAINING_DEFAULTS = TrainingDefaults(
 )
 DEFAULT_SOURCE = "gankit default"
 
-# `-o family.option=value` prefixes, mapped to registry families.
-OPTION_FAMILIES: dict[str, str] = {single: family for family, single in SINGULAR.items()}
-
 
 @dataclass
 class RunConfig:
@@ -111,8 +89,14 @@ class RunConfig:
     penalty: str = "none"  # a discriminator penalty added to the loss (none: no penalty)
     dataset: str = "mnist-cifar"
     condition: list[str] | None = None  # None: the dataset's default; []: unconditional
-    parts: bool | None = None  # unconditional: G draws the dataset's parts (None: the dataset's choice; gankit.nn.parts)
-    steps: int | None = None  # None: DEFAULT_STEPS by conditioning, PARTS_DEFAULTS with --parts (resolve_components)
+    parts: bool | None = (
+        # unconditional: G draws the dataset's parts (None: the dataset's choice; gankit.nn.parts)
+        None
+    )
+    steps: int | None = (
+        # None: DEFAULT_STEPS by conditioning, PARTS_DEFAULTS with --parts (resolve_components)
+        None
+    )
     batch_size: int | None = None  # None: DEFAULT_BATCH_SIZE, PARTS_DEFAULTS with --parts
     # training settings: None until resolved (see TRAINING_SETTINGS)
     lr_g: float | None = None
@@ -134,9 +118,17 @@ class RunConfig:
     eval_n: int = 1000
     strategy: str = "auto"  # see gankit.train.distribute
     sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
-    ema_decay: float | None = None  # moving average of G's weights for samples and export (0: off; None: PARTS_DEFAULTS with --parts, else 0)
-    rotation: float = 0.0  # weight of D's rotation self-supervision on its loss (0: off; gankit.nn.rotation)
-    lr_decay: float | None = None  # the last share of the run over which both learning rates fall linearly to 0
+    ema_decay: float | None = (
+        # moving average of G's weights for samples and export (0: off; None: PARTS_DEFAULTS with
+        # --parts, else 0)
+        None
+    )
+    rotation: float = (
+        0.0  # weight of D's rotation self-supervision on its loss (0: off; gankit.nn.rotation)
+    )
+    lr_decay: float | None = (
+        None  # the last share of the run over which both learning rates fall linearly to 0
+    )
     augment: str = "none"  # DiffAugment transforms before D: translation,color,cutout
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # setting -> the layer it came from
@@ -144,16 +136,27 @@ class RunConfig:
     # Keys that change where or how long a run goes, not what it trains: they may
     # differ when resuming.
     RESUMABLE_KEYS = (
-        "steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints",
-        "precision", "jit_compile", "strategy", "sync_batch_norm",
-        "eval_every", "eval_metric", "eval_n", "sources",
+        "steps",
+        "sample_every",
+        "checkpoint_every",
+        "log_every",
+        "keep_checkpoints",
+        "precision",
+        "jit_compile",
+        "strategy",
+        "sync_batch_norm",
+        "eval_every",
+        "eval_metric",
+        "eval_n",
+        "sources",
     )
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         # As TOML stores them (no None), so a saved config compares equal to its resume.
         data["options"] = {
-            k: {o: _plain(v) for o, v in opts.items() if v is not None} for k, opts in sorted(self.options.items())
+            k: {o: _plain(v) for o, v in opts.items() if v is not None}
+            for k, opts in sorted(self.options.items())
         }
         data["sources"] = {k: self.sources[k] for k in _FIELD_ORDER if k in self.sources}
         return data
@@ -171,15 +174,27 @@ class RunConfig:
         return cls(**_normalise(data, source))
 
     def validate_numbers(self) -> None:
-        positive = ("steps", "batch_size", "latent_dim", "d_steps", "sample_every",
-                    "checkpoint_every", "log_every", "keep_checkpoints")
+        positive = (
+            "steps",
+            "batch_size",
+            "latent_dim",
+            "d_steps",
+            "sample_every",
+            "checkpoint_every",
+            "log_every",
+            "keep_checkpoints",
+        )
         for key in positive:
             if getattr(self, key) is not None and getattr(self, key) < 1:
-                raise ConfigError(f"`{key.replace('_', '-')}` must be at least 1, got {getattr(self, key)}")
+                raise ConfigError(
+                    f"`{key.replace('_', '-')}` must be at least 1, got {getattr(self, key)}"
+                )
         if self.eval_every < 0:
             raise ConfigError(f"`eval-every` must be 0 (off) or positive, got {self.eval_every}")
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
-            raise ConfigError(f"`ema-decay` must be in [0, 1) (0 turns it off), got {self.ema_decay}")
+            raise ConfigError(
+                f"`ema-decay` must be in [0, 1) (0 turns it off), got {self.ema_decay}"
+            )
         if not self.rotation >= 0:
             raise ConfigError(f"`rotation` must be 0 (off) or positive, got {self.rotation}")
         if self.lr_decay is not None and not 0 <= self.lr_decay <= 1:
@@ -192,21 +207,25 @@ class RunConfig:
             raise ConfigError(f"`eval-n` must be at least 2, got {self.eval_n}")
         for key in ("lr_g", "lr_d"):
             if getattr(self, key) is not None and not getattr(self, key) > 0:
-                raise ConfigError(f"`{key.replace('_', '-')}` must be positive, got {getattr(self, key)}")
+                raise ConfigError(
+                    f"`{key.replace('_', '-')}` must be positive, got {getattr(self, key)}"
+                )
         for key in ("beta1", "beta2"):
             if getattr(self, key) is not None and not 0 <= getattr(self, key) < 1:
                 raise ConfigError(f"`{key}` must be in [0, 1), got {getattr(self, key)}")
         from gankit.nn.precision import JIT_CHOICES, PRECISIONS
 
         for key, choices in (
-            ("precision", PRECISIONS), ("jit_compile", JIT_CHOICES), ("strategy", STRATEGIES),
+            ("precision", PRECISIONS),
+            ("jit_compile", JIT_CHOICES),
+            ("strategy", STRATEGIES),
             ("update", UPDATES),
         ):
             if getattr(self, key) is not None and getattr(self, key) not in choices:
                 raise ConfigError(
-                    f"`{key.replace('_', '-')}` must be one of {', '.join(choices)}, got {getattr(self, key)!r}"
+                    f"`{key.replace('_', '-')}` must be one of {', '.join(choices)}, got "
+                    f"{getattr(self, key)!r}"
                 )
-
 
     def resolve_training(self, declared: Sequence[tuple[str, TrainingDefaults]]) -> None:
         """Fill each training setting not given by a layer: from the first component in
@@ -248,7 +267,9 @@ def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
         if key == "options":
             out[key] = _normalise_options(value, source)
         elif key == "sources":
-            if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+            if not isinstance(value, Mapping) or not all(
+                isinstance(v, str) for v in value.values()
+            ):
                 raise ConfigError(f"{source}: `sources` must be a table of strings")
             out[key] = dict(value)
         elif key == "condition":
@@ -259,7 +280,18 @@ def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 # fields whose default None means "decided later", and the type they take then
-_NULLABLE_TYPES = {"parts": bool, "steps": int, "batch_size": int, "ema_decay": float, "lr_g": float, "lr_d": float, "beta1": float, "beta2": float, "d_steps": int, "lr_decay": float}
+_NULLABLE_TYPES = {
+    "parts": bool,
+    "steps": int,
+    "batch_size": int,
+    "ema_decay": float,
+    "lr_g": float,
+    "lr_d": float,
+    "beta1": float,
+    "beta2": float,
+    "d_steps": int,
+    "lr_decay": float,
+}
 
 
 def _check_type(key: str, value: Any, source: str) -> Any:
@@ -300,35 +332,6 @@ def _moved_options(options: dict[str, dict[str, Any]]) -> None:
         if option in options.get(family, {}):
             value = options[family].pop(option)
             options.setdefault(new, {}).setdefault(option, value)
-
-
-def parse_condition(value: Any) -> list[str] | None:
-    """``"content,style"`` / ``["content", "style"]`` → list; ``"none"`` → []; None → None."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        if value.strip().lower() in ("none", ""):
-            return []
-        value = value.split(",")
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"`condition` must be a comma-separated list of names, got {value!r}")
-    names = [v.strip() for v in value if v.strip()]
-    return [] if names == ["none"] else names
-
-
-def parse_overrides(items: Iterable[str], allowed: Iterable[str] = tuple(OPTION_FAMILIES)) -> dict[str, dict[str, Any]]:
-    """``["generator.width=128"]`` → ``{"generator": {"width": "128"}}`` (values stay strings)."""
-    allowed = tuple(allowed)
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        family, dot, option = key.strip().partition(".")
-        if not sep or not dot or not option:
-            raise ConfigError(f"bad override `{item}`: expected family.option=value, e.g. generator.width=128")
-        if family not in allowed:
-            raise ConfigError(f"bad override `{item}`: family must be one of {', '.join(allowed)}")
-        out.setdefault(family, {})[option] = value
-    return out
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

@@ -38,7 +38,14 @@ from gankit.run.rundir import RunDir
 from gankit.scheme import SCHEME_BUILT, Role, SchemeContext
 from gankit.types import ModelSpec
 
-__all__ = ["Models", "model_spec", "build_models", "exported_roles", "load_generator", "load_network"]
+__all__ = [
+    "Models",
+    "model_spec",
+    "build_models",
+    "exported_roles",
+    "load_generator",
+    "load_network",
+]
 
 
 @dataclass
@@ -53,8 +60,12 @@ class Models:
     loss: Any
     components: dict[str, Component]
     penalty: Any = None  # None: --penalty none
-    drawing: Any = None  # --parts: the generator's parts model, z -> {"image", <part>...} (gankit.nn.parts)
-    generator_spec: ModelSpec | None = None  # what the run's generator factory built for (default: spec)
+    drawing: Any = (
+        None  # --parts: the generator's parts model, z -> {"image", <part>...} (gankit.nn.parts)
+    )
+    generator_spec: ModelSpec | None = (
+        None  # what the run's generator factory built for (default: spec)
+    )
     dataset: Any = None
     role_specs: dict[str, ModelSpec] = field(default_factory=dict)
 
@@ -106,15 +117,21 @@ def model_spec(config: RunConfig, dataset: Any, parts: list[str] | None = None) 
     return ModelSpec(tuple(dataset.image_shape), config.latent_dim, conditions, num_classes)
 
 
-def scheme_context(config: RunConfig, dataset: Any, loss: Any, penalty: Any,
-                   components: dict[str, Component]) -> SchemeContext:
+def scheme_context(
+    config: RunConfig, dataset: Any, loss: Any, penalty: Any, components: dict[str, Component]
+) -> SchemeContext:
     """What the run's scheme factory sees (``parts`` is filled once the generator is built)."""
     from gankit.plugin.building import is_paired_run
 
     return SchemeContext(
-        dataset=dataset, conditions=tuple(config.condition or ()), latent_dim=config.latent_dim,
-        paired=is_paired_run(dataset, config.condition or []), loss=loss, penalty=penalty,
-        rotation=config.rotation, components=components,
+        dataset=dataset,
+        conditions=tuple(config.condition or ()),
+        latent_dim=config.latent_dim,
+        paired=is_paired_run(dataset, config.condition or []),
+        loss=loss,
+        penalty=penalty,
+        rotation=config.rotation,
+        components=components,
     )
 
 
@@ -133,10 +150,16 @@ def build_models(config: RunConfig, resolved: Resolved) -> Models:
     scheme.component = components["scheme"]
     _check_data(config, components["scheme"], dataset, scheme)
     if config.eval_every and any(getattr(r.spec, "translation", False) for r in scheme.roles):
-        raise ConfigError(f"--eval-every: scheme '{config.scheme}' translates images, and gankit's metrics score "
-                          "generators of noise; train without --eval-every")
-    models = Models(model_spec(config, dataset), {}, scheme, loss, components, penalty, dataset=dataset)
-    for role in sorted(scheme.roles, key=_build_order):  # G first (--parts), then D, then the scheme's own
+        raise ConfigError(
+            f"--eval-every: scheme '{config.scheme}' translates images, and gankit's metrics score "
+            "generators of noise; train without --eval-every"
+        )
+    models = Models(
+        model_spec(config, dataset), {}, scheme, loss, components, penalty, dataset=dataset
+    )
+    for role in sorted(
+        scheme.roles, key=_build_order
+    ):  # G first (--parts), then D, then the scheme's own
         if role.family == SCHEME_BUILT:
             with components["scheme"].calling("build_role"):
                 models.nets[role.name] = scheme.build_role(role.name, dict(models.nets))
@@ -159,8 +182,12 @@ def _check_data(config: RunConfig, component: Component, dataset: Any, scheme: A
     """A scheme whose dataset lacks what it ``requires`` fails with one line."""
     problem = data_problem(dataset, getattr(scheme, "requires", "images"))
     if problem:
-        raise ComponentError("scheme", component.name, component.plugin,
-                             f"cannot train on dataset '{config.dataset}': it {problem}")
+        raise ComponentError(
+            "scheme",
+            component.name,
+            component.plugin,
+            f"cannot train on dataset '{config.dataset}': it {problem}",
+        )
 
 
 def _build_role(models: Models, role: Role, config: RunConfig) -> Any:
@@ -173,7 +200,11 @@ def _build_role(models: Models, role: Role, config: RunConfig) -> Any:
         models.role_specs[role.name] = role.spec
         return _build_model(component, role.spec, options, config.dataset)
     if role.family == "generators":
-        spec = ModelSpec(parts_shape(models.dataset), config.latent_dim) if config.parts else models.spec
+        spec = (
+            ModelSpec(parts_shape(models.dataset), config.latent_dim)
+            if config.parts
+            else models.spec
+        )
         models.generator_spec = models.role_specs[role.name] = spec
         network = _build_model(component, spec, options, config.dataset)
         if not config.parts:
@@ -189,7 +220,9 @@ def _build_role(models: Models, role: Role, config: RunConfig) -> Any:
     return _build_model(component, spec, options, config.dataset)
 
 
-def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any], dataset: str) -> Any:
+def _build_model(
+    component: Component, spec: ModelSpec, options: dict[str, Any], dataset: str
+) -> Any:
     """A model factory's failure names what the run asked it to build for (a 40-pixel
     dataset and a power-of-two model: which requires what)."""
     try:
@@ -200,38 +233,57 @@ def _build_model(component: Component, spec: ModelSpec, options: dict[str, Any],
         conditions += f", {spec.num_classes} classes" if spec.num_classes else ""
         conditions += ", a rotation head" if spec.rotation else ""
         raise ComponentError(
-            SINGULAR[component.family], component.name, component.plugin,
-            f"{exc.what} raised {describe(exc.error)} (building for dataset '{dataset}': {h}x{w}x{c} images{conditions})",
+            SINGULAR[component.family],
+            component.name,
+            component.plugin,
+            f"{exc.what} raised {describe(exc.error)} (building for dataset '{dataset}': "
+            f"{h}x{w}x{c} images{conditions})",
         ) from exc
     if spec.rotation and ROTATION_LOGITS not in output_names(model):
         raise ComponentError(
-            SINGULAR[component.family], component.name, component.plugin,
-            f"returns no `{ROTATION_LOGITS}` (it ignores ModelSpec.rotation), so it cannot train with "
+            SINGULAR[component.family],
+            component.name,
+            component.plugin,
+            f"returns no `{ROTATION_LOGITS}` (it ignores ModelSpec.rotation), so it cannot train "
+            "with "
             "--rotation; pass --rotation 0",
         )
     if spec.translation and input_names(model) != [SOURCE]:
         raise ComponentError(
-            SINGULAR[component.family], component.name, component.plugin,
-            f"is not a translation generator: it takes {', '.join(input_names(model)) or 'no input'}, not "
+            SINGULAR[component.family],
+            component.name,
+            component.plugin,
+            "is not a translation generator: it takes "
+            f"{', '.join(input_names(model)) or 'no input'}, not "
             f"`{SOURCE}` alone (choose one with --generator, e.g. resnet-translator or unet)",
         )
     if spec.num_classes and LABEL not in input_names(model):
         raise ComponentError(
-            SINGULAR[component.family], component.name, component.plugin,
+            SINGULAR[component.family],
+            component.name,
+            component.plugin,
             f"takes no `label` input, so it cannot train with --condition label (its inputs: "
             f"{', '.join(input_names(model)) or 'none'})",
         )
     return model
 
 
-def load_generator(run: RunDir, registry: Registry, *, best: bool = False) -> tuple[Any, int | None]:
+def load_generator(
+    run: RunDir, registry: Registry, *, best: bool = False
+) -> tuple[Any, int | None]:
     """The run's first exported network (the ``gan`` scheme's generator): see
     :func:`load_network`."""
     return load_network(run, registry, best=best)
 
 
-def load_network(run: RunDir, registry: Registry, *, role: str | None = None, best: bool = False,
-                 checkpoint: Path | None = None) -> tuple[Any, int | None]:
+def load_network(
+    run: RunDir,
+    registry: Registry,
+    *,
+    role: str | None = None,
+    best: bool = False,
+    checkpoint: Path | None = None,
+) -> tuple[Any, int | None]:
     """An exported role's network (default: the first): its ``<export>.keras``, else
     the latest checkpoint's weights (with ``--ema-decay`` their moving average).
 
@@ -255,18 +307,13 @@ def load_network(run: RunDir, registry: Registry, *, role: str | None = None, be
     if recorded and role not in recorded:
         raise UsageError(f"{run.path} has no role {role!r} (its roles: {', '.join(recorded)})")
     stem = recorded.get(role, {}).get("export") or role
-    latest = run.latest_checkpoint()
-    if best:
-        found = run.read_best()
-        if found is None:
-            raise UsageError(f"{run.path} has no best checkpoint (train with --eval-every N to keep one)")
-        latest = (int(found["step"]), run.best_checkpoint)
-    if checkpoint is not None:
-        step = Path(checkpoint).stem.rpartition("_")[2]
-        latest = (int(step) if step.isdigit() else -1, Path(checkpoint))
+    latest = _weights_from(run, best, checkpoint)
     export = run.path / f"{stem}.keras"
-    export_is_current = (not best and checkpoint is None
-                         and (latest is None or info.get("exported_step", -1) >= latest[0]))
+    export_is_current = (
+        not best
+        and checkpoint is None
+        and (latest is None or info.get("exported_step", -1) >= latest[0])
+    )
     if export.is_file() and export_is_current:
         try:
             return keras.models.load_model(export, safe_mode=True, compile=False), None
@@ -281,6 +328,21 @@ def load_network(run: RunDir, registry: Registry, *, role: str | None = None, be
         groups[ema_group(role)] = list(network.trainable_variables)
     CheckpointStore.load(latest[1], groups)
     return network, latest[0]
+
+
+def _weights_from(run: RunDir, best: bool, checkpoint: Path | None) -> tuple[int, Path] | None:
+    """(step, file) of the checkpoint to load: the one given, the best, else the newest."""
+    if checkpoint is not None:
+        step = Path(checkpoint).stem.rpartition("_")[2]
+        return int(step) if step.isdigit() else -1, Path(checkpoint)
+    if best:
+        found = run.read_best()
+        if found is None:
+            raise UsageError(
+                f"{run.path} has no best checkpoint (train with --eval-every N to keep one)"
+            )
+        return int(found["step"]), run.best_checkpoint
+    return run.latest_checkpoint()
 
 
 def _rebuild(run: RunDir, registry: Registry, role: str, recorded: dict[str, Any] | None) -> Any:

@@ -20,7 +20,9 @@ from gankit.run.rundir import RunDir
 __all__ = ["plugins_used", "plugin_source_hint"]
 
 
-def plugins_used(config: RunConfig, registry: Registry, records: Iterable[PluginRecord]) -> dict[str, dict[str, Any]]:
+def plugins_used(
+    config: RunConfig, registry: Registry, records: Iterable[PluginRecord]
+) -> dict[str, dict[str, Any]]:
     """``{plugin: {version, source, via, target, components}}`` of the plugins that
     provide the config's components (its metric included)."""
     by_name = {r.name: r for r in records}
@@ -28,19 +30,26 @@ def plugins_used(config: RunConfig, registry: Registry, records: Iterable[Plugin
     for family, name in _components_of(config):
         plugin = registry.get(family, name).plugin
         record = by_name.get(plugin)
-        entry = used.setdefault(plugin, {
-            "version": record.version if record else None,
-            **(record.origin() if record else {}),
-            "components": [],
-        })
+        entry = used.setdefault(
+            plugin,
+            {
+                "version": record.version if record else None,
+                **(record.origin() if record else {}),
+                "components": [],
+            },
+        )
         entry["components"].append(f"{family}/{name}")
     return used
 
 
 def _components_of(config: RunConfig) -> list[tuple[str, str]]:
     pairs = [
-        ("schemes", config.scheme), ("generators", config.generator), ("discriminators", config.discriminator),
-        ("losses", config.loss), ("penalties", config.penalty), ("datasets", config.dataset),
+        ("schemes", config.scheme),
+        ("generators", config.generator),
+        ("discriminators", config.discriminator),
+        ("losses", config.loss),
+        ("penalties", config.penalty),
+        ("datasets", config.dataset),
     ]
     if config.eval_every:
         pairs.append(("metrics", config.eval_metric))

@@ -25,7 +25,14 @@ import numpy as np
 from gankit.run.rundir import RunDir
 from gankit.types import ModelSpec
 
-__all__ = ["RunRecord", "model_facts", "spec_record", "spec_from_record", "translation_roles", "refuse_translation_run"]
+__all__ = [
+    "RunRecord",
+    "model_facts",
+    "spec_record",
+    "spec_from_record",
+    "translation_roles",
+    "refuse_translation_run",
+]
 
 STATUSES = ("running", "finished", "interrupted", "failed")
 
@@ -56,6 +63,48 @@ class RunRecord:
         self.run.write_run_info(info)
 
 
+def process_facts(
+    plugins: dict[str, dict[str, Any]],
+    strategy: Any,
+    *,
+    seed: int,
+    precision: str,
+    jit_compile: bool,
+    data_source: dict[str, Any] | None,
+    class_names: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """What ``run.json`` says about a training process: versions, plugins and where they
+    came from, devices, strategy, precision, the data's source, a label-conditional
+    run's class names (for ``sample --class``)."""
+    import platform
+
+    import keras
+    import tensorflow as tf
+
+    from gankit._version import __version__
+
+    facts = {
+        "gankit": __version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "plugins": {p: e.get("version") for p, e in plugins.items()},
+        "plugin_sources": {
+            p: {k: v for k, v in e.items() if k != "version"} for p, e in plugins.items()
+        },
+        "seed": seed,
+        "devices": [d.name for d in tf.config.list_logical_devices()],
+        "strategy": type(strategy).__name__,
+        "replicas": int(strategy.num_replicas_in_sync),
+        "precision": precision,
+        "jit_compile": jit_compile,
+        **({"data": data_source} if data_source else {}),
+    }
+    if class_names:
+        facts["class_names"] = list(class_names)
+    return facts
+
+
 def model_facts(models: Any, scheme: str) -> dict[str, Any]:
     """What ``run.json`` says of a run's built networks (a :class:`gankit.run.models.Models`):
     each role's family, component and spec (so it loads back without the dataset) and
@@ -66,9 +115,14 @@ def model_facts(models: Any, scheme: str) -> dict[str, Any]:
         facts["parameters"][role.name] = int(sum(int(np.prod(v.shape)) for v in variables))
         spec = models.role_specs.get(role.name)
         facts["roles"][role.name] = {
-            "family": role.family, "builder": role.builder, "component": models.components[role.builder].name,
-            "export": role.export, "spec": spec_record(spec) if spec is not None else None,
-            "parts": role.family == "generators" and role.spec is None and models.drawing is not None,
+            "family": role.family,
+            "builder": role.builder,
+            "component": models.components[role.builder].name,
+            "export": role.export,
+            "spec": spec_record(spec) if spec is not None else None,
+            "parts": role.family == "generators"
+            and role.spec is None
+            and models.drawing is not None,
         }
     for role in ("generator", "discriminator"):  # the gan scheme's, as run.json always had them
         if role in facts["parameters"]:
@@ -87,15 +141,19 @@ def spec_record(spec: ModelSpec) -> dict[str, Any]:
 def spec_from_record(record: dict[str, Any]) -> ModelSpec:
     """The :class:`ModelSpec` :func:`spec_record` wrote."""
     return ModelSpec(
-        tuple(record["image_shape"]), int(record["latent_dim"]),
+        tuple(record["image_shape"]),
+        int(record["latent_dim"]),
         {k: tuple(v) for k, v in record.get("conditions", {}).items()},
-        int(record.get("num_classes", 0)), bool(record.get("rotation", False)),
+        int(record.get("num_classes", 0)),
+        bool(record.get("rotation", False)),
     )
 
 
 def translation_roles(info: dict[str, Any]) -> list[str]:
     """The roles of a run (its ``run.json``) that are translation generators."""
-    return [name for name, r in info.get("roles", {}).items() if r.get("spec", {}).get("translation")]
+    return [
+        name for name, r in info.get("roles", {}).items() if r.get("spec", {}).get("translation")
+    ]
 
 
 def refuse_translation_run(run: RunDir, command: str) -> None:
@@ -105,5 +163,8 @@ def refuse_translation_run(run: RunDir, command: str) -> None:
 
     info = run.read_run_info()
     if translation_roles(info):
-        raise UsageError(f"{run.path} is a translation run (scheme {info.get('scheme')}), which {command} cannot "
-                         f"use; translate pictures with: gankit translate --run {run.path} --input PATH -o OUT")
+        raise UsageError(
+            f"{run.path} is a translation run (scheme {info.get('scheme')}), which {command} "
+            "cannot "
+            f"use; translate pictures with: gankit translate --run {run.path} --input PATH -o OUT"
+        )

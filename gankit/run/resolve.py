@@ -24,7 +24,13 @@ from gankit.run.config import (
 from gankit.run.provenance import plugin_source_hint
 from gankit.run.rundir import RunDir
 
-__all__ = ["DEFAULT_DISCRIMINATOR", "NO_PENALTY", "resolve_components", "prepare_run", "check_resumable"]
+__all__ = [
+    "DEFAULT_DISCRIMINATOR",
+    "NO_PENALTY",
+    "resolve_components",
+    "prepare_run",
+    "check_resumable",
+]
 
 DEFAULT_DISCRIMINATOR = "dcgan"  # when the generator has no discriminator of its name
 
@@ -39,7 +45,9 @@ class Resolved:
     components: dict[str, Component]
 
 
-def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Path | None = None) -> Resolved:
+def resolve_components(
+    config: RunConfig, registry: Registry, data_dir: str | Path | None = None
+) -> Resolved:
     """Validate every name and option; fill in defaults; build the dataset.
 
     After this, ``config.discriminator`` and ``config.condition`` are concrete and
@@ -48,6 +56,33 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
     _scheme_components(config, registry)
     config.discriminator = _discriminator_for(config, registry)
     _declared_loss(config, registry)
+    resolved, components = _validated_options(config, registry)
+    metric = None
+    if config.eval_every or config.options.get("metric"):
+        metric, resolved["metric"] = resolve_metrics(
+            registry, [config.eval_metric], config.options.get("metric", {})
+        )[0]
+    config.options = resolved
+    config.resolve_training(_declarations(config, components))
+    dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
+    _resolve_conditions(config, dataset)
+    _resolve_parts(config, dataset)
+    _fill_defaults(config)
+    if config.eval_every and metric is not None:
+        requires = getattr(metric.create(**resolved["metric"]), "requires", ())
+        missing = [r for r in requires if r not in config.condition]
+        if missing:
+            raise ConfigError(
+                f"--eval-metric {config.eval_metric} needs a run conditioned on "
+                f"{', '.join(missing)}"
+            )
+    return Resolved(dataset, components)
+
+
+def _validated_options(
+    config: RunConfig, registry: Registry
+) -> tuple[dict[str, dict[str, Any]], dict[str, Component]]:
+    """Every component's options, checked and complete, and its registry entry."""
     resolved, components = {}, {}
     for single, family, name in (
         ("scheme", "schemes", config.scheme),
@@ -68,21 +103,24 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
             raise
         except Exception as exc:
             raise type(exc)(f"{single} '{component.name}': {exc}") from None
-    metric = None
-    if config.eval_every or config.options.get("metric"):
-        metric, resolved["metric"] = resolve_metrics(
-            registry, [config.eval_metric], config.options.get("metric", {})
-        )[0]
-    config.options = resolved
+    return resolved, components
+
+
+def _declarations(config: RunConfig, components: dict[str, Component]) -> list[tuple[str, Any]]:
+    """The components' declared training settings, the most important first: the loss's,
+    the penalty's, the discriminator's, the generator's, the scheme's (a model that names
+    the run's loss comes first: it also sets how it trains with it)."""
     order = ["loss", "penalty", "discriminator", "generator", "scheme"]
-    declarer = next((s for s in ("discriminator", "generator") if config.sources.get("loss") == components[s].label), None)
-    if declarer:  # a model that names its loss also sets how it trains with it
+    labels = {s: components[s].label for s in ("discriminator", "generator")}
+    declarer = next((s for s, label in labels.items() if config.sources.get("loss") == label), None)
+    if declarer:
         order.remove(declarer)
         order.insert(0, declarer)
-    config.resolve_training([(components[s].label, components[s].training) for s in order if s in components])
-    dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
-    _resolve_conditions(config, dataset)
-    _resolve_parts(config, dataset)
+    return [(components[s].label, components[s].training) for s in order if s in components]
+
+
+def _fill_defaults(config: RunConfig) -> None:
+    """The settings nothing gave: --parts's recipe, else gankit's defaults."""
     for key, value in PARTS_DEFAULTS.items() if config.parts else ():
         if getattr(config, key) is None:
             setattr(config, key, value)
@@ -93,12 +131,6 @@ def resolve_components(config: RunConfig, registry: Registry, data_dir: str | Pa
         config.batch_size = DEFAULT_BATCH_SIZE
     if config.steps is None:
         config.steps = DEFAULT_STEPS[bool(config.condition)]
-    if config.eval_every and metric is not None:
-        requires = getattr(metric.create(**resolved["metric"]), "requires", ())
-        missing = [r for r in requires if r not in config.condition]
-        if missing:
-            raise ConfigError(f"--eval-metric {config.eval_metric} needs a run conditioned on {', '.join(missing)}")
-    return Resolved(dataset, components)
 
 
 def _scheme_components(config: RunConfig, registry: Registry) -> None:
@@ -131,7 +163,10 @@ def _declared_loss(config: RunConfig, registry: Registry) -> None:
     """The loss the discriminator (else the generator) declares, when no layer named one."""
     if "loss" in config.sources:
         return
-    for family, name in (("discriminators", config.discriminator), ("generators", config.generator)):
+    for family, name in (
+        ("discriminators", config.discriminator),
+        ("generators", config.generator),
+    ):
         component = registry.get(family, name)
         declared = component.training.declared().get("loss")
         if declared:
@@ -146,10 +181,15 @@ def _resolve_conditions(config: RunConfig, dataset: Any) -> None:
     offered = offered_conditions(dataset)
     unknown = [c for c in config.condition if c not in offered]
     if unknown:
-        available = f"available: {', '.join(offered)}, or 'none'" if offered else "it takes only --condition none"
+        available = (
+            f"available: {', '.join(offered)}, or 'none'"
+            if offered
+            else "it takes only --condition none"
+        )
         why = "; `label` needs a dataset with two or more classes" if LABEL in unknown else ""
         raise ConfigError(
-            f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} ({available}){why}"
+            f"dataset '{config.dataset}' has no condition {', '.join(repr(u) for u in unknown)} "
+            f"({available}){why}"
         )
 
 
@@ -163,10 +203,14 @@ def _resolve_parts(config: RunConfig, dataset: Any) -> None:
             config.sources["parts"] = f"dataset '{config.dataset}'"
         return
     if config.parts and config.condition:
-        raise ConfigError("--parts is for unconditional runs (--condition none): a conditional run is given its parts")
+        raise ConfigError(
+            "--parts is for unconditional runs (--condition none): a conditional run is given its "
+            "parts"
+        )
     if config.parts and not composes:
         raise ConfigError(
-            f"dataset '{config.dataset}' does not say how its image is made of parts (no compose_parts); "
+            f"dataset '{config.dataset}' does not say how its image is made of parts (no "
+            "compose_parts); "
             "train it with --no-parts"
         )
 
@@ -189,7 +233,9 @@ def prepare_run(
     with plugin_source_hint(run):
         resolved = resolve_components(requested, registry, data_dir)
     if run.path.exists() and not run.exists() and not run.is_unused():
-        raise GankitError(f"{run.path} exists and is not a gankit run directory; choose another --out")
+        raise GankitError(
+            f"{run.path} exists and is not a gankit run directory; choose another --out"
+        )
     if not run.exists():
         return requested, resolved, 0
     check_resumable(run.read_config(), requested, force)

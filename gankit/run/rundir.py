@@ -98,8 +98,10 @@ class RunDir:
         if recorded and Path(recorded).is_dir():
             return recorded
         if recorded and note is not None:
-            note(f"{self.path} was trained with data from {recorded}, which is gone; looking in the "
-                 "dataset cache (pass --data-dir or set GANKIT_DATA_DIR)")
+            note(
+                f"{self.path} was trained with data from {recorded}, which is gone; looking in the "
+                "dataset cache (pass --data-dir or set GANKIT_DATA_DIR)"
+            )
         return None
 
     def read_config(self) -> RunConfig:
@@ -108,7 +110,9 @@ class RunDir:
             # Runs made before --parts existed drew no parts; `None` would now resolve to
             # the dataset's choice and no longer match their checkpoints.
             data.setdefault("parts", False)
-            data.setdefault("ema_decay", 0.0)  # likewise: runs made before it kept no moving average
+            data.setdefault(
+                "ema_decay", 0.0
+            )  # likewise: runs made before it kept no moving average
             data.setdefault("lr_decay", 0.0)  # and before it was a setting components declare
             return RunConfig.from_dict(data, str(self.config_file))
         except (OSError, ValueError) as exc:
@@ -183,6 +187,8 @@ class RunDir:
         """Drop metrics after ``step`` (work lost since the checkpoint); return its elapsed_s."""
         records = read_jsonl(self.metrics_file)
         kept = [r for r in records if int(r.get("step", 0)) <= step]
-        if len(kept) != len(records) or (records and not self.metrics_file.read_text().endswith("\n")):
+        if len(kept) != len(records) or (
+            records and not self.metrics_file.read_text().endswith("\n")
+        ):
             atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in kept))
         return float(kept[-1].get("elapsed_s", 0.0)) if kept else 0.0

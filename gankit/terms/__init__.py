@@ -14,7 +14,14 @@ adds their values; adding a term is its module here plus its line in a scheme's 
 
 from __future__ import annotations
 
-from gankit.terms.base import Term, TermInputs, adversarial_loss, loss_terms, split_loss_output
+from gankit.terms.base import (
+    Term,
+    TermInputs,
+    adversarial_loss,
+    judged_loss,
+    loss_terms,
+    split_loss_output,
+)
 from gankit.terms.classes import ClassTerm
 from gankit.terms.penalty import PenaltyTerm
 from gankit.terms.pool import ImagePool
@@ -26,6 +33,7 @@ __all__ = [
     "TermInputs",
     "loss_terms",
     "adversarial_loss",
+    "judged_loss",
     "split_loss_output",
     "ClassTerm",
     "PenaltyTerm",

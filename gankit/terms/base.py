@@ -9,7 +9,15 @@ from typing import Any
 from gankit.errors import ComponentError
 from gankit.types import LossContext
 
-__all__ = ["Term", "TermInputs", "Scalars", "split_loss_output", "loss_terms", "adversarial_loss"]
+__all__ = [
+    "Term",
+    "TermInputs",
+    "Scalars",
+    "split_loss_output",
+    "loss_terms",
+    "adversarial_loss",
+    "judged_loss",
+]
 
 Scalars = dict[str, Any]
 
@@ -68,23 +76,30 @@ def split_loss_output(out: Any, method: str) -> Scalars:
     from keras import ops
 
     if out is None:
-        raise ValueError(f"{method} returned None; return the loss, a scalar (the mean over the batch)")
+        raise ValueError(
+            f"{method} returned None; return the loss, a scalar (the mean over the batch)"
+        )
     terms = dict(out) if isinstance(out, Mapping) else {"loss": out}
     if "loss" not in terms:
-        raise ValueError(f"{method} returned a mapping without `loss` (keys: {', '.join(map(str, terms))})")
+        raise ValueError(
+            f"{method} returned a mapping without `loss` (keys: {', '.join(map(str, terms))})"
+        )
     result = {}
     for name, value in terms.items():
         value = ops.cast(value, "float32")
         if len(value.shape) != 0:
             what = "a value" if name == "loss" else f"`{name}`"
             raise ValueError(
-                f"{method} returned {what} of shape {tuple(value.shape)}, not a scalar (the mean over the batch)"
+                f"{method} returned {what} of shape {tuple(value.shape)}, not a scalar (the mean "
+                "over the batch)"
             )
         result[str(name)] = value
     return result
 
 
-def loss_terms(component: Any, method: str, compute: Callable[[LossContext], Any], ctx: LossContext) -> Scalars:
+def loss_terms(
+    component: Any, method: str, compute: Callable[[LossContext], Any], ctx: LossContext
+) -> Scalars:
     """Call a loss (or penalty) method under its component's guard; :func:`split_loss_output`
     of the result, a contract violation being a ``ComponentError`` naming the component."""
     from gankit.plugin.registry import SINGULAR
@@ -94,7 +109,9 @@ def loss_terms(component: Any, method: str, compute: Callable[[LossContext], Any
     try:
         return split_loss_output(out, method)
     except ValueError as exc:
-        raise ComponentError(SINGULAR[component.family], component.name, component.plugin, str(exc)) from None
+        raise ComponentError(
+            SINGULAR[component.family], component.name, component.plugin, str(exc)
+        ) from None
 
 
 def adversarial_loss(loss: Any, component: Any, side: str, ctx: LossContext) -> Any:
@@ -106,3 +123,36 @@ def adversarial_loss(loss: Any, component: Any, side: str, ctx: LossContext) -> 
     if component is None:
         return split_loss_output(compute(ctx), method)["loss"]
     return loss_terms(component, method, compute, ctx)["loss"]
+
+
+def judged_loss(
+    loss: Any,
+    component: Any,
+    side: str,
+    discriminator: Any,
+    real: Any,
+    fake: Any,
+    conditions: Mapping[str, Any] | None = None,
+) -> Any:
+    """``side``'s adversarial loss with ``discriminator`` judging ``real`` and ``fake``
+    images (beside ``conditions``, if any), as translation schemes use it: for the
+    discriminator both logits; for the generator the real logits without gradient and
+    only if the loss reads them."""
+    from keras import ops
+
+    extra = dict(conditions or {})
+
+    def logits(images: Any) -> Any:
+        return discriminator({"image": images, **extra}, training=True)
+
+    if side == "discriminator":
+        ctx = LossContext(real, fake, logits(real), logits(fake), discriminator=discriminator)
+    else:
+        ctx = LossContext.lazy(
+            real,
+            fake,
+            lambda: ops.stop_gradient(logits(real)),
+            lambda: logits(fake),
+            discriminator=discriminator,
+        )
+    return adversarial_loss(loss, component, side, ctx)

@@ -24,8 +24,11 @@ def class_cross_entropy(labels: Any, class_logits: Any) -> Any:
     """Mean cross-entropy of ``class_logits`` ``(B, K)`` against int ``labels`` ``(B,)``."""
     from keras import ops
 
-    return ops.mean(ops.sparse_categorical_crossentropy(
-        ops.cast(labels, "int32"), ops.cast(class_logits, "float32"), from_logits=True))
+    return ops.mean(
+        ops.sparse_categorical_crossentropy(
+            ops.cast(labels, "int32"), ops.cast(class_logits, "float32"), from_logits=True
+        )
+    )
 
 
 class ClassTerm(Term):

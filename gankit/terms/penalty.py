@@ -37,6 +37,9 @@ class PenaltyTerm(Term):
         self.extras = {}
         return ops.cond(
             t.step % self.every == 0,
-            lambda: self.every * loss_terms(self.component, "penalty", self.penalty.penalty, t.ctx)["loss"],
+            lambda: (
+                self.every
+                * loss_terms(self.component, "penalty", self.penalty.penalty, t.ctx)["loss"]
+            ),
             lambda: ops.convert_to_tensor(0.0),
         )

@@ -32,10 +32,20 @@ class ImagePool:
             raise ValueError(f"`pool_size` must be a non-negative integer, received `{size}`.")
         self.size = size
         # one row more than the history: where the images that replace nothing are written
-        self.images = keras.Variable(keras.ops.zeros((size + 1, *shape)), dtype="float32", trainable=False,
-                                     aggregation="only_first_replica", name=f"{name}_images")
-        self.count = keras.Variable(0, dtype="int32", trainable=False, aggregation="only_first_replica",
-                                    name=f"{name}_count")
+        self.images = keras.Variable(
+            keras.ops.zeros((size + 1, *shape)),
+            dtype="float32",
+            trainable=False,
+            aggregation="only_first_replica",
+            name=f"{name}_images",
+        )
+        self.count = keras.Variable(
+            0,
+            dtype="int32",
+            trainable=False,
+            aggregation="only_first_replica",
+            name=f"{name}_count",
+        )
 
     @property
     def variables(self) -> list[Any]:
@@ -55,11 +65,15 @@ class ImagePool:
         position = count + ops.arange(batch, dtype="int32")
         filling = position < self.size
         swap = ops.logical_and(ops.logical_not(filling), noise[:, 0] > 0.0)
-        uniform = 0.5 * (1.0 + ops.erf(noise[:, 1] / 1.4142135623730951))  # Phi(noise): uniform in (0, 1)
+        uniform = 0.5 * (
+            1.0 + ops.erf(noise[:, 1] / 1.4142135623730951)
+        )  # Phi(noise): uniform in (0, 1)
         random_slot = ops.minimum(ops.cast(uniform * self.size, "int32"), self.size - 1)
         slot = ops.where(filling, ops.minimum(position, self.size - 1), random_slot)
         chosen = ops.where(swap[:, None, None, None], ops.take(self.images, slot, axis=0), fakes)
-        target = ops.where(ops.logical_or(filling, swap), slot, self.size)  # the rest: the spare row
+        target = ops.where(
+            ops.logical_or(filling, swap), slot, self.size
+        )  # the rest: the spare row
         self.images.assign(ops.scatter_update(self.images, target[:, None], fakes))
         self.count.assign(ops.minimum(count + batch, self.size))
         return mine(chosen)
@@ -75,5 +89,8 @@ def _global_batch(fakes: Any, noise: Any) -> tuple[Any, Any, Any]:
         return fakes, noise, lambda x: x
     local = tf.shape(fakes)[0]
     start = tf.cast(context.replica_id_in_sync_group, tf.int32) * local
-    return (context.all_gather(fakes, axis=0), context.all_gather(noise, axis=0),
-            lambda x: x[start:start + local])
+    return (
+        context.all_gather(fakes, axis=0),
+        context.all_gather(noise, axis=0),
+        lambda x: x[start : start + local],
+    )

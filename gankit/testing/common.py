@@ -11,18 +11,30 @@ import numpy as np
 from gankit.conditions import LABEL, SOURCE
 from gankit.types import ModelSpec
 
-__all__ = ["PRECISIONS", "DEFAULT_SPEC", "CONDITIONAL_SPEC", "LABEL_SPEC", "require", "build_model", "condition_inputs"]
+__all__ = [
+    "PRECISIONS",
+    "DEFAULT_SPEC",
+    "CONDITIONAL_SPEC",
+    "LABEL_SPEC",
+    "require",
+    "build_model",
+    "condition_inputs",
+]
 
 # Every compute policy the trainer may build models under (gankit.nn.precision).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 DEFAULT_SPEC = ModelSpec(image_shape=(32, 32, 3), latent_dim=16)
 CONDITIONAL_SPEC = ModelSpec(
-    image_shape=(32, 32, 3), latent_dim=16, conditions={"content": (32, 32, 1), "style": (32, 32, 3)}
+    image_shape=(32, 32, 3),
+    latent_dim=16,
+    conditions={"content": (32, 32, 1), "style": (32, 32, 3)},
 )
 LABEL_SPEC = ModelSpec(image_shape=(32, 32, 3), latent_dim=16, num_classes=5)  # --condition label
 # a translation generator's (--scheme cyclegan): a one-channel source to an RGB image
-TRANSLATION_SPEC = ModelSpec(image_shape=(32, 32, 3), latent_dim=16, conditions={SOURCE: (32, 32, 1)}, translation=True)
+TRANSLATION_SPEC = ModelSpec(
+    image_shape=(32, 32, 3), latent_dim=16, conditions={SOURCE: (32, 32, 1)}, translation=True
+)
 
 
 def require_registrable(family: str, factory: Callable[..., Any]) -> None:
@@ -58,7 +70,9 @@ def build_model(
         return factory(spec, **dict(options or {}))
 
 
-def condition_inputs(spec: ModelSpec, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def condition_inputs(
+    spec: ModelSpec, batch: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Random condition images, and ``label`` (classes in turn) when ``spec`` has classes."""
     inputs = {
         name: rng.uniform(-1, 1, (batch, *shape)).astype(np.float32)

@@ -13,7 +13,9 @@ from gankit.testing.common import require
 __all__ = ["check_dataset", "check_example", "check_compose_parts", "TinyLabelledDataset"]
 
 
-def check_dataset(dataset: Any, *, split: str | None = None, n: int = 4, count_limit: int = 200_000) -> None:
+def check_dataset(
+    dataset: Any, *, split: str | None = None, n: int = 4, count_limit: int = 200_000
+) -> None:
     """Check a built dataset object against the contract in ``register_datasets``.
 
     Attributes ``image_shape``, ``conditions``, ``default_conditions`` and ``splits``
@@ -36,16 +38,23 @@ def check_dataset(dataset: Any, *, split: str | None = None, n: int = 4, count_l
     splits = dict(dataset.splits)
     require(splits and all(int(v) > 0 for v in splits.values()), f"bad splits {splits}")
     require("train" in splits, f"dataset has no `train` split (splits: {', '.join(splits)})")
-    require("test" in splits, (
-        f"dataset has no `test` split (splits: {', '.join(splits)}): `gankit evaluate`, --eval-every "
-        "and the sample grids of conditional runs read it"
-    ))
+    require(
+        "test" in splits,
+        (
+            f"dataset has no `test` split (splits: {', '.join(splits)}): `gankit evaluate`, "
+            "--eval-every "
+            "and the sample grids of conditional runs read it"
+        ),
+    )
     for name, declared in splits.items():
         _check_split_size(dataset, name, int(declared), count_limit)
     split = split or "train"
     first = _take(dataset.load(split, epoch=0), n)
     second = _take(dataset.load(split, epoch=0), n)
-    require(len(first) == min(n, splits[split]), f"load({split!r}) gave {len(first)} elements, expected {n}")
+    require(
+        len(first) == min(n, splits[split]),
+        f"load({split!r}) gave {len(first)} elements, expected {n}",
+    )
     for element in first:
         check_example(dataset, element)
     for a, b in zip(first, second):
@@ -64,7 +73,9 @@ def check_compose_parts(dataset: Any, n: int = 4) -> None:
 
     from gankit.nn.parts import compose_generator, parts_shape
 
-    require(bool(dataset.conditions), "compose_parts needs condition images to compose the image of")
+    require(
+        bool(dataset.conditions), "compose_parts needs condition images to compose the image of"
+    )
     try:
         shape = parts_shape(dataset)
     except ValueError as exc:
@@ -76,12 +87,17 @@ def check_compose_parts(dataset: Any, n: int = 4) -> None:
         image_model, drawing = compose_generator(drawer, dataset, 8)
     except ValueError as exc:
         raise AssertionError(str(exc)) from None
-    noise = np.random.default_rng(0).standard_normal((n, 8)).astype(np.float32) * 10  # saturate: the extremes too
+    noise = (
+        np.random.default_rng(0).standard_normal((n, 8)).astype(np.float32) * 10
+    )  # saturate: the extremes too
     for key, value in drawing({"z": noise}).items():
         value = np.asarray(value)
         require(np.isfinite(value).all(), f"compose_parts gives non-finite `{key}`")
         low, high = float(value.min()), float(value.max())
-        require(low >= -1 - 1e-4 and high <= 1 + 1e-4, f"compose_parts gives `{key}` in [{low:g}, {high:g}], outside [-1, 1]")
+        require(
+            low >= -1 - 1e-4 and high <= 1 + 1e-4,
+            f"compose_parts gives `{key}` in [{low:g}, {high:g}], outside [-1, 1]",
+        )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "composed.keras"
         try:
@@ -89,7 +105,8 @@ def check_compose_parts(dataset: Any, n: int = 4) -> None:
             keras.models.load_model(path, safe_mode=True, compile=False)
         except Exception as exc:  # a Lambda layer, an unregistered custom layer, ...
             raise AssertionError(
-                f"a generator composed by compose_parts does not save and load with Keras alone: {exc}"
+                "a generator composed by compose_parts does not save and load with Keras alone: "
+                f"{exc}"
             ) from None
 
 
@@ -104,16 +121,25 @@ def _check_split_size(dataset: Any, split: str, declared: int, count_limit: int)
     ds = dataset.load(split, epoch=0)
     known = int(ds.cardinality())
     if known >= 0:
-        require(known == declared, f"splits[{split!r}] says {declared} examples, load({split!r}) yields {known}")
+        require(
+            known == declared,
+            f"splits[{split!r}] says {declared} examples, load({split!r}) yields {known}",
+        )
         return
     counted = _count(ds, count_limit)
     if declared <= count_limit:
-        require(counted == declared, f"splits[{split!r}] says {declared} examples, load({split!r}) yields {counted}")
+        require(
+            counted == declared,
+            f"splits[{split!r}] says {declared} examples, load({split!r}) yields {counted}",
+        )
     else:
-        require(counted == count_limit, (
-            f"splits[{split!r}] says {declared} examples, load({split!r}) yields {counted} "
-            f"(counted up to {count_limit})"
-        ))
+        require(
+            counted == count_limit,
+            (
+                f"splits[{split!r}] says {declared} examples, load({split!r}) yields {counted} "
+                f"(counted up to {count_limit})"
+            ),
+        )
 
 
 def _count(ds: Any, limit: int) -> int:
@@ -150,7 +176,12 @@ class TinyLabelledDataset:
         ramp = np.broadcast_to(np.linspace(0, 0.3, 32)[None, :, None, None], (n, 32, 32, 1))
         style = np.clip(base + ramp, 0, 1).astype(np.float32)
         image = np.abs(style - content)
-        return {"image": image * 2 - 1, "content": content * 2 - 1, "style": style * 2 - 1, LABEL: labels}
+        return {
+            "image": image * 2 - 1,
+            "content": content * 2 - 1,
+            "style": style * 2 - 1,
+            LABEL: labels,
+        }
 
     def load(self, split: str, *, epoch: int = 0) -> Any:
         import tensorflow as tf
@@ -160,5 +191,3 @@ class TinyLabelledDataset:
 
 def _take(ds: Any, n: int) -> list[dict[str, np.ndarray]]:
     return [{k: np.asarray(v) for k, v in el.items()} for el in ds.take(n).as_numpy_iterator()]
-
-

@@ -33,9 +33,10 @@ def check_metric(
     """
     require_registrable("metrics", factory)
     metric = factory(**dict(options or {}))
-    require(isinstance(getattr(metric, "higher_is_better", None), bool), (
-        "metric has no boolean `higher_is_better`"
-    ))
+    require(
+        isinstance(getattr(metric, "higher_is_better", None), bool),
+        ("metric has no boolean `higher_is_better`"),
+    )
     require(callable(getattr(metric, "compute", None)), "metric has no compute(ctx) method")
     requires = tuple(getattr(metric, "requires", ()))
     require(all(isinstance(r, str) for r in requires), "`requires` must be a tuple of names")
@@ -55,9 +56,15 @@ def check_metric(
     noise = np.random.default_rng(seed).uniform(-1, 1, examples["image"].shape).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         evaluator = Evaluator(
-            [SelectedMetric("checked", metric, dict(options or {}))], dataset,
-            dataset_key={"dataset": "tiny-labelled"}, conditions=["content", "style"],
-            latent_dim=4, split="test", n=n, seed=seed, cache_dir=Path(tmp),
+            [SelectedMetric("checked", metric, dict(options or {}))],
+            dataset,
+            dataset_key={"dataset": "tiny-labelled"},
+            conditions=["content", "style"],
+            latent_dim=4,
+            split="test",
+            n=n,
+            seed=seed,
+            cache_dir=Path(tmp),
         )
         order = evaluator.examples()  # the evaluator's shuffled sample, to align fakes with it
         real_like = order["image"]

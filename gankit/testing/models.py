@@ -24,9 +24,15 @@ from gankit.testing.common import (
     require,
     require_registrable,
 )
+from gankit.testing.reference import reference_discriminator, reference_generator
 from gankit.types import ModelSpec
 
-__all__ = ["check_generator", "check_discriminator", "reference_generator", "reference_discriminator"]
+__all__ = [
+    "check_generator",
+    "check_discriminator",
+    "reference_generator",
+    "reference_discriminator",
+]
 
 
 def check_generator(
@@ -57,7 +63,9 @@ def check_generator(
     the other.
     """
     require_registrable("generators", factory)
-    translates = translation_spec is not None and _translates(factory, translation_spec, options, seed)
+    translates = translation_spec is not None and _translates(
+        factory, translation_spec, options, seed
+    )
     try:
         specs = _specs(factory, spec, label_spec, options, seed)
         build_model(factory, spec, options, seed)
@@ -75,7 +83,9 @@ def check_generator(
             _check_generator(factory, translation_spec, options, batch_size, seed, precisions)
 
 
-def _translates(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None, seed: int) -> bool:
+def _translates(
+    factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None, seed: int
+) -> bool:
     """Whether ``factory`` builds a translation generator (the ``source`` input alone)."""
     from gankit.errors import PluginCodeError
 
@@ -90,10 +100,20 @@ def _translates(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[s
     return input_names(model) == [SOURCE]
 
 
-def _check_generator(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None,
-                     batch_size: int, seed: int, precisions: tuple[str, ...]) -> None:
+def _check_generator(
+    factory: Callable[..., Any],
+    spec: ModelSpec,
+    options: Mapping[str, Any] | None,
+    batch_size: int,
+    seed: int,
+    precisions: tuple[str, ...],
+) -> None:
     rng = np.random.default_rng(seed)
-    inputs = {} if spec.translation else {"z": rng.standard_normal((batch_size, spec.latent_dim)).astype(np.float32)}
+    inputs = (
+        {}
+        if spec.translation
+        else {"z": rng.standard_normal((batch_size, spec.latent_dim)).astype(np.float32)}
+    )
     inputs.update(condition_inputs(spec, batch_size, rng))
     for precision in precisions:
         images = _check_model(factory, spec, options, seed, inputs, "generator", precision)
@@ -145,13 +165,21 @@ def check_discriminator(
     # called): the trainer refuses it for --rotation
 
 
-def _check_discriminator(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None,
-                         batch_size: int, seed: int, precisions: tuple[str, ...]) -> None:
+def _check_discriminator(
+    factory: Callable[..., Any],
+    spec: ModelSpec,
+    options: Mapping[str, Any] | None,
+    batch_size: int,
+    seed: int,
+    precisions: tuple[str, ...],
+) -> None:
     rng = np.random.default_rng(seed)
     inputs = {"image": rng.uniform(-1, 1, (batch_size, *spec.image_shape)).astype(np.float32)}
     inputs.update(condition_inputs(spec, batch_size, rng))
     for precision in precisions:
-        logits = _check_model(factory, spec, options, seed, inputs, "discriminator", precision, wrt_input="image")
+        logits = _check_model(
+            factory, spec, options, seed, inputs, "discriminator", precision, wrt_input="image"
+        )
         require(
             logits.shape[0] == batch_size and logits.shape[-1] == 1 and logits.ndim in (2, 4),
             f"discriminator output shape {logits.shape} is neither (B, 1) nor (B, h, w, 1)",
@@ -160,8 +188,13 @@ def _check_discriminator(factory: Callable[..., Any], spec: ModelSpec, options: 
         _check_label_matters(factory, spec, options, seed, inputs, "discriminator", "logits")
 
 
-def _specs(factory: Callable[..., Any], spec: ModelSpec, label_spec: ModelSpec | None,
-           options: Mapping[str, Any] | None, seed: int) -> list[ModelSpec]:
+def _specs(
+    factory: Callable[..., Any],
+    spec: ModelSpec,
+    label_spec: ModelSpec | None,
+    options: Mapping[str, Any] | None,
+    seed: int,
+) -> list[ModelSpec]:
     """``spec``, and ``label_spec`` unless the factory takes no labels: it raises
     ``ValueError`` for classes or builds a model without a ``label`` input (which the
     trainer refuses for ``--condition label``)."""
@@ -174,8 +207,15 @@ def _specs(factory: Callable[..., Any], spec: ModelSpec, label_spec: ModelSpec |
     return [spec, label_spec] if LABEL in input_names(model) else [spec]
 
 
-def _check_label_matters(factory: Callable[..., Any], spec: ModelSpec, options: Mapping[str, Any] | None,
-                         seed: int, inputs: dict[str, np.ndarray], what: str, output: str) -> None:
+def _check_label_matters(
+    factory: Callable[..., Any],
+    spec: ModelSpec,
+    options: Mapping[str, Any] | None,
+    seed: int,
+    inputs: dict[str, np.ndarray],
+    what: str,
+    output: str,
+) -> None:
     """The output changes when the labels do (for an auxiliary classifier: its class logits)."""
     model = build_model(factory, spec, options, seed)
     other = {**inputs, LABEL: ((inputs[LABEL] + 1) % spec.num_classes).astype(np.int32)}
@@ -185,9 +225,12 @@ def _check_label_matters(factory: Callable[..., Any], spec: ModelSpec, options: 
     if isinstance(a, Mapping):  # logits beside a rotation head
         a, b = a["logits"], b["logits"]
     a, b = np.asarray(a), np.asarray(b)
-    require(not np.allclose(a, b, rtol=0, atol=1e-7),
-            f"{what} ignores its label: its {output} do not change when the labels do (a model built for "
-            f"spec.num_classes > 0 must use the `label` input; raise ValueError if it takes no labels)")
+    require(
+        not np.allclose(a, b, rtol=0, atol=1e-7),
+        f"{what} ignores its label: its {output} do not change when the labels do (a model built "
+        "for "
+        f"spec.num_classes > 0 must use the `label` input; raise ValueError if it takes no labels)",
+    )
 
 
 def _check_model(
@@ -207,7 +250,7 @@ def _check_model(
     require(
         out.dtype == np.float32,
         f"{what} output dtype is {out.dtype} under {precision}, not float32: give the output "
-        f"layer dtype=\"float32\" (the trainer builds models under mixed precision policies)",
+        f'layer dtype="float32" (the trainer builds models under mixed precision policies)',
     )
     require(np.all(np.isfinite(out)), f"{what} output has non-finite values under {precision}")
     _check_traced(model, inputs, out, what, precision)
@@ -217,7 +260,8 @@ def _check_model(
         again = build_model(factory, spec, options, seed, precision)
         require(
             np.array_equal(out, _main_output(again(inputs, training=False), spec, what)),
-            f"{what}: two builds under the same seed differ (build from keras.utils.set_random_seed)",
+            f"{what}: two builds under the same seed differ (build from "
+            "keras.utils.set_random_seed)",
         )
     return out
 
@@ -229,34 +273,52 @@ def _main_output(out: Any, spec: ModelSpec, what: str) -> np.ndarray:
     if not isinstance(out, Mapping):
         return np.asarray(out)
     heads = {CLASS_LOGITS: spec.num_classes, ROTATION_LOGITS: TURNS if spec.rotation else 0}
-    require(what == "discriminator" and "logits" in out and set(out) - {"logits"} and set(out) <= {"logits", *heads},
-            f"{what} returns a mapping ({', '.join(map(str, out))}); only a discriminator may, with "
-            f"`logits` and `{CLASS_LOGITS}` (for classes) or `{ROTATION_LOGITS}` (for spec.rotation)")
+    require(
+        what == "discriminator"
+        and "logits" in out
+        and set(out) - {"logits"}
+        and set(out) <= {"logits", *heads},
+        f"{what} returns a mapping ({', '.join(map(str, out))}); only a discriminator may, with "
+        f"`logits` and `{CLASS_LOGITS}` (for classes) or `{ROTATION_LOGITS}` (for spec.rotation)",
+    )
     for head, width in heads.items():
         if head not in out:
             continue
         values = np.asarray(out[head])
-        require(width > 0 and values.shape == (len(out["logits"]), width) and values.dtype == np.float32,
-                f"discriminator `{head}` must be float32 of shape (B, {width}), got {values.dtype} {values.shape}")
+        require(
+            width > 0
+            and values.shape == (len(out["logits"]), width)
+            and values.dtype == np.float32,
+            f"discriminator `{head}` must be float32 of shape (B, {width}), got {values.dtype} "
+            f"{values.shape}",
+        )
     return np.asarray(out["logits"])
 
 
-def _check_traced(model: Any, inputs: Mapping[str, np.ndarray], eager: np.ndarray, what: str, precision: str) -> None:
+def _check_traced(
+    model: Any, inputs: Mapping[str, np.ndarray], eager: np.ndarray, what: str, precision: str
+) -> None:
     """Called inside ``tf.function``, as the trainer calls it: same shape, finite."""
     import tensorflow as tf
 
     from gankit.errors import describe
 
     try:
-        traced = tf.function(lambda x: model(x, training=False))({k: tf.constant(v) for k, v in inputs.items()})
+        traced = tf.function(lambda x: model(x, training=False))(
+            {k: tf.constant(v) for k, v in inputs.items()}
+        )
         traced = np.asarray(traced["logits"] if isinstance(traced, Mapping) else traced)
     except Exception as exc:
         raise AssertionError(
-            f"{what} works eagerly but fails inside tf.function under {precision}, as the trainer calls it: "
+            f"{what} works eagerly but fails inside tf.function under {precision}, as the trainer "
+            "calls it: "
             f"{describe(exc)}"
         ) from None
-    require(traced.shape == eager.shape and np.all(np.isfinite(traced)),
-            f"{what} inside tf.function gives shape {traced.shape} (eagerly {eager.shape}) or non-finite values")
+    require(
+        traced.shape == eager.shape and np.all(np.isfinite(traced)),
+        f"{what} inside tf.function gives shape {traced.shape} (eagerly {eager.shape}) or "
+        "non-finite values",
+    )
 
 
 def _check_input_names(model: Any, expected: list[str], what: str) -> None:
@@ -275,8 +337,10 @@ def _check_gradients(
             tape.watch(tensors[wrt_input])
         outs = model(tensors, training=True)
         objective = 0.0
-        for out in (outs.values() if isinstance(outs, Mapping) else [outs]):
-            weights = tf.constant(np.random.default_rng(1).standard_normal(out.shape).astype(np.float32))
+        for out in outs.values() if isinstance(outs, Mapping) else [outs]:
+            weights = tf.constant(
+                np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
+            )
             objective += tf.reduce_sum(tf.cast(out, tf.float32) * weights)
     targets = list(model.trainable_variables)
     extra = [tensors[wrt_input]] if wrt_input else []
@@ -305,60 +369,9 @@ def _check_round_trip(model: Any, inputs: Mapping[str, np.ndarray], what: str) -
     a, b = (np.asarray(x["logits"] if isinstance(x, Mapping) else x) for x in (a, b))
     require(
         np.allclose(a, b, rtol=0, atol=1e-6),
-        f"{what}: .keras save/load changes the outputs (max difference {np.max(np.abs(a - b)):.3g})",
+        f"{what}: .keras save/load changes the outputs "
+        f"(max difference {np.max(np.abs(a - b)):.3g})",
     )
 
 
 # === Reference models for the loss checks ===
-
-
-def reference_generator(spec: ModelSpec, *, width: int = 8) -> Any:
-    """A small DCGAN-style generator: (z, conditions) → images in [-1, 1], float32 out;
-    for ``spec.translation`` a small encoder-decoder from the ``source`` image, its
-    encoder's layers named ``encoder_0`` to ``encoder_4``."""
-    import keras
-    from keras import layers
-
-    if spec.translation:
-        return _reference_translator(spec, width)
-    h, w, channels = spec.image_shape
-    inputs = {"z": keras.Input((spec.latent_dim,), name="z")}
-    parts = [inputs["z"]]
-    for name, shape in spec.conditions.items():
-        inputs[name] = keras.Input(shape, name=name)
-        parts.append(layers.Flatten()(layers.AveragePooling2D(4)(inputs[name])))
-    x = layers.Concatenate()(parts) if len(parts) > 1 else parts[0]
-    x = layers.Reshape((h // 4, w // 4, width))(layers.Dense((h // 4) * (w // 4) * width)(x))
-    x = layers.ReLU()(layers.BatchNormalization()(x))
-    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(x)
-    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(layers.ReLU()(x))
-    return keras.Model(inputs, layers.Activation("tanh", dtype="float32")(x))
-
-
-def _reference_translator(spec: ModelSpec, width: int) -> Any:
-    import keras
-    from keras import layers
-
-    source = keras.Input(tuple(spec.conditions[SOURCE]), name=SOURCE)
-    x = layers.Identity(name="encoder_0")(source)
-    x = layers.Conv2D(width, 3, padding="same", activation="relu", name="encoder_1")(x)
-    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu", name="encoder_2")(x)
-    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu", name="encoder_3")(x)
-    x = layers.Conv2D(width, 3, padding="same", activation="relu", name="encoder_4")(x)
-    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", activation="relu")(x)
-    x = layers.Conv2DTranspose(spec.image_shape[2], 4, strides=2, padding="same")(x)
-    return keras.Model(source, layers.Activation("tanh", dtype="float32")(x))
-
-
-def reference_discriminator(spec: ModelSpec, *, width: int = 8) -> Any:
-    """A small DCGAN-style discriminator: image (+ conditions on channels) → float32 logits."""
-    import keras
-    from keras import layers
-
-    inputs = {"image": keras.Input(spec.image_shape, name="image")}
-    for name, shape in spec.conditions.items():
-        inputs[name] = keras.Input(shape, name=name)
-    x = layers.Concatenate()(list(inputs.values())) if len(inputs) > 1 else inputs["image"]
-    x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(x))
-    x = layers.LeakyReLU(0.2)(layers.Conv2D(width * 2, 4, strides=2, padding="same")(x))
-    return keras.Model(inputs, layers.Dense(1, dtype="float32")(layers.Flatten()(x)))

@@ -72,7 +72,9 @@ def check_plugin(
         if record.status != "ok":
             yield CheckResult("FAIL", f"plugin '{name}'", record.error or "failed to load")
             continue
-        yield CheckResult("ok", f"plugin '{name}'", f"loaded and registered {len(record.components)} component(s)")
+        yield CheckResult(
+            "ok", f"plugin '{name}'", f"loaded and registered {len(record.components)} component(s)"
+        )
         for component in record.components:  # each option goes to the components that have it
             own = {o.name for o in component.options}
             given = options.get(SINGULAR[component.family], {})
@@ -100,13 +102,17 @@ def _run_check(component: Component, options: dict[str, Any]) -> CheckResult:
             try:
                 dataset = component.create(DataContext.from_env(), **options)
             except UsageError as exc:  # a dataset that needs options (a folder, ...)
-                return CheckResult("skip", what, f"needs options: {exc} (pass -o dataset.KEY=VALUE)")
+                return CheckResult(
+                    "skip", what, f"needs options: {exc} (pass -o dataset.KEY=VALUE)"
+                )
             kit.check_dataset(dataset)
         else:
             options = component.validate_options(options)  # -o values arrive as text
             getattr(kit, _CHECKS[component.family])(component.factory, options=options)
     except AssertionError as exc:
-        return CheckResult("FAIL", what, str(exc).splitlines()[0] if str(exc) else "assertion failed")
+        return CheckResult(
+            "FAIL", what, str(exc).splitlines()[0] if str(exc) else "assertion failed"
+        )
     except DataError as exc:  # files or weights this machine lacks: not the plugin's fault
         return CheckResult("skip", what, f"data not available here: {exc}")
     except GankitError as exc:
@@ -148,6 +154,10 @@ def _loaded_as(host: PluginHost, target: str) -> str | None:
             continue
         if wanted is None and getattr(plugin, "__name__", None) == target:
             return record.name
-        if wanted is not None and getattr(plugin, "__file__", None) and Path(plugin.__file__).resolve() == wanted:
+        if (
+            wanted is not None
+            and getattr(plugin, "__file__", None)
+            and Path(plugin.__file__).resolve() == wanted
+        ):
             return record.name
     return None

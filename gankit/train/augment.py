@@ -22,6 +22,7 @@ from typing import Any
 
 __all__ = ["augment", "AugmentedDiscriminator"]
 
+
 def augment(inputs: Mapping[str, Any], policy: Sequence[str]) -> dict[str, Any]:
     """``inputs`` (``image`` and spatial conditions, ``(B, H, W, C)``) with ``policy``'s
     transforms applied, per example; float32 out."""

@@ -35,14 +35,14 @@ __all__ = [
 ]
 
 
-
 def read_tf_config() -> dict[str, Any]:
     """``TF_CONFIG`` parsed and checked: a cluster with workers and this task's role."""
     raw = os.environ.get("TF_CONFIG", "")
     if not raw.strip():
         raise ConfigError(
             "--strategy multi-worker needs TF_CONFIG, e.g. "
-            '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
+            '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
+            '"index": 0}}'
         )
     try:
         config = json.loads(raw)
@@ -50,9 +50,14 @@ def read_tf_config() -> dict[str, Any]:
         members = cluster[task["type"]]
         int(task["index"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"TF_CONFIG is not valid ({type(exc).__name__}: {exc}); see docs/distributed.md") from None
+        raise ConfigError(
+            f"TF_CONFIG is not valid ({type(exc).__name__}: {exc}); see docs/distributed.md"
+        ) from None
     if not 0 <= int(task["index"]) < len(members):
-        raise ConfigError(f"TF_CONFIG task index {task['index']} is out of range for {len(members)} {task['type']}(s)")
+        raise ConfigError(
+            f"TF_CONFIG task index {task['index']} is out of range for {len(members)} "
+            f"{task['type']}(s)"
+        )
     return config
 
 
@@ -64,12 +69,15 @@ def configure_cpu_devices(count: int) -> None:
         raise ConfigError(f"--cpu-devices must be at least 1, got {count}")
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * count
+        )
     except RuntimeError:
         current = len(tf.config.list_logical_devices("CPU"))
         if current != count:
             raise ConfigError(
-                f"--cpu-devices {count}: TensorFlow is already initialised with {current} CPU device(s)"
+                f"--cpu-devices {count}: TensorFlow is already initialised with {current} CPU "
+                "device(s)"
             ) from None
 
 
@@ -128,7 +136,9 @@ def end_multi_worker_process(strategy: Any) -> None:
 
     import tensorflow as tf
 
-    if not isinstance(strategy, (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.MirroredStrategy)):
+    if not isinstance(
+        strategy, (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.MirroredStrategy)
+    ):
         return
     for stream in (sys.stdout, sys.stderr):
         stream.flush()

@@ -39,6 +39,8 @@ class AveragedNetwork:
     def model(self) -> Any:
         for target, average in zip(self.copy.trainable_variables, self.averages):
             target.assign(average)
-        for target, source in zip(self.copy.non_trainable_variables, self.network.non_trainable_variables):
+        for target, source in zip(
+            self.copy.non_trainable_variables, self.network.non_trainable_variables
+        ):
             target.assign(source)
         return self.copy

@@ -31,10 +31,14 @@ class PeriodicEvaluation:
         metrics = select_metrics(registry, [config.eval_metric], config.options.get("metric", {}))
         self.run = run
         self.evaluator = Evaluator(
-            metrics, dataset,
+            metrics,
+            dataset,
             dataset_key=config.dataset_key(),
-            conditions=list(config.condition or []), latent_dim=config.latent_dim, split="test",
-            n=min(config.eval_n, dataset.splits.get("test", 0)), seed=config.seed,
+            conditions=list(config.condition or []),
+            latent_dim=config.latent_dim,
+            split="test",
+            n=min(config.eval_n, dataset.splits.get("test", 0)),
+            seed=config.seed,
             log=lambda text: print(text, file=sys.stderr, flush=True),
         )
         self.evaluator.prepare()
@@ -50,11 +54,21 @@ class PeriodicEvaluation:
         value, higher = record["value"], record["protocol"]["higher_is_better"]
         best = self.run.read_best()
         if math.isfinite(value) and (
-            best is None or best.get("metric") != record["metric"]
+            best is None
+            or best.get("metric") != record["metric"]
             or (value > best["value"] if higher else value < best["value"])
         ):
             CheckpointStore.save_as(self.run.best_checkpoint, step, checkpoint)
-            atomic_write_text(self.run.best_file, json.dumps(
-                {"step": step, "metric": record["metric"], "value": value, "higher_is_better": higher}
-            ) + "\n")
+            atomic_write_text(
+                self.run.best_file,
+                json.dumps(
+                    {
+                        "step": step,
+                        "metric": record["metric"],
+                        "value": value,
+                        "higher_is_better": higher,
+                    }
+                )
+                + "\n",
+            )
         return round(value, 6)

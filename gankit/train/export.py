@@ -27,7 +27,14 @@ def export_network(run: RunDir, stem: str, network: Any, info: dict[str, Any]) -
         model = to_keras(network)
         model.save(tmp)
         meanings = input_meanings(input_shapes(model), info.get("class_names", ()))
-        add_export_info(tmp, {**info, "inputs": meanings, "output": "image: float32 (B, H, W, C), pixels in [-1, 1]"})
+        add_export_info(
+            tmp,
+            {
+                **info,
+                "inputs": meanings,
+                "output": "image: float32 (B, H, W, C), pixels in [-1, 1]",
+            },
+        )
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

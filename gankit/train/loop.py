@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "SHUFFLE_BUFFER", "shuffle_buffer", "MAX_SCALARS", "input_pipeline", "release_in_background", "TrainChunk",
+    "SHUFFLE_BUFFER",
+    "shuffle_buffer",
+    "MAX_SCALARS",
+    "input_pipeline",
+    "release_in_background",
+    "TrainChunk",
     "first_set",
+    "ScalarWindow",
 ]
 
 SHUFFLE_BUFFER = 10_000
-SHUFFLE_BYTES = 300 * 2**20  # at most this much of decoded examples in the shuffle buffer (mnist-cifar: 280 MiB)
+# at most this much of decoded examples in the shuffle buffer (mnist-cifar: 280 MiB)
+SHUFFLE_BYTES = 300 * 2**20
 
 
 def shuffle_buffer(element_spec: Any) -> int:
@@ -56,7 +64,9 @@ def input_pipeline(
     keys = list(keys)
     ds = dataset.load("train", epoch=epoch)
     ds = ds.map(lambda el: {k: el[k] for k in keys})  # dropped before shuffling: a smaller buffer
-    ds = ds.shuffle(shuffle_buffer(ds.element_spec), seed=seed * 100_003 + epoch, reshuffle_each_iteration=False)
+    ds = ds.shuffle(
+        shuffle_buffer(ds.element_spec), seed=seed * 100_003 + epoch, reshuffle_each_iteration=False
+    )
     ds = ds.batch(batch_size * d_steps, drop_remainder=True)
     if d_steps > 1 and replicas > 1:
         ds = ds.map(lambda el: {k: _replica_major(v, d_steps, replicas) for k, v in el.items()})
@@ -120,7 +130,12 @@ class TrainChunk:
     """
 
     def __init__(
-        self, strategy: Any, replica_step: Callable[[Any], dict[str, Any]], step_var: Any, *, jit_compile: bool
+        self,
+        strategy: Any,
+        replica_step: Callable[[Any], dict[str, Any]],
+        step_var: Any,
+        *,
+        jit_compile: bool,
     ) -> None:
         import tensorflow as tf
 
@@ -142,8 +157,13 @@ class TrainChunk:
         if not self.names:
             self.names[:] = ["d_loss", "g_loss", *sorted(set(scalars) - {"d_loss", "g_loss"})]
             if len(self.names) > MAX_SCALARS:
-                raise ValueError(f"at most {MAX_SCALARS - 2} extra loss scalars can be logged, got {self.names[2:]}")
-        vector = tf.stack([scalars[k] for k in self.names] + [0.0] * (MAX_SCALARS - len(self.names)))
+                raise ValueError(
+                    f"at most {MAX_SCALARS - 2} extra loss scalars can be logged, got "
+                    f"{self.names[2:]}"
+                )
+        vector = tf.stack(
+            [scalars[k] for k in self.names] + [0.0] * (MAX_SCALARS - len(self.names))
+        )
         finite = tf.math.is_finite(scalars["d_loss"]) & tf.math.is_finite(scalars["g_loss"])
         bad = tf.where(finite, tf.constant(-1, tf.int64), self._step_var + 1)
         self._step_var.assign_add(1)
@@ -177,3 +197,23 @@ def first_set(a: Any, b: Any) -> Any:
     import tensorflow as tf
 
     return tf.where(a >= 0, a, b)
+
+
+@dataclass
+class ScalarWindow:
+    """Scalars summed on the device since the last logging step."""
+
+    steps: int = 0
+    sums: dict[str, Any] = field(default_factory=dict)
+    first_bad: Any = None
+
+    def add(self, count: int, sums: dict[str, Any], first_bad: Any) -> None:
+        self.steps += count
+        self.sums = {k: self.sums[k] + v if k in self.sums else v for k, v in sums.items()}
+        self.first_bad = (
+            first_bad if self.first_bad is None else first_set(self.first_bad, first_bad)
+        )
+
+    def read(self) -> tuple[dict[str, float], int]:
+        """Mean scalars and the first non-finite step (-1: none); waits for the device."""
+        return {k: float(v) / self.steps for k, v in self.sums.items()}, int(self.first_bad)

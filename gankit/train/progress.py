@@ -13,7 +13,9 @@ __all__ = ["Progress", "Stopwatch"]
 class Progress:
     """A live bar on a terminal; a plain line per logging step elsewhere (CI, nohup)."""
 
-    def __init__(self, total: int, initial: int, *, live: bool | None = None, stream: Any = None) -> None:
+    def __init__(
+        self, total: int, initial: int, *, live: bool | None = None, stream: Any = None
+    ) -> None:
         self.total, self.initial = total, initial
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
@@ -36,7 +38,9 @@ class Progress:
                 transient=False,
             )
             self._bar.__enter__()
-            self._task = self._bar.add_task("train", total=self.total, completed=self.initial, stats="")
+            self._task = self._bar.add_task(
+                "train", total=self.total, completed=self.initial, stats=""
+            )
         return self
 
     def update(self, step: int, record: Mapping[str, Any] | None = None) -> None:
@@ -71,13 +75,12 @@ def _format_stats(record: Mapping[str, Any]) -> str:
     results of this step (``fid 12.3``), then the terms' scalars."""
     losses = [k for k in record if k.endswith("_loss") and isinstance(record[k], (int, float))]
     extra = "".join(
-        f"  {key} {value:.4g}" for key, value in record.items()
+        f"  {key} {value:.4g}"
+        for key, value in record.items()
         if key not in _PLAIN_KEYS and key not in losses and isinstance(value, (int, float))
     )
     head = "".join(f"{key} {record[key]:.4f}  " for key in losses)
-    return (
-        f"{head}{record['images_per_sec']:.0f} img/s{extra}"
-    )
+    return f"{head}{record['images_per_sec']:.0f} img/s{extra}"
 
 
 def _hms(seconds: float) -> str:

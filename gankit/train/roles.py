@@ -16,8 +16,9 @@ from typing import Any
 from gankit.errors import ComponentError
 from gankit.nn.precision import dtype_policy
 from gankit.run.checkpoints import ema_group, model_variables
-from gankit.run.config import RunConfig, parse_augment
+from gankit.run.config import RunConfig
 from gankit.run.models import Models, build_models
+from gankit.run.parsing import parse_augment
 from gankit.run.resolve import Resolved
 from gankit.train.augment import AugmentedDiscriminator
 from gankit.train.distribute import synchronise_batch_norm
@@ -47,8 +48,9 @@ class Training:
         return average.model() if average is not None else self.models.nets[role]
 
 
-def build_training(config: RunConfig, resolved: Resolved, strategy: Any, precision: str,
-                   jit_compile: bool) -> Training:
+def build_training(
+    config: RunConfig, resolved: Resolved, strategy: Any, precision: str, jit_compile: bool
+) -> Training:
     """Build the run's scheme and networks, optimizers, averages and traced step under
     ``strategy`` and the run's precision (seed the RNG before)."""
     import tensorflow as tf
@@ -62,9 +64,12 @@ def build_training(config: RunConfig, resolved: Resolved, strategy: Any, precisi
         if c.sync_batch_norm:
             synchronise_batch_norm(*models.nets.values())
         averaged = averaged_groups(c, scheme)
-        optimizers = group_optimizers(c, scheme.groups, averaged=averaged, loss_scaling=precision == "mixed_float16")
+        optimizers = group_optimizers(
+            c, scheme.groups, averaged=averaged, loss_scaling=precision == "mixed_float16"
+        )
         variables = {
-            g.name: [v for role in g.roles for v in models.nets[role].trainable_variables] for g in scheme.groups
+            g.name: [v for role in g.roles for v in models.nets[role].trainable_variables]
+            for g in scheme.groups
         }
         for group in scheme.groups:
             optimizers[group.name].build(variables[group.name])
@@ -72,20 +77,32 @@ def build_training(config: RunConfig, resolved: Resolved, strategy: Any, precisi
         training = Training(models, optimizers, variables, step_var)
         training.averaged = _averages(training, c)
     training.checkpoint_groups = model_variables(models.nets, optimizers)
-    for name, state in (getattr(scheme, "state", None) or {}).items():  # e.g. cyclegan's image histories
+    for name, state in (
+        getattr(scheme, "state", None) or {}
+    ).items():  # e.g. cyclegan's image histories
         training.checkpoint_groups[f"scheme/{name}"] = list(state)
     for role, average in training.averaged.items():
         training.checkpoint_groups[ema_group(role)] = list(average.averages)
     augment = parse_augment(c.augment)
     nets = {
-        r.name: AugmentedDiscriminator(models.nets[r.name], augment) if augment and r.family == "discriminators"
+        r.name: AugmentedDiscriminator(models.nets[r.name], augment)
+        if augment and r.family == "discriminators"
         else models.nets[r.name]
         for r in scheme.roles
     }
     stepper = Stepper(
-        scheme, nets, variables, optimizers, views=models.views, d_steps=c.d_steps, update=c.update,
-        replicas=int(strategy.num_replicas_in_sync), loss_scaling=precision == "mixed_float16",
-        step_var=step_var, seed=c.seed, no_gradient=getattr(scheme, "no_gradient", None) or _no_gradient(models),
+        scheme,
+        nets,
+        variables,
+        optimizers,
+        views=models.views,
+        d_steps=c.d_steps,
+        update=c.update,
+        replicas=int(strategy.num_replicas_in_sync),
+        loss_scaling=precision == "mixed_float16",
+        step_var=step_var,
+        seed=c.seed,
+        no_gradient=getattr(scheme, "no_gradient", None) or _no_gradient(models),
     )
     training.chunk = TrainChunk(strategy, stepper, step_var, jit_compile=jit_compile)
     return training
@@ -111,7 +128,9 @@ def _averages(training: Training, config: RunConfig) -> dict[str, AveragedNetwor
             count = len(models.nets[name].trainable_variables)
             if roles[name].averaged and averages:
                 copy = models.new_network(roles[name], config.options[roles[name].builder])
-                out[name] = AveragedNetwork(models.nets[name], copy, averages[start : start + count])
+                out[name] = AveragedNetwork(
+                    models.nets[name], copy, averages[start : start + count]
+                )
             start += count
     return out
 
@@ -119,6 +138,8 @@ def _averages(training: Training, config: RunConfig) -> dict[str, AveragedNetwor
 def _no_gradient(models: Models) -> Any:
     def error(group: str) -> Exception:
         c = models.components["scheme"]
-        return ComponentError("scheme", c.name, c.plugin, f"the loss of group '{group}' reaches none of its weights")
+        return ComponentError(
+            "scheme", c.name, c.plugin, f"the loss of group '{group}' reaches none of its weights"
+        )
 
     return error

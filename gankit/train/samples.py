@@ -39,7 +39,9 @@ class SampleGrid:
         self.names: tuple[str, ...] = ()
         if LABEL in self.conditions and not self.images:
             self.names = class_names(dataset)
-            self.inputs = class_inputs(list(range(len(self.names))), PER_CLASS, config.latent_dim, config.seed)
+            self.inputs = class_inputs(
+                list(range(len(self.names))), PER_CLASS, config.latent_dim, config.seed
+            )
             return
         n = SAMPLE_COUNT[bool(self.conditions)]
         rng = np.random.default_rng(config.seed)

@@ -34,7 +34,9 @@ from gankit.types import UPDATE_RULES
 __all__ = ["Stepper", "group_losses"]
 
 Scalars = dict[str, Any]
-NOISE_KEY = 0x6A6B  # mixed into every noise key: gankit's noise differs from other users of the seed
+NOISE_KEY = (
+    0x6A6B  # mixed into every noise key: gankit's noise differs from other users of the seed
+)
 
 
 class Stepper:
@@ -73,14 +75,21 @@ class Stepper:
         no_gradient: Callable[[str], Exception],
     ) -> None:
         if update not in UPDATE_RULES:
-            raise ValueError(f"`update` must be one of {', '.join(UPDATE_RULES)}, received `{update}`.")
+            raise ValueError(
+                f"`update` must be one of {', '.join(UPDATE_RULES)}, received `{update}`."
+            )
         self.scheme, self.nets, self.views = scheme, dict(nets), dict(views or {})
         self.variables, self.optimizers = variables, optimizers
         self.groups: list[Group] = list(scheme.groups)
         self.d_side = [g for g in self.groups if g.side == "discriminator"]
         self.g_side = [g for g in self.groups if g.side == "generator"]
         self.d_steps, self.update = d_steps, update
-        self.replicas, self.loss_scaling, self.step_var, self.seed = replicas, loss_scaling, step_var, seed
+        self.replicas, self.loss_scaling, self.step_var, self.seed = (
+            replicas,
+            loss_scaling,
+            step_var,
+            seed,
+        )
         self.no_gradient = no_gradient
 
     def __call__(self, batch: dict[str, Any]) -> Scalars:
@@ -92,9 +101,11 @@ class Stepper:
         parts = {key: tf.split(value, self.d_steps) for key, value in batch.items()}
         batches = [{key: parts[key][k] for key in parts} for k in range(self.d_steps)]
         step = self.step_var.read_value()
-        updates: list[Scalars] = [
-            self.walk([self.d_side], batches[k], step, k) for k in range(self.d_steps - 1)
-        ] if self.d_side else []
+        updates: list[Scalars] = (
+            [self.walk([self.d_side], batches[k], step, k) for k in range(self.d_steps - 1)]
+            if self.d_side
+            else []
+        )
         if self.update == "simultaneous":
             phases = [self.d_side + self.g_side]
         else:
@@ -105,20 +116,33 @@ class Stepper:
             prefix = f"{group.prefix}_"
             runs = [u for u in [*updates, last] if any(k.startswith(prefix) for k in u)]
             for key in (k for k in last if k.startswith(prefix)):
-                scalars[key] = tf.add_n([u[key] for u in runs]) / len(runs) if len(runs) > 1 else last[key]
+                scalars[key] = (
+                    tf.add_n([u[key] for u in runs]) / len(runs) if len(runs) > 1 else last[key]
+                )
         return scalars
 
-    def walk(self, phases: Sequence[Sequence[Group]], batch: dict[str, Any], step: Any, stream: int) -> Scalars:
+    def walk(
+        self, phases: Sequence[Sequence[Group]], batch: dict[str, Any], step: Any, stream: int
+    ) -> Scalars:
         """One walk over ``phases`` on ``batch`` with noise ``stream``: each phase's losses
         are asked for together, differentiated, then applied; a later phase sees the
         updates of the earlier ones. Every group's tape records from the walk's start."""
         import tensorflow as tf
 
         size = tf.shape(batch["image"] if "image" in batch else next(iter(batch.values())))[0]
-        ctx = Step(self.nets, self.views, batch, step, (), lambda dim, salt=0: self.noise(size, dim, step, stream, salt))
+        ctx = Step(
+            self.nets,
+            self.views,
+            batch,
+            step,
+            (),
+            lambda dim, salt=0: self.noise(size, dim, step, stream, salt),
+        )
         scalars: Scalars = {}
         with contextlib.ExitStack() as stack:
-            tapes = {g.name: stack.enter_context(tf.GradientTape()) for phase in phases for g in phase}
+            tapes = {
+                g.name: stack.enter_context(tf.GradientTape()) for phase in phases for g in phase
+            }
             forward = getattr(self.scheme, "forward", None)
             ctx.shared = forward(ctx) if forward is not None else None  # recorded on every tape
             for index, phase in enumerate(phases):
@@ -132,7 +156,9 @@ class Stepper:
                     for group in phase:
                         terms = losses[group.name]
                         opt = self.optimizers[group.name]
-                        grads = tapes[group.name].gradient(self.scale(opt, terms["loss"]), self.variables[group.name])
+                        grads = tapes[group.name].gradient(
+                            self.scale(opt, terms["loss"]), self.variables[group.name]
+                        )
                         if all(g is None for g in grads):
                             raise self.no_gradient(group.name)
                         pending.append((opt, grads, self.variables[group.name]))
@@ -181,7 +207,10 @@ def group_losses(scheme: Any, step: Step, component: Any = None) -> dict[str, Sc
     result = {}
     for name in step.wanted:
         if name not in out:
-            raise fail(f"losses returned no loss for group '{name}' (returned: {', '.join(map(str, out)) or 'none'})")
+            raise fail(
+                f"losses returned no loss for group '{name}' (returned: "
+                f"{', '.join(map(str, out)) or 'none'})"
+            )
         try:
             result[name] = split_loss_output(out[name], f"losses['{name}']")
         except ValueError as exc:

@@ -16,7 +16,6 @@ writes the run directory; every worker reads the checkpoint it resumes from.
 from __future__ import annotations
 
 import math
-import platform
 import signal
 import time
 from dataclasses import dataclass, field
@@ -32,13 +31,13 @@ from gankit.plugin.registry import Registry
 from gankit.run.checkpoints import CheckpointStore
 from gankit.run.config import RunConfig
 from gankit.run.models import exported_roles
-from gankit.run.record import RunRecord, model_facts
+from gankit.run.record import RunRecord, model_facts, process_facts
 from gankit.run.resolve import Resolved
 from gankit.run.rundir import RunDir
 from gankit.train.distribute import is_chief, worker_lost_errors
 from gankit.train.evaluation import PeriodicEvaluation
 from gankit.train.export import export_network
-from gankit.train.loop import first_set, input_pipeline, release_in_background
+from gankit.train.loop import ScalarWindow, input_pipeline, release_in_background
 from gankit.train.metrics_log import MetricsLog
 from gankit.train.progress import Progress, Stopwatch
 from gankit.train.roles import build_training
@@ -57,24 +56,6 @@ class TrainResult:
 
 
 @dataclass
-class _Window:
-    """Scalars summed on the device since the last logging step."""
-
-    steps: int = 0
-    sums: dict[str, Any] = field(default_factory=dict)
-    first_bad: Any = None
-
-    def add(self, count: int, sums: dict[str, Any], first_bad: Any) -> None:
-        self.steps += count
-        self.sums = {k: self.sums[k] + v if k in self.sums else v for k, v in sums.items()}
-        self.first_bad = first_bad if self.first_bad is None else first_set(self.first_bad, first_bad)
-
-    def read(self) -> tuple[dict[str, float], int]:
-        """Mean scalars and the first non-finite step (-1: none); waits for the device."""
-        return {k: float(v) / self.steps for k, v in self.sums.items()}, int(self.first_bad)
-
-
-@dataclass
 class _Loop:
     """The host-side state of one ``Trainer.run``."""
 
@@ -85,7 +66,7 @@ class _Loop:
     metrics: MetricsLog | None
     evaluator: PeriodicEvaluation | None
     elapsed_before: float
-    window: _Window = field(default_factory=_Window)
+    window: ScalarWindow = field(default_factory=ScalarWindow)
     watch: Stopwatch = field(default_factory=Stopwatch)
     wall_start: float = field(default_factory=time.perf_counter)
 
@@ -130,7 +111,9 @@ class Trainer:
         if not hasattr(self, "models"):
             component = self.resolved.components["dataset"]
             parts = list(self.dataset.conditions) if self.config.parts else []
-            check_first_batch(self.dataset, self.conditions + parts, component.name, component.plugin)
+            check_first_batch(
+                self.dataset, self.conditions + parts, component.name, component.plugin
+            )
             self._build()
 
     def _build(self) -> None:
@@ -157,22 +140,32 @@ class Trainer:
         epoch), the first ``skip_steps`` skipped."""
         c = self.config
         return input_pipeline(
-            self.dataset, ["image", *self.conditions, *self.models.parts], batch_size=c.batch_size, seed=c.seed,
-            epoch=epoch, skip_steps=skip_steps, d_steps=c.d_steps,
+            self.dataset,
+            ["image", *self.conditions, *self.models.parts],
+            batch_size=c.batch_size,
+            seed=c.seed,
+            epoch=epoch,
+            skip_steps=skip_steps,
+            d_steps=c.d_steps,
             replicas=int(self.strategy.num_replicas_in_sync),
         )
 
     def _iterator(self, epoch: int, skip_steps: int) -> Any:
-        return iter(self.strategy.experimental_distribute_dataset(self.input_pipeline(epoch, skip_steps)))
+        return iter(
+            self.strategy.experimental_distribute_dataset(self.input_pipeline(epoch, skip_steps))
+        )
 
     def _steps_per_epoch(self) -> int:
         c, replicas = self.config, int(self.strategy.num_replicas_in_sync)
         if c.batch_size % replicas:
-            raise TrainingError(f"--batch-size {c.batch_size} does not split evenly over {replicas} replicas")
+            raise TrainingError(
+                f"--batch-size {c.batch_size} does not split evenly over {replicas} replicas"
+            )
         steps = self.dataset.splits["train"] // (c.batch_size * c.d_steps)
         if steps < 1:
             raise TrainingError(
-                f"--batch-size {c.batch_size} x --d-steps {c.d_steps} is larger than the training split"
+                f"--batch-size {c.batch_size} x --d-steps {c.d_steps} is larger than the training "
+                "split"
             )
         return steps
 
@@ -180,29 +173,29 @@ class Trainer:
 
     def _facts(self) -> dict[str, Any]:
         """What ``run.json`` says about this training process (:mod:`gankit.run.record`)."""
-        import keras
-        import tensorflow as tf
-
-        facts = {
-            "gankit": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-            "python": platform.python_version(), "plugins": {p: e.get("version") for p, e in self.plugins.items()},
-            "plugin_sources": {p: {k: v for k, v in e.items() if k != "version"} for p, e in self.plugins.items()},
-            "seed": self.config.seed, "devices": [d.name for d in tf.config.list_logical_devices()],
-            "strategy": type(self.strategy).__name__,
-            "replicas": int(self.strategy.num_replicas_in_sync),
-            "precision": self.precision, "jit_compile": self.jit_compile,
-            **({"data": self.data_source} if self.data_source else {}),
-        }
-        if conditioned_on_label(self.conditions):  # for sample --class
-            facts["class_names"] = list(class_names(self.dataset))
-        return facts
+        names = class_names(self.dataset) if conditioned_on_label(self.conditions) else ()
+        return process_facts(
+            self.plugins,
+            self.strategy,
+            seed=self.config.seed,
+            precision=self.precision,
+            jit_compile=self.jit_compile,
+            data_source=self.data_source,
+            class_names=names,
+        )
 
     def _export_info(self, role: str, step: int) -> dict[str, Any]:
         """What an exported network's ``gankit.json`` says besides its inputs' meanings."""
         facts = self.record.facts
-        return {"gankit_version": __version__, "scheme": self.config.scheme, "role": role, "step": step,
-                "dataset": self.config.dataset, "conditions": list(self.conditions),
-                "class_names": facts.get("class_names", [])}
+        return {
+            "gankit_version": __version__,
+            "scheme": self.config.scheme,
+            "role": role,
+            "step": step,
+            "dataset": self.config.dataset,
+            "conditions": list(self.conditions),
+            "class_names": facts.get("class_names", []),
+        }
 
     # === Training ===
 
@@ -218,15 +211,21 @@ class Trainer:
         evaluator = None
         if chief:
             run.prepare()
-            if self.config.eval_every:  # before anything is written: a missing extractor fails cleanly
+            if (
+                self.config.eval_every
+            ):  # before anything is written: a missing extractor fails cleanly
                 evaluator = PeriodicEvaluation(self.config, self.registry, self.dataset, run)
             atomic_write_text(run.config_file, self.config.to_toml())
             self.record = RunRecord(run, self._facts())
             self.record.write("running", start_step)
         loop = _Loop(
-            step=start_step, last_good=start_step or None, result=TrainResult(run, start_step, start_step),
+            step=start_step,
+            last_good=start_step or None,
+            result=TrainResult(run, start_step, start_step),
             progress=Progress(self.config.steps, start_step, live=self.live_progress),
-            metrics=None, evaluator=evaluator, elapsed_before=0.0,
+            metrics=None,
+            evaluator=evaluator,
+            elapsed_before=0.0,
         )
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -236,7 +235,12 @@ class Trainer:
             self._train(loop, steps_per_epoch)
             if chief:
                 for role in exported_roles(self.models.scheme):
-                    export_network(run, role.export, self.network(role.name), self._export_info(role.name, loop.step))
+                    export_network(
+                        run,
+                        role.export,
+                        self.network(role.name),
+                        self._export_info(role.name, loop.step),
+                    )
                 self.record.write("finished", loop.step, exported_step=loop.step)
         except TrainingInterrupted:
             raise
@@ -257,7 +261,9 @@ class Trainer:
         already spent."""
         run, elapsed_before = self.rundir, 0.0
         if start_step:
-            self.step_var.assign(CheckpointStore.load(run.checkpoint_path(start_step), self._checkpoint_groups))
+            self.step_var.assign(
+                CheckpointStore.load(run.checkpoint_path(start_step), self._checkpoint_groups)
+            )
             if self.chief:
                 elapsed_before = run.truncate_metrics(start_step)
         elif self.chief:
@@ -282,7 +288,9 @@ class Trainer:
         with loop.progress:
             while loop.step < c.steps:
                 epoch, offset = divmod(loop.step, steps_per_epoch)
-                if epoch != iterator_epoch:  # the old one is destroyed off this thread: that can take seconds
+                if (
+                    epoch != iterator_epoch
+                ):  # the old one is destroyed off this thread: that can take seconds
                     release_in_background(iterator)
                     iterator, iterator_epoch = self._iterator(epoch, offset), epoch
                 count = schedule.chunk(loop.step, steps_per_epoch)
@@ -292,7 +300,9 @@ class Trainer:
                 loop.step += count
                 # Read once (a signal may land mid-iteration); at the last step just finish.
                 stopping = None if loop.step == c.steps else self._stop_signal
-                self._after_chunk(loop, schedule.due(loop.step, stopping=stopping is not None), store)
+                self._after_chunk(
+                    loop, schedule.due(loop.step, stopping=stopping is not None), store
+                )
                 if stopping is not None:
                     self._interrupted(loop.step, stopping)
 
@@ -304,12 +314,14 @@ class Trainer:
             losses = {k: v for k, v in means.items() if k in self._loss_keys()}
             if bad >= 0 or not all(math.isfinite(v) for v in losses.values()):
                 kept = (
-                    f"the last good checkpoint is step {loop.last_good}" if loop.last_good is not None
+                    f"the last good checkpoint is step {loop.last_good}"
+                    if loop.last_good is not None
                     else "no checkpoint had been written yet"
                 )
                 shown = ", ".join(f"{k}={v}" for k, v in losses.items())
                 raise TrainingError(
-                    f"non-finite loss at step {bad if bad >= 0 else loop.step} ({shown}); stopped; {kept}"
+                    f"non-finite loss at step {bad if bad >= 0 else loop.step} ({shown}); stopped; "
+                    f"{kept}"
                 )
         if due.log:
             self._log(loop, due, means)
@@ -333,13 +345,15 @@ class Trainer:
             record[c.eval_metric] = loop.evaluator(
                 self._generator(), loop.step, self._checkpoint_groups, log=loop.progress.message
             )
-        record.update({k: round(v, 6) for k, v in means.items() if k not in record})  # the terms' scalars
+        record.update(
+            {k: round(v, 6) for k, v in means.items() if k not in record}
+        )  # the terms' scalars
         record["elapsed_s"] = round(loop.elapsed_before + time.perf_counter() - loop.wall_start, 3)
         if loop.metrics is not None:
             loop.metrics.write(record)
         loop.result.records.append(record)
         loop.progress.update(loop.step, {**record, "batch_size": c.batch_size})
-        loop.window = _Window()
+        loop.window = ScalarWindow()
 
     def _loss_keys(self) -> list[str]:
         """Each group's logged loss (``d_loss``, ``g_loss``), in the scheme's order."""
@@ -362,8 +376,10 @@ class Trainer:
         try:
             return self._train_chunk(iterator, tf.constant(count, tf.int64))
         except worker_lost_errors() as exc:
-            raise TrainingError(f"lost contact with another worker ({type(exc).__name__}); restart every "
-                                f"worker with the same command to resume from step {last_good or 0}") from None
+            raise TrainingError(
+                f"lost contact with another worker ({type(exc).__name__}); restart every "
+                f"worker with the same command to resume from step {last_good or 0}"
+            ) from None
         except tf.errors.OpError as exc:
             raise TrainingError(
                 f"training failed after step {int(self.step_var.numpy())}: {type(exc).__name__}: "

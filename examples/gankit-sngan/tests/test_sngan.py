@@ -29,7 +29,13 @@ def test_the_loss_is_gankits_hinge_with_the_papers_settings():
     assert float(loss.discriminator_loss(ctx)) == pytest.approx(0.75)
     assert float(loss.generator_loss(ctx)) == pytest.approx(1.0)
     mine = {c.name: c for c in gankit.registered("losses") if c.plugin == "sngan"}
-    assert mine["sngan"].training.declared() == {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5}
+    assert mine["sngan"].training.declared() == {
+        "lr_g": 2e-4,
+        "lr_d": 2e-4,
+        "beta1": 0.0,
+        "beta2": 0.9,
+        "d_steps": 5,
+    }
 
 
 def test_the_models_are_the_builtin_resnet_at_the_papers_widths():
@@ -42,7 +48,11 @@ def test_the_models_are_the_builtin_resnet_at_the_papers_widths():
     discriminator = gankit_sngan.build_sngan_discriminator(spec)
     assert generator.name == "resnet_generator" and generator.get_layer("up2_conv2").filters == 256
     assert discriminator.name == "resnet_discriminator"
-    wrapped = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    wrapped = [
+        layer
+        for layer in discriminator.layers
+        if isinstance(layer, keras.layers.SpectralNormalization)
+    ]
     assert wrapped and wrapped[0].layer.filters == 128
 
 
