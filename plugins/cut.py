@@ -40,6 +40,8 @@ CUT_TRAINING = gankit.TrainingDefaults(
     loss="lsgan",
     generator="resnet-translator",
     discriminator="patchgan",
+    batch_size=32,
+    steps=1500,
 )
 FASTCUT_TRAINING = gankit.TrainingDefaults(
     lr_g=2e-4,
@@ -50,6 +52,8 @@ FASTCUT_TRAINING = gankit.TrainingDefaults(
     loss="lsgan",
     generator="resnet-translator",
     discriminator="patchgan",
+    batch_size=32,
+    steps=1500,
 )
 G, D, F = "g", "d", "f"
 GENERATOR, DISCRIMINATOR = "generator", "discriminator"

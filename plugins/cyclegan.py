@@ -39,6 +39,8 @@ CYCLEGAN_TRAINING = gankit.TrainingDefaults(
     loss="lsgan",
     generator="resnet-translator",
     discriminator="patchgan",
+    batch_size=32,
+    steps=1500,
 )
 G_AB, G_BA, D_A, D_B = "g_ab", "g_ba", "d_a", "d_b"
 DISCRIMINATORS, GENERATORS = "discriminators", "generators"

@@ -32,6 +32,8 @@ PIX2PIX_TRAINING = gankit.TrainingDefaults(
     loss="minimax",
     generator="unet",
     discriminator="patchgan",
+    batch_size=32,
+    steps=1500,
 )
 GENERATOR, DISCRIMINATOR = "generator", "discriminator"
 

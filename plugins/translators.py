@@ -33,7 +33,7 @@ Efros, "Image-to-Image Translation with Conditional Adversarial Networks", CVPR 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import gankit
 from gankit.conditions import SOURCE
@@ -124,14 +124,15 @@ def _conv_block(x: Any, filters: int, kernel: int, name: str, *, relu: bool = Tr
 
 
 def build_resnet_translator(
-    spec: gankit.ModelSpec, *, width: int = 64, blocks: int | None = None
+    spec: gankit.ModelSpec, *, width: int | Literal["auto"] = "auto", blocks: int | None = None
 ) -> Any:
     """ResNet translation generator (Johnson et al. 2016; CycleGAN's, CUT's).
 
     Args:
         spec: a translation spec (``spec.translation``): source and output images, square,
             16 to 256 pixels.
-        width: channels of the first convolution (CycleGAN: 64); the down-samples double it twice.
+        width: channels of the first convolution (CycleGAN: 64); the down-samples double it
+            twice. ``"auto"``: 64 from 64 px up, 32 below (half the cost a step at 32 px).
         blocks: residual blocks at a quarter of the image's side; default 9 from 256 px
             up, else 6 (CycleGAN's choice for 128 px).
     """
@@ -141,7 +142,7 @@ def build_resnet_translator(
     from gankit.nn import layers as fast
 
     side = _side(spec, 16, 256)
-    width = _positive("width", width)
+    width = _positive("width", width if width != "auto" else (64 if side >= 64 else 32))
     blocks = _positive("blocks", blocks if blocks is not None else (9 if side >= 256 else 6))
     if blocks < 2:
         raise ValueError(f"`blocks` must be at least 2, received `{blocks}`.")

@@ -146,6 +146,7 @@ def spec_from_record(record: dict[str, Any]) -> ModelSpec:
         {k: tuple(v) for k, v in record.get("conditions", {}).items()},
         int(record.get("num_classes", 0)),
         bool(record.get("rotation", False)),
+        bool(record.get("translation", False)),
     )
 
 
