@@ -78,8 +78,8 @@ def _run_option(
     "--steps",
     click.IntRange(1),
     "Total training steps (a resumed run continues to this) [default: 3000 for a "
-    "conditional run; unconditional 12000 with --parts (batch 32), else 6000; each about "
-    "4-8 minutes on a 2-core CPU].",
+    "conditional run; unconditional 12000 with --parts (batch 32), else 6000; a "
+    "translation scheme's own, 1500 for cyclegan; times per CPU in docs/performance.md].",
 )
 @_run_option(
     "--batch-size", click.IntRange(1), "Global batch size [default: 32 with --parts, else 64]."

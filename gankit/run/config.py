@@ -44,12 +44,11 @@ __all__ = [
     "GANKIT_TRAINING_DEFAULTS",
 ]
 
-# Default training length: about 4 (conditional) and 5 minutes on a 2-core AMX-BF16 Xeon,
-# 8 and 10 on a 2-core AVX512-BF16 EPYC (docs/performance.md). The style-transfer run
-# reaches the judge's accuracy on real composites at about 1000 steps and keeps gaining
-# PSNR to the ground truth; an unconditional step costs half a conditional one (no condition
-# encoder), and
-# the unconditional GAN needs the extra steps to cover the digit classes.
+# Default training length (how long each takes, per CPU: docs/performance.md). The
+# style-transfer run reaches the judge's accuracy on real composites at about 1000 steps
+# and keeps gaining PSNR to the ground truth; an unconditional step costs half a
+# conditional one (no condition encoder), and the unconditional GAN needs the extra
+# steps to cover the digit classes.
 DEFAULT_STEPS = {True: 3000, False: 6000}  # conditional, unconditional
 NO_PENALTY = "none"  # --penalty none: the loss alone
 DEFAULT_BATCH_SIZE = 64
