@@ -90,8 +90,9 @@ def release_in_background(iterator: Any) -> None:
     Destroying a ``tf.data`` iterator that still has work in flight (an epoch's
     iterator at the epoch's end: its prefetch and map threads run ahead) waits for that
     work to be cancelled, which can hold the training thread idle for tens of seconds
-    at an epoch boundary. Off the training thread it costs nothing. The caller drops its own reference right after the call (the delay
-    covers a variable it is about to rebind).
+    at an epoch boundary. Off the training thread it costs nothing. The caller drops its
+    own reference right after the call (the delay covers a variable it is about to
+    rebind).
     """
     import threading
 
