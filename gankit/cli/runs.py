@@ -170,8 +170,7 @@ def transfer_cmd(
     Examples:
       gankit transfer --run runs/R --content digit.png --style photo.jpg -o out.png
       gankit transfer --run runs/R --content a.png --content b.png --style s.jpg -o out/
-      gankit transfer --run runs/R --content digits/ --style photos/ --pairs zip \
-        -o out/ --grid all.png
+      gankit transfer --run runs/R --content d/ --style s/ --pairs zip -o out/ --grid all.png
     """
     from gankit.eval.sampling import image_files, pair_up, transfer
     from gankit.io.images import paired_grid, save_png
@@ -275,8 +274,7 @@ def evaluate_cmd(
     Examples:
       gankit evaluate --run runs/R --metric fid --metric kid -o metric.extractor=classifier -n 500
       gankit evaluate --run runs/R --metric content-accuracy --metric style-distance --json
-      gankit evaluate --run runs/R --metric fid \
-        --weights inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5
+      gankit evaluate --run runs/R --metric fid --weights inception_notop.h5
     """
     from gankit.eval.evaluator import DEFAULT_METRICS, evaluate_run
     from gankit.run.parsing import parse_overrides

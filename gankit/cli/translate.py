@@ -34,7 +34,7 @@ __all__ = ["translate_cmd"]
     type=click.Choice(["a2b", "b2a"]),
     default="a2b",
     show_default=True,
-    help="Domain A to B, or back (cyclegan, cut: both; pix2pix: a2b).",
+    help="Domain A to B, or back (cyclegan: both; cut, fastcut, pix2pix: a2b).",
 )
 @click.option(
     "-o",
@@ -56,8 +56,7 @@ def translate_cmd(
     \b
     Examples:
       gankit translate --run runs/horse2zebra --input horses/ -o zebras/
-      gankit translate --run runs/horse2zebra --input z1.jpg --input z2.jpg \
-        --direction b2a -o horses/
+      gankit translate --run runs/h2z --input z1.jpg --input z2.jpg --direction b2a -o h/
     """
     from gankit.data.progress import progress_bar
     from gankit.eval.translate import collect_inputs, translate_files
