@@ -65,16 +65,12 @@ def translate_cmd(
     run = RunDir(Path(run_dir))
     if not run.exists():
         raise UsageError(f"{run.path} is not a gankit run directory (no config.toml)")
-    total = len(collect_inputs(list(inputs))[0])
+    found = collect_inputs(list(inputs))  # the folders are walked once
     import_tensorflow()
-    with progress_bar("translating", total) as advance:
+    with progress_bar("translating", len(found[0])) as advance:
+        registry = get_host(ctx).registry
         result = translate_files(
-            run,
-            get_host(ctx).registry,
-            list(inputs),
-            Path(out),
-            direction=direction,
-            advance=advance,
+            run, registry, found, Path(out), direction=direction, advance=advance
         )
     if result.skipped:
         first = ", ".join(f"{p} ({why})" for p, why in result.skipped[:3])

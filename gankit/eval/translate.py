@@ -106,25 +106,24 @@ def _targets(inputs: list[tuple[Path, Path]], out: Path) -> list[Path]:
 def translate_files(
     run: RunDir,
     registry: Registry,
-    paths: list[str],
+    found: tuple[list[tuple[Path, Path]], list[tuple[Path, str]]],
     out: Path,
     *,
     direction: str = "a2b",
     advance: Callable[[int], None] | None = None,
 ) -> Translation:
-    """Translate every picture in ``paths`` (files and folders) in ``direction``; write
+    """Translate every picture :func:`collect_inputs` ``found`` in ``direction``; write
     one PNG per input under ``out``."""
     role = translation_role(run, direction)
-    inputs, skipped = collect_inputs(paths)
+    inputs, skipped = found
+    targets = _targets(inputs, out)
     network, _ = load_network(run, registry, role=role)
     _, size, _, channels = tuple(network.inputs[0].shape)
     options = DecodeOptions(int(size), min_size=1)
     result = Translation(skipped=list(skipped))
     for start in range(0, len(inputs), BATCH):
         chunk, pixels = [], []
-        for (file, _), target in zip(
-            inputs[start : start + BATCH], _targets(inputs, out)[start : start + BATCH]
-        ):
+        for (file, _), target in zip(inputs[start : start + BATCH], targets[start : start + BATCH]):
             try:
                 array, _ = decode_image(file, options)
             except SkippedFile as exc:
