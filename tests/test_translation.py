@@ -402,6 +402,52 @@ def test_translate_writes_one_picture_per_input_and_lists_what_it_skipped(cycleg
     assert refused.exit_code == 2 and "gankit translate --run" in refused.output
 
 
+def test_evaluate_scores_each_direction_against_its_target_domain(cyclegan_run, tmp_path):
+    from gankit.eval.directions import DomainView
+    from gankit.plugin.building import build_dataset, take_examples
+    from gankit.plugin.loader import load_plugins
+
+    dataset = build_dataset(load_plugins().registry, "mnist-cifar-unpaired", {}, None)
+    forward, backward = (
+        take_examples(dataset, "test", 3),
+        take_examples(DomainView(dataset), "test", 3),
+    )
+    assert backward["image"].shape[-1] == 1 and backward["source"].shape[-1] == 3
+    assert np.array_equal(backward["image"], forward["source"])
+    result = invoke(
+        "evaluate",
+        "--run",
+        str(cyclegan_run),
+        "--metric",
+        "fid",
+        "--metric",
+        "kid",
+        "-o",
+        "metric.extractor=classifier",
+        "-n",
+        "40",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [(r["metric"], r["protocol"]["direction"]) for r in records] == [
+        ("fid", "a2b"),
+        ("kid", "a2b"),
+        ("fid", "b2a"),
+        ("kid", "b2a"),
+    ]
+    assert all(r["protocol"]["step"] == 4 and r["protocol"]["n"] == 40 for r in records)
+    assert all(np.isfinite(r["value"]) and r["value"] > 0 for r in records)
+    # Each direction's features come from a classifier of its own target domain.
+    shapes = sorted(
+        json.loads(p.read_text())["image_shape"][-1]
+        for p in (Path(os.environ["GANKIT_CACHE_DIR"]) / "classifiers").glob("*.json")
+    )
+    assert shapes == [1, 3]
+    logged = (cyclegan_run / "evals.jsonl").read_text().splitlines()
+    assert len(logged) == 4
+
+
 def test_cyclegan_under_mirrored_keeps_one_devices_pool_and_losses(tmp_path, tiny_data):
     """Two logical CPUs against one: the image history (small, so it swaps) and the
     losses agree up to summation order."""

@@ -267,6 +267,10 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a run's newest generator against the dataset's real images.
 
+    A translation run is scored per direction: a2b translates the split's domain A
+    images and compares them with its domain B images, b2a the other way (each
+    direction with features of its target domain).
+
     Each result is printed and appended, with its protocol (metric, options,
     extractor, split, n, checkpoint step, seed), to RUN/evals.jsonl.
 
@@ -314,9 +318,9 @@ def _result_line(record: dict) -> str:
     p = record["protocol"]
     where = f"{p['split']} n={p['n']} step={p['step']} seed={p['seed']}"
     via = f" [{p['extractor']}]" if "extractor" in p else ""
-    return (
-        f"{record['metric']}{via}: {record['value']:.6g}  {extra + '  ' if extra else ''}({where})"
-    )
+    way = f" {p['direction']}" if "direction" in p else ""
+    figures = f"{record['value']:.6g}  {extra + '  ' if extra else ''}"
+    return f"{record['metric']}{way}{via}: {figures}({where})"
 
 
 def _note(text: str) -> None:

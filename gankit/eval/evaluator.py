@@ -26,7 +26,7 @@ from gankit.io.files import append_jsonl
 from gankit.plugin.building import build_dataset, is_paired_run, resolve_metrics, take_examples
 from gankit.plugin.registry import Component, Registry
 from gankit.run.models import load_generator
-from gankit.run.record import refuse_translation_run
+from gankit.run.record import translation_roles
 from gankit.run.rundir import RunDir
 from gankit.types import DataContext, EvalContext
 
@@ -272,35 +272,54 @@ def evaluate_run(
     best: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate a run directory's newest (or best) generator; append to ``evals.jsonl``."""
-    refuse_translation_run(run, "gankit evaluate")
+    """Evaluate a run directory's newest (or best) generator; append to ``evals.jsonl``.
+    A translation run is evaluated per direction (:mod:`gankit.eval.directions`)."""
     config = run.read_config()
     metrics = select_metrics(registry, names, options)
     dataset = build_dataset(registry, config.dataset, config.options.get("dataset"), data_dir)
-    evaluator = Evaluator(
-        metrics,
-        dataset,
-        dataset_key=config.dataset_key(),
-        conditions=config.condition or [],
-        latent_dim=config.latent_dim,
-        split=split,
-        n=n,
-        seed=seed,
-        context=DataContext.from_env(data_dir),
-        log=log,
-    )
-    generator, checkpoint_step = load_generator(run, registry, best=best)
-    step = (
-        checkpoint_step if checkpoint_step is not None else run.read_run_info().get("exported_step")
-    )
-    source = (
-        "best checkpoint"
-        if best
-        else "checkpoint"
-        if checkpoint_step is not None
-        else "generator.keras"
-    )
-    records = evaluator.evaluate(generator, step, {"weights": source})
+    context = DataContext.from_env(data_dir)
+    if translation_roles(run.read_run_info()):
+        from gankit.eval.directions import evaluate_directions
+
+        records = evaluate_directions(
+            run,
+            registry,
+            metrics,
+            dataset,
+            dataset_key=config.dataset_key(),
+            n=n,
+            split=split,
+            seed=seed,
+            context=context,
+            best=best,
+            log=log,
+        )
+    else:
+        evaluator = Evaluator(
+            metrics,
+            dataset,
+            dataset_key=config.dataset_key(),
+            conditions=config.condition or [],
+            latent_dim=config.latent_dim,
+            split=split,
+            n=n,
+            seed=seed,
+            context=context,
+            log=log,
+        )
+        generator, checkpoint_step = load_generator(run, registry, best=best)
+        step, weights = provenance(run, checkpoint_step, best=best, export="generator.keras")
+        records = evaluator.evaluate(generator, step, {"weights": weights})
     for record in records:
         append_jsonl(run.evals_file, record)
     return records
+
+
+def provenance(
+    run: RunDir, checkpoint_step: int | None, *, best: bool, export: str
+) -> tuple[int | None, str]:
+    """The step of weights loaded by :func:`gankit.run.models.load_network` (a
+    checkpoint's, else the export's) and where they came from, for a protocol."""
+    if checkpoint_step is None:
+        return run.read_run_info().get("exported_step"), export
+    return checkpoint_step, "best checkpoint" if best else "checkpoint"
