@@ -35,6 +35,7 @@ __all__ = [
     "Step",
     "Scheme",
     "DATA_KINDS",
+    "DEFAULT_UNPAIRED_SCHEME",
     "SIDES",
     "SCHEME_BUILT",
 ]
@@ -46,6 +47,9 @@ SCHEME_BUILT = "scheme"
 # What a scheme needs from its dataset: images (with the run's conditions), two
 # unpaired domains, or pairs (the image is the ground truth of its condition images).
 DATA_KINDS = ("images", "unpaired", "paired")
+# What two unpaired domains train with by default: chosen by benchmarks/translation.py
+# (docs/translation.md) as the scheme whose translations keep their content best, soonest.
+DEFAULT_UNPAIRED_SCHEME = "fastcut"
 
 
 @dataclass(frozen=True)

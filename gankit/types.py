@@ -104,6 +104,9 @@ class TrainingDefaults:
             when the user names none (``cyclegan``: ``resnet-translator``, ``patchgan``).
         batch_size, steps: schemes only: the run's length and batch when the user gives
             none (a translation scheme's networks cost more a step than DCGAN's).
+        scheme: datasets only: the scheme a run on the dataset trains when the user
+            names none (``mnist-cifar-unpaired``: ``fastcut``, the default unpaired
+            scheme).
     """
 
     lr_g: float | None = None
@@ -118,6 +121,7 @@ class TrainingDefaults:
     discriminator: str | None = None
     batch_size: int | None = None
     steps: int | None = None
+    scheme: str | None = None
 
     def __post_init__(self) -> None:
         for key in ("lr_g", "lr_d"):

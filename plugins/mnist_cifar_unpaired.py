@@ -11,6 +11,9 @@ in a photo's style, and back, from two piles that share no example.
 - ``test``: MNIST's test digits, each with its composite (a CIFAR-10 test image as the
   style) and its label, for scoring only (``paired_test``): A to B content accuracy and
   Fréchet distance, B to A PSNR to the source digit.
+
+A run on it with no ``--scheme`` trains the default unpaired scheme
+(:data:`gankit.scheme.DEFAULT_UNPAIRED_SCHEME`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 
 import gankit
 from gankit.conditions import LABEL, SOURCE
+from gankit.scheme import DEFAULT_UNPAIRED_SCHEME
 from gankit_plugins.mnist_cifar import (
     DIGITS,
     load_cifar10_arrays,
@@ -121,4 +125,8 @@ def build_mnist_cifar_unpaired(context: gankit.DataContext, *, seed: int = 0) ->
 
 @gankit.hookimpl
 def register_datasets(register):
-    register("mnist-cifar-unpaired", build_mnist_cifar_unpaired)
+    register(
+        "mnist-cifar-unpaired",
+        build_mnist_cifar_unpaired,
+        training=gankit.TrainingDefaults(scheme=DEFAULT_UNPAIRED_SCHEME),
+    )

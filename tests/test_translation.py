@@ -290,6 +290,54 @@ def test_cyclegan_refuses_a_one_domain_dataset_before_making_the_run(tmp_path, t
     assert "scheme 'cyclegan'" in result.output and "has one image domain, not two" in result.output
 
 
+def test_unpaired_data_without_a_scheme_trains_the_default_unpaired_scheme(tmp_path, tiny_data):
+    from gankit.scheme import DEFAULT_UNPAIRED_SCHEME
+
+    out = tmp_path / "R"
+    result = invoke(
+        "train", "--dataset", "mnist-cifar-unpaired", "--steps", "2", "--out", str(out), *SMALL
+    )
+    assert result.exit_code == 0, result.output
+    config = (out / "config.toml").read_text()
+    assert f'scheme = "{DEFAULT_UNPAIRED_SCHEME}"' in config
+    assert "scheme = \"dataset 'mnist-cifar-unpaired'\"" in config
+    folder = tmp_path / "photos"
+    for domain, seed in (("trainA", 0), ("trainB", 10)):
+        (folder / domain).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(_photo(40, 40, seed + i)).save(folder / domain / f"{i}.png")
+    refused = invoke(
+        "train",
+        "--dataset",
+        "image-folder",
+        "-o",
+        f"dataset.path={folder}",
+        "-o",
+        "dataset.size=32",
+        "--out",
+        str(tmp_path / "F"),
+    )
+    assert refused.exit_code != 0 and not (tmp_path / "F").exists()
+    last = refused.output.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and f"--scheme {DEFAULT_UNPAIRED_SCHEME}" in last
+    assert "Traceback" not in refused.output
+    too_big = invoke(  # 3 training pictures a domain, batch 32: refused before the folder too
+        "train",
+        "--scheme",
+        "fastcut",
+        "--dataset",
+        "image-folder",
+        "-o",
+        f"dataset.path={folder}",
+        "-o",
+        "dataset.size=32",
+        "--out",
+        str(tmp_path / "G"),
+    )
+    assert too_big.exit_code != 0 and not (tmp_path / "G").exists()
+    assert "larger than the training split (3 examples)" in too_big.output
+
+
 # === The cyclegan scheme end to end ===
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gankit.conditions import LABEL
+from gankit.conditions import LABEL, translation_source
 from gankit.errors import ConfigError, GankitError
 from gankit.nn.parts import can_compose
 from gankit.plugin.building import build_dataset, offered_conditions, resolve_metrics
@@ -16,6 +16,7 @@ from gankit.plugin.registry import Component, Registry
 from gankit.run.checkpoints import newest_readable
 from gankit.run.config import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_SOURCE,
     DEFAULT_STEPS,
     NO_PENALTY,
     PARTS_DEFAULTS,
@@ -23,6 +24,7 @@ from gankit.run.config import (
 )
 from gankit.run.provenance import plugin_source_hint
 from gankit.run.rundir import RunDir
+from gankit.scheme import DEFAULT_UNPAIRED_SCHEME
 
 __all__ = [
     "DEFAULT_DISCRIMINATOR",
@@ -53,6 +55,7 @@ def resolve_components(
     After this, ``config.discriminator`` and ``config.condition`` are concrete and
     ``config.options`` holds every option of every component with its value.
     """
+    _dataset_scheme(config, registry)
     _scheme_components(config, registry)
     config.discriminator = _discriminator_for(config, registry)
     _declared_loss(config, registry)
@@ -65,6 +68,7 @@ def resolve_components(
     config.options = resolved
     config.resolve_training(_declarations(config, components))
     dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
+    _refuse_noise_scheme_on_two_domains(config, dataset)
     _resolve_conditions(config, dataset)
     _resolve_parts(config, dataset)
     _fill_defaults(config)
@@ -131,6 +135,33 @@ def _fill_defaults(config: RunConfig) -> None:
         config.batch_size = DEFAULT_BATCH_SIZE
     if config.steps is None:
         config.steps = DEFAULT_STEPS[bool(config.condition)]
+
+
+def _dataset_scheme(config: RunConfig, registry: Registry) -> None:
+    """The scheme the dataset declares (``mnist-cifar-unpaired``: ``fastcut``), where no
+    layer named one."""
+    if "scheme" in config.sources:
+        return
+    dataset = registry.get("datasets", config.dataset)
+    if dataset.training.scheme:
+        config.scheme = dataset.training.scheme
+        config.sources["scheme"] = dataset.label
+
+
+def _refuse_noise_scheme_on_two_domains(config: RunConfig, dataset: Any) -> None:
+    """A folder of two unpaired domains with no ``--scheme``: the default ``gan`` scheme
+    would learn domain B alone; say which schemes translate instead."""
+    if (
+        config.sources.get("scheme", DEFAULT_SOURCE) == DEFAULT_SOURCE
+        and config.scheme == "gan"
+        and translation_source(dataset) is not None
+        and not getattr(dataset, "paired", False)
+    ):
+        raise ConfigError(
+            f"dataset '{config.dataset}' holds two unpaired domains: choose a translation scheme "
+            f"with --scheme {DEFAULT_UNPAIRED_SCHEME} (the default for unpaired pictures), "
+            "cyclegan or cut"
+        )
 
 
 def _scheme_components(config: RunConfig, registry: Registry) -> None:

@@ -109,6 +109,7 @@ class Trainer:
         has set up the devices), so bad data, or a model that cannot be built for the
         dataset, leaves nothing behind."""
         if not hasattr(self, "models"):
+            self._steps_per_epoch()  # a batch larger than the data fails here too
             component = self.resolved.components["dataset"]
             parts = list(self.dataset.conditions) if self.config.parts else []
             check_first_batch(
@@ -165,7 +166,7 @@ class Trainer:
         if steps < 1:
             raise TrainingError(
                 f"--batch-size {c.batch_size} x --d-steps {c.d_steps} is larger than the training "
-                "split"
+                f"split ({self.dataset.splits['train']} examples); pass a smaller --batch-size"
             )
         return steps
 
