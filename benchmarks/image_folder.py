@@ -135,7 +135,7 @@ def keras_start(root: Path, size: int) -> float:
 def pipeline_rate(root: Path, size: int, cache: Path, batches: int = 150) -> float:
     """Images per second out of the trainer's input pipeline over the cached dataset."""
     import gankit
-    from gankit.train.loop import input_pipeline
+    from gankit.training.loop import input_pipeline
 
     os.environ["GANKIT_CACHE_DIR"] = str(cache)
     ds = gankit.create("datasets", "image-folder", gankit.DataContext(), path=str(root), size=size)
@@ -218,7 +218,7 @@ import tensorflow as tf
 start = time.perf_counter(); count = 0
 if kind == "gankit":
     import gankit
-    from gankit.train.loop import input_pipeline
+    from gankit.training.loop import input_pipeline
     ds = gankit.create("datasets", "image-folder", gankit.DataContext(), path=root, size=size)
     for batch in input_pipeline(ds, ["image"], batch_size=64, seed=0, epoch=0):
         count += int(batch["image"].shape[0])

@@ -51,7 +51,7 @@ from gankit.plugin.loader import load_plugins  # noqa: E402
 from gankit.run.config import merge_config  # noqa: E402
 from gankit.run.resolve import resolve_components  # noqa: E402
 from gankit.run.rundir import RunDir  # noqa: E402
-from gankit.train.trainer import Trainer  # noqa: E402
+from gankit.training.trainer import Trainer  # noqa: E402
 
 # gankit's settings that make its network the references' (see the module doc)
 SAME_NETWORK: dict[str, Any] = {

@@ -18,6 +18,7 @@ from typing import Any
 from gankit._version import __version__
 from gankit.conditions import LABEL
 from gankit.errors import (
+    CallbackError,
     ComponentError,
     ConfigError,
     DataError,
@@ -32,7 +33,14 @@ from gankit.errors import (
 )
 from gankit.plugin.hookspecs import hookimpl
 from gankit.scheme import Group, Role, SchemeContext, Step
-from gankit.types import DataContext, EvalContext, LossContext, ModelSpec, TrainingDefaults
+from gankit.types import (
+    DataContext,
+    EvalContext,
+    LoggerContext,
+    LossContext,
+    ModelSpec,
+    TrainingDefaults,
+)
 
 # Names loaded on first use (they import TensorFlow or the plugin loader).
 _LAZY = {
@@ -46,6 +54,10 @@ _LAZY = {
     "check_metric": "gankit.testing",
     "check_scheme": "gankit.testing",
     "read_export_info": "gankit.io.keras_info",
+    "train": "gankit.api",
+    "Run": "gankit.api",
+    "register_plugin": "gankit.api",
+    "Callback": "gankit.training.callbacks",
 }
 
 __all__ = [
@@ -72,6 +84,8 @@ __all__ = [
     "PluginCodeError",
     "DataError",
     "TrainingError",
+    "CallbackError",
+    "LoggerContext",
     *_LAZY,
 ]
 

@@ -11,6 +11,7 @@ __all__ = [
     "GankitError",
     "UsageError",
     "ConfigError",
+    "CallbackError",
     "UnknownComponentError",
     "OptionError",
     "PluginError",
@@ -94,6 +95,11 @@ class DataError(GankitError):
 
 class TrainingError(GankitError):
     """Training cannot continue (non-finite loss, unwritable run directory, ...)."""
+
+
+class CallbackError(TrainingError):
+    """A callback raised (the run ends; its checkpoints are kept), or an experiment
+    logger failed to start (before any step)."""
 
 
 class TrainingInterrupted(GankitError):

@@ -9,7 +9,7 @@ Plain types: no TensorFlow import. A scheme factory (hook ``register_schemes``) 
 - ``losses(step: Step) -> {group: loss}``: the losses of the groups ``step.wanted`` asks
   for, each a float scalar (the mean over this replica's examples) or a mapping with it
   as ``"loss"`` and other named scalars to log. Written with ``keras.ops`` and model
-  calls only: the stepper (``gankit.train.stepper``) is the only code that differentiates
+  calls only: the stepper (``gankit.training.stepper``) is the only code that differentiates
   and applies updates.
 
 The stepper walks the groups. Every discriminator-side group updates ``d_steps`` times

@@ -18,6 +18,7 @@ __all__ = [
     "LossContext",
     "DataContext",
     "EvalContext",
+    "LoggerContext",
     "FeatureSource",
     "TrainingDefaults",
     "UPDATE_RULES",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 Shape = tuple[int, ...]
-UPDATE_RULES = ("alternating", "simultaneous")  # see gankit.train.stepper
+UPDATE_RULES = ("alternating", "simultaneous")  # see gankit.training.stepper
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,22 @@ class FeatureSource(Protocol):
     def features(
         self, ctx: EvalContext, name: str, which: str, *, weights: str | None = None
     ) -> Any: ...
+
+
+@dataclass(frozen=True)
+class LoggerContext:
+    """What an experiment logger's factory is given.
+
+    Attributes:
+        run_dir: the run directory (``config.toml``, ``metrics.jsonl``, ``samples/``).
+        config: the run's resolved config, as ``config.toml`` holds it (a dict; the
+            component options under ``options``).
+        start_step: the step this process starts from (0, or a resumed checkpoint's).
+    """
+
+    run_dir: Path
+    config: Mapping[str, Any]
+    start_step: int = 0
 
 
 @dataclass

@@ -13,7 +13,7 @@ term, rotation self-supervision (``--rotation``).
 Under the ``alternating`` rule the generator's loss sees the *updated* discriminator's
 logits, computed only if the loss reads them (``minimax``'s generator loss costs no
 discriminator pass over the reals); under ``simultaneous`` both losses see the same
-logits. See ``gankit.train.stepper`` for how the step walks the groups.
+logits. See ``gankit.training.stepper`` for how the step walks the groups.
 """
 
 from __future__ import annotations

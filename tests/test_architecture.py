@@ -34,11 +34,12 @@ LAYERS = {
     "gankit.terms": 3,
     "gankit.run": 3,
     "gankit.eval": 4,
-    "gankit.train": 5,
+    "gankit.training": 5,
     "gankit.testing": 6,
-    "gankit.cli": 7,
-    "gankit": 8,
-    "gankit.__main__": 8,  # the public façade and `python -m gankit`
+    "gankit.api": 7,  # gankit from Python: what the commands call
+    "gankit.cli": 8,
+    "gankit": 9,
+    "gankit.__main__": 9,  # the public façade and `python -m gankit`
 }
 # What built-in plugins may import: the public modules, as docs/api.md lists them.
 PUBLIC_MODULES = (
@@ -226,8 +227,8 @@ def test_builtin_plugins_use_only_the_public_api(path):
 def test_import_gankit_loads_neither_tensorflow_nor_the_trainer():
     code = (
         "import sys, gankit\n"
-        "loaded = [m for m in sys.modules if m.startswith(('tensorflow', 'keras', 'gankit.train', "
-        "'gankit.run', 'gankit.eval', 'gankit.cli'))]\n"
+        "loaded = [m for m in sys.modules if m.startswith(('tensorflow', 'keras', "
+        "'gankit.training', 'gankit.run', 'gankit.eval', 'gankit.cli', 'gankit.api'))]\n"
         "assert not loaded, loaded\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

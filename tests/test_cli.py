@@ -38,6 +38,7 @@ def test_list_plugins_json_has_exactly_the_documented_keys():
         "mnist-cifar-unpaired",
         "image-folder",
         "metrics",
+        "loggers",
     }
     for row in rows:
         assert set(row) == {
@@ -58,6 +59,7 @@ def test_list_plugins_json_has_exactly_the_documented_keys():
             "penalties",
             "datasets",
             "metrics",
+            "loggers",
         }
     dcgan = next(r for r in rows if r["name"] == "dcgan")
     assert dcgan["components"]["generators"] == [

@@ -240,7 +240,7 @@ def test_multi_worker_without_tf_config_is_a_one_line_usage_error(tmp_path, tiny
 def test_the_chief_is_worker_zero_unless_the_cluster_names_one():
     import tensorflow as tf
 
-    from gankit.train.distribute import is_chief
+    from gankit.training.distribute import is_chief
 
     SimpleClusterResolver = tf.distribute.cluster_resolver.SimpleClusterResolver
     ClusterSpec = tf.train.ClusterSpec

@@ -173,7 +173,7 @@ def test_ema_augment_and_spectral_norm_train_resume_and_export(tmp_path, tiny_da
 def test_diffaugment_is_differentiable_and_keeps_image_and_conditions_aligned():
     import tensorflow as tf
 
-    from gankit.train.augment import augment
+    from gankit.training.augment import augment
 
     image = tf.random.uniform((6, 32, 32, 3), -1, 1)
     content = tf.ones((6, 32, 32, 1))

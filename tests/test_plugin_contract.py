@@ -210,7 +210,7 @@ def test_create_builds_a_registered_component_as_its_factory_would():
 def test_noise_streams_never_collide_for_any_d_steps():
     import tensorflow as tf
 
-    from gankit.train.stepper import Stepper
+    from gankit.training.stepper import Stepper
 
     step = Stepper.__new__(Stepper)
     step.seed, step.replicas = 0, 1
@@ -227,7 +227,7 @@ def test_noise_streams_never_collide_for_any_d_steps():
 def test_each_replica_gets_its_slice_of_every_discriminator_batch():
     import tensorflow as tf
 
-    from gankit.train.loop import input_pipeline
+    from gankit.training.loop import input_pipeline
 
     class Counting:
         def load(self, split, epoch=0):
@@ -262,7 +262,7 @@ def test_relativistic_losses_match_a_hand_computation(tmp_path, tiny_data):
     from gankit.run.models import build_models
     from gankit.run.resolve import resolve_components
     from gankit.run.rundir import RunDir
-    from gankit.train.trainer import Trainer
+    from gankit.training.trainer import Trainer
 
     sys.path.insert(0, str(FIXTURES / "plugins"))
     from relativistic import ragan_d

@@ -280,7 +280,8 @@ def evaluate_cmd(
       gankit evaluate --run runs/R --metric content-accuracy --metric style-distance --json
       gankit evaluate --run runs/R --metric fid --weights inception_notop.h5
     """
-    from gankit.eval.evaluator import DEFAULT_METRICS, evaluate_run
+    from gankit.eval.evaluator import DEFAULT_METRICS
+    from gankit.eval.runs import evaluate_run
     from gankit.run.parsing import parse_overrides
     from gankit.run.rundir import RunDir
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from gankit._tf import import_tensorflow
 from gankit.cli.common import CONTEXT_SETTINGS, data_dir_option, get_host
 from gankit.nn.precision import JIT_CHOICES, PRECISIONS
 from gankit.run.config import (
@@ -176,6 +173,16 @@ def _run_option(
     "without GPUs.",
 )
 @click.option(
+    "--logger",
+    "loggers",
+    multiple=True,
+    metavar="NAME",
+    help="Experiment logger (repeatable; see list-plugins --family loggers), e.g. --logger "
+    "mlflow -o logger.tracking_uri=file:./mlruns; naming any replaces the default, "
+    "tensorboard; `none` for only metrics.jsonl, which every run writes [default: "
+    "tensorboard].",
+)
+@click.option(
     "-o",
     "overrides",
     multiple=True,
@@ -227,104 +234,28 @@ def train(
       gankit train --out runs/uncond --steps 4000      # resume to 4000
       gankit train -o generator.width=32 -o loss.label_smoothing=0.1
     """
-    from gankit.run.resolve import prepare_run
-    from gankit.run.rundir import RunDir
+    from gankit.api.training import run_training
+    from gankit.run.parsing import parse_overrides
+    from gankit.training.distribute import end_multi_worker_process
 
-    host = get_host(ctx)
-    run = RunDir(Path(out)) if out else None
-    config = _requested_config(flags, overrides, config_file, run)
-    if run is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        run = RunDir(Path("runs") / f"{config.dataset}-{config.generator}-{config.loss}-{stamp}")
-    config, resolved, start = prepare_run(
-        run, config, host.registry, data_dir=data_dir, force=force
+    get_host(ctx)  # load the plugins the group's options name (gankit.training uses them)
+    flags["loggers"] = list(flags["loggers"]) or None
+    trainer, result = run_training(
+        Path(out) if out else None,
+        settings={k: v for k, v in flags.items() if v is not None},
+        options=parse_overrides(overrides),
+        config_file=config_file,
+        callbacks=[],
+        live=live,
+        data_dir=data_dir,
+        force=force,
+        cpu_devices=cpu_devices,
+        say=lambda text: click.echo(text, err=True),
     )
-    import_tensorflow()
     from gankit.run.models import exported_roles
-    from gankit.run.provenance import plugins_used
-    from gankit.train.distribute import end_multi_worker_process, make_strategy
-    from gankit.train.trainer import Trainer
 
-    strategy = make_strategy(config.strategy, cpu_devices=cpu_devices)
-    used = plugins_used(config, host.registry, host.records)
-    trainer = Trainer(
-        config,
-        host.registry,
-        resolved,
-        run,
-        plugins=used,
-        strategy=strategy,
-        live_progress=live,
-        data_source=_data_source(data_dir),
-    )
-    result = _train_in(run, trainer, start)
+    run = trainer.rundir
     files = [str(run.path / f"{r.export}.keras") for r in exported_roles(trainer.models.scheme)]
     exported = f"; exported {', '.join(files)}" if trainer.chief else ""
     click.echo(f"done: step {result.end_step}{exported}")
-    end_multi_worker_process(strategy)
-
-
-def _train_in(run: Any, trainer: Any, start: int) -> Any:
-    """Build, make the run directory (the chief), hold its lock and train from ``start``."""
-    from gankit.run.lock import RunLock
-
-    chief = trainer.chief
-    trainer.build()  # a model that cannot be built for the dataset fails before the folder exists
-    if chief:
-        run.prepare()  # an unwritable --out fails here, before anything is announced
-    role = "" if chief else " (a non-chief worker: the chief writes the run directory)"
-    with RunLock(run.lock_file) if chief else contextlib.nullcontext():
-        if chief:
-            _set_aside_unreadable(run)
-        verb = f"resuming {run.path} from step {start}" if start else f"training into {run.path}"
-        click.echo(f"{verb}{role}", err=True)
-        return trainer.run(start)
-
-
-def _requested_config(
-    flags: dict[str, Any], overrides: tuple[str, ...], config_file: str | None, run: Any
-) -> RunConfig:
-    """The layers the user gave — the run directory's config when resuming, the config
-    file, the command line — merged (components' declarations come later)."""
-    from gankit.run.config import RUN_DIRECTORY, merge_config, read_config_file
-    from gankit.run.parsing import parse_condition, parse_overrides
-
-    explicit = {k: v for k, v in flags.items() if v is not None}
-    if "condition" in explicit:
-        explicit["condition"] = parse_condition(explicit["condition"])
-    if overrides:
-        explicit["options"] = parse_overrides(overrides)
-    from_file = read_config_file(config_file) if config_file else {}
-    from_file.pop("sources", None)  # a copied config.toml: its values now come from this file
-    base = run.read_config().to_dict() if run is not None and run.exists() else {}
-    return merge_config(
-        (RUN_DIRECTORY, base), (f"config file {config_file}", from_file), ("command line", explicit)
-    )
-
-
-def _data_source(data_dir: str | None) -> dict[str, Any]:
-    """Where this run's data is read from, for run.json (``sample`` and ``evaluate`` use
-    it when no --data-dir or GANKIT_DATA_DIR is given)."""
-    from gankit.types import DataContext
-
-    context = DataContext.from_env(data_dir)
-    return {
-        "data_dir": str(context.data_dir.resolve()) if context.data_dir else None,
-        "cache_dir": str(context.cache_dir),
-    }
-
-
-def _set_aside_unreadable(run: Any) -> None:
-    """Checkpoints newer than the one a resume starts from that do not read whole: renamed
-    aside (kept), one warning line each naming both files."""
-    from gankit.run.checkpoints import newest_readable, set_aside
-
-    latest, bad = newest_readable(run)
-    for path, problem in bad:
-        kept = set_aside(path)
-        resumed = f"resuming from {latest[1].name}" if latest else "starting from step 0"
-        click.echo(
-            f"Warning: checkpoint {path} is unreadable ({problem}); {resumed}; kept it as "
-            f"{kept.name}",
-            err=True,
-        )
+    end_multi_worker_process(trainer.strategy)

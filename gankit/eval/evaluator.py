@@ -22,15 +22,12 @@ import numpy as np
 from gankit.conditions import LABEL
 from gankit.errors import ConfigError, GankitError, UsageError
 from gankit.eval.features import make_extractor
-from gankit.io.files import append_jsonl
-from gankit.plugin.building import build_dataset, is_paired_run, resolve_metrics, take_examples
+from gankit.plugin.building import is_paired_run, resolve_metrics, take_examples
 from gankit.plugin.registry import Component, Registry
-from gankit.run.models import load_generator
-from gankit.run.record import translation_roles
 from gankit.run.rundir import RunDir
 from gankit.types import DataContext, EvalContext
 
-__all__ = ["Evaluator", "SelectedMetric", "select_metrics", "evaluate_run", "DEFAULT_METRICS"]
+__all__ = ["Evaluator", "SelectedMetric", "select_metrics", "provenance", "DEFAULT_METRICS"]
 
 DEFAULT_METRICS = ("fid",)
 GENERATE_BATCH = 250
@@ -257,62 +254,6 @@ class Evaluator:
                 }
             )
         return records
-
-
-def evaluate_run(
-    run: RunDir,
-    registry: Registry,
-    names: Sequence[str],
-    *,
-    options: Mapping[str, Any] | None = None,
-    n: int = 1000,
-    split: str = "test",
-    seed: int = 0,
-    data_dir: str | None = None,
-    best: bool = False,
-    log: Callable[[str], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Evaluate a run directory's newest (or best) generator; append to ``evals.jsonl``.
-    A translation run is evaluated per direction (:mod:`gankit.eval.directions`)."""
-    config = run.read_config()
-    metrics = select_metrics(registry, names, options)
-    dataset = build_dataset(registry, config.dataset, config.options.get("dataset"), data_dir)
-    context = DataContext.from_env(data_dir)
-    if translation_roles(run.read_run_info()):
-        from gankit.eval.directions import evaluate_directions
-
-        records = evaluate_directions(
-            run,
-            registry,
-            metrics,
-            dataset,
-            dataset_key=config.dataset_key(),
-            n=n,
-            split=split,
-            seed=seed,
-            context=context,
-            best=best,
-            log=log,
-        )
-    else:
-        evaluator = Evaluator(
-            metrics,
-            dataset,
-            dataset_key=config.dataset_key(),
-            conditions=config.condition or [],
-            latent_dim=config.latent_dim,
-            split=split,
-            n=n,
-            seed=seed,
-            context=context,
-            log=log,
-        )
-        generator, checkpoint_step = load_generator(run, registry, best=best)
-        step, weights = provenance(run, checkpoint_step, best=best, export="generator.keras")
-        records = evaluator.evaluate(generator, step, {"weights": weights})
-    for record in records:
-        append_jsonl(run.evals_file, record)
-    return records
 
 
 def provenance(

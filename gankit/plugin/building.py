@@ -12,7 +12,7 @@ import numpy as np
 
 from gankit.conditions import LABEL, class_names
 from gankit.errors import ComponentError, DataError, OptionError, PluginCodeError
-from gankit.plugin.registry import Component, Registry
+from gankit.plugin.registry import SINGULAR, Component, Registry
 from gankit.types import DataContext
 
 __all__ = [
@@ -42,19 +42,29 @@ def resolve_metrics(
 ) -> list[tuple[Component, dict[str, Any]]]:
     """The named metrics with their validated options. Each ``-o metric.K=V`` goes to
     every selected metric that has option K; an option none of them has is an error."""
+    return resolve_selection(registry, "metrics", names, options)
+
+
+def resolve_selection(
+    registry: Registry, family: str, names: Sequence[str], options: Mapping[str, Any] | None = None
+) -> list[tuple[Component, dict[str, Any]]]:
+    """Several components of ``family`` chosen together (metrics, loggers) with their
+    validated options: each ``-o <family>.K=V`` goes to every selected component that
+    has option K; an option none of them has is an error."""
     options = dict(options or {})
     used: set[str] = set()
     selected = []
     for name in dict.fromkeys(names):  # keep order, drop repeats
-        component = registry.get("metrics", name)
+        component = registry.get(family, name)
         own = {k: v for k, v in options.items() if k in {o.name for o in component.options}}
         used.update(own)
         selected.append((component, component.validate_options(own)))
     unused = sorted(set(options) - used)
     if unused:
+        single = SINGULAR[family]
         raise OptionError(
-            f"no selected metric has option {', '.join(repr(u) for u in unused)} "
-            f"(metrics: {', '.join(names)}; see gankit list-plugins --family metrics)"
+            f"no selected {single} has option {', '.join(repr(u) for u in unused)} "
+            f"({family}: {', '.join(names)}; see gankit list-plugins --family {family})"
         )
     return selected
 

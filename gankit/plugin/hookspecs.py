@@ -237,3 +237,30 @@ def register_metrics(register: RegisterFn) -> None:
     ``ctx.classifier()``). ``compute`` runs eagerly, outside the training step;
     NumPy is fine.
     """
+
+
+@hookspec
+def register_loggers(register: RegisterFn) -> None:
+    """Register experiment logger factories (``gankit train --logger NAME``).
+
+    :param register: ``register(name, factory, *, summary=None, training=None)``.
+
+    Contract of a logger factory::
+
+        factory(context, *, <options>) -> logger
+
+    ``context`` is a :class:`gankit.LoggerContext`: the run directory, the run's resolved
+    config as a dict (``config.toml``'s content), the step this process starts from.
+    ``<options>`` are set with ``-o logger.KEY=VALUE`` (each goes to every selected
+    logger that has that option). ``logger`` implements any of the callback methods
+    (``on_train_begin(run)``, ``on_step_end(step, logs)``, ``on_sample(step, grid)``,
+    ``on_checkpoint(step, path)``, ``on_export(role, path)``,
+    ``on_train_end(status)``; see :mod:`gankit.training.callbacks`) and optionally
+    ``close()``. The factory runs before the run directory is made, so it writes
+    nothing: import optional packages and check options there (a missing one is then
+    reported before anything is written); open files and connections in
+    ``on_train_begin``, which runs once the run directory is written, before the
+    first step. An exception in either stops the run with one line naming the logger. An
+    exception later is warned about once and the logger is left out; the run goes on.
+    Only the chief of a multi-worker job logs.
+    """

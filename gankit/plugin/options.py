@@ -28,6 +28,7 @@ POSITIONAL = {
     "penalties": (),
     "metrics": (),
     "schemes": ("context",),
+    "loggers": ("context",),
 }
 
 

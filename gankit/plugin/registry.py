@@ -37,6 +37,7 @@ FAMILIES: tuple[str, ...] = (
     "penalties",
     "datasets",
     "metrics",
+    "loggers",
 )
 # "generators" -> "generator": the word used in flags, `-o` prefixes and messages.
 SINGULAR: dict[str, str] = {family: family.rstrip("s") for family in FAMILIES}
@@ -124,6 +125,12 @@ class Registry:
     def __init__(self) -> None:
         self._components: dict[str, dict[str, Component]] = {f: {} for f in FAMILIES}
         self.failed_plugins: dict[str, str] = {}  # plugin name -> error, for unknown-name messages
+
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget every component ``plugin`` registered (a notebook cell run again)."""
+        for family in self._components.values():
+            for name in [n for n, c in family.items() if c.plugin == plugin]:
+                del family[name]
 
     def register(
         self,

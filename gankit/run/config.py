@@ -60,8 +60,8 @@ DEFAULT_BATCH_SIZE = 64
 # measured, where 64 x 6000 gave 77-80%. Other runs keep no average and batch 64.
 PARTS_DEFAULTS: dict[str, Any] = {"ema_decay": 0.999, "batch_size": 32, "steps": 12000}
 
-UPDATES = UPDATE_RULES  # how a step updates D and G (gankit.train.stepper)
-STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.train.distribute
+UPDATES = UPDATE_RULES  # how a step updates D and G (gankit.training.stepper)
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.training.distribute
 
 # The settings a component may declare (None in a RunConfig: not given yet), and the
 # values they take when neither the user nor a component gives one.
@@ -76,6 +76,8 @@ GANKIT_TRAINING_DEFAULTS = TrainingDefaults(
     lr_g=4e-4, lr_d=4e-4, beta1=0.5, beta2=0.999, d_steps=1, update="alternating", lr_decay=0.0
 )
 DEFAULT_SOURCE = "gankit default"
+DEFAULT_LOGGERS = ("tensorboard",)  # besides jsonl, which every run writes
+ALWAYS_LOGGERS = ("jsonl",)
 
 
 @dataclass
@@ -105,7 +107,7 @@ class RunConfig:
     beta2: float | None = None
     latent_dim: int = 100
     d_steps: int | None = None
-    update: str | None = None  # "alternating" or "simultaneous"; see gankit.train.stepper
+    update: str | None = None  # "alternating" or "simultaneous"; see gankit.training.stepper
     seed: int = 0
     sample_every: int = 500
     checkpoint_every: int = 500
@@ -116,7 +118,7 @@ class RunConfig:
     eval_every: int = 0  # evaluate every N steps (0: never) and keep the best checkpoint
     eval_metric: str = "fid"
     eval_n: int = 1000
-    strategy: str = "auto"  # see gankit.train.distribute
+    strategy: str = "auto"  # see gankit.training.distribute
     sync_batch_norm: bool = False  # BatchNorm statistics over the global batch
     ema_decay: float | None = (
         # moving average of G's weights for samples and export (0: off; None: PARTS_DEFAULTS with
@@ -130,6 +132,8 @@ class RunConfig:
         None  # the last share of the run over which both learning rates fall linearly to 0
     )
     augment: str = "none"  # DiffAugment transforms before D: translation,color,cutout
+    # experiment loggers (the `loggers` plugin family); jsonl (metrics.jsonl) is always on
+    loggers: list[str] = field(default_factory=lambda: list(DEFAULT_LOGGERS))
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # setting -> the layer it came from
 
@@ -148,8 +152,11 @@ class RunConfig:
         "eval_every",
         "eval_metric",
         "eval_n",
+        "loggers",
         "sources",
     )
+    # Option families that may differ when resuming (where a run reports, not what it trains).
+    RESUMABLE_OPTIONS = ("logger", "metric")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -274,9 +281,20 @@ def _normalise(data: Mapping[str, Any], source: str) -> dict[str, Any]:
             out[key] = dict(value)
         elif key == "condition":
             out[key] = parse_condition(value)
+        elif key == "loggers":
+            out[key] = parse_loggers(value, source)
         else:
             out[key] = _check_type(key, value, source)
     return out
+
+
+def parse_loggers(value: Any, source: str) -> list[str]:
+    """Logger names: a list, or a comma-separated string; ``none`` for no optional one."""
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{source}: `loggers` must be a list of logger names")
+    names = [n.strip() for n in names if n.strip()]
+    return [] if names == ["none"] else list(dict.fromkeys(names))
 
 
 # fields whose default None means "decided later", and the type they take then

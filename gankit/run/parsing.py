@@ -23,7 +23,7 @@ AUGMENTATIONS = (
     "translation",
     "color",
     "cutout",
-)  # DiffAugment's transforms (gankit.train.augment)
+)  # DiffAugment's transforms (gankit.training.augment)
 
 
 def parse_augment(value: str) -> tuple[str, ...]:

@@ -11,10 +11,16 @@ from typing import Any
 from gankit.conditions import LABEL, translation_source
 from gankit.errors import ConfigError, GankitError
 from gankit.nn.parts import can_compose
-from gankit.plugin.building import build_dataset, offered_conditions, resolve_metrics
+from gankit.plugin.building import (
+    build_dataset,
+    offered_conditions,
+    resolve_metrics,
+    resolve_selection,
+)
 from gankit.plugin.registry import Component, Registry
 from gankit.run.checkpoints import newest_readable
 from gankit.run.config import (
+    ALWAYS_LOGGERS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_SOURCE,
     DEFAULT_STEPS,
@@ -27,6 +33,7 @@ from gankit.run.rundir import RunDir
 from gankit.scheme import DEFAULT_UNPAIRED_SCHEME
 
 __all__ = [
+    "logger_selection",
     "DEFAULT_DISCRIMINATOR",
     "NO_PENALTY",
     "resolve_components",
@@ -65,6 +72,7 @@ def resolve_components(
         metric, resolved["metric"] = resolve_metrics(
             registry, [config.eval_metric], config.options.get("metric", {})
         )[0]
+    resolved["logger"] = _logger_options(config, registry)
     config.options = resolved
     config.resolve_training(_declarations(config, components))
     dataset = build_dataset(registry, config.dataset, resolved["dataset"], data_dir)
@@ -108,6 +116,21 @@ def _validated_options(
         except Exception as exc:
             raise type(exc)(f"{single} '{component.name}': {exc}") from None
     return resolved, components
+
+
+def _logger_options(config: RunConfig, registry: Registry) -> dict[str, Any]:
+    """The selected loggers' options, validated (each ``-o logger.K=V`` goes to every
+    selected logger that has option K)."""
+    merged: dict[str, Any] = {}
+    for _, own in logger_selection(config, registry):
+        merged.update(own)
+    return merged
+
+
+def logger_selection(config: RunConfig, registry: Registry) -> list[tuple[Component, Any]]:
+    """The run's loggers (``jsonl`` first, always) with their validated options."""
+    names = [*ALWAYS_LOGGERS, *config.loggers]
+    return resolve_selection(registry, "loggers", names, config.options.get("logger", {}))
 
 
 def _declarations(config: RunConfig, components: dict[str, Component]) -> list[tuple[str, Any]]:
@@ -284,6 +307,9 @@ def prepare_run(
 def check_resumable(saved: RunConfig, requested: RunConfig, force: bool) -> None:
     """A resumed run must train the same thing; only RESUMABLE_KEYS may differ."""
     old, new = saved.to_dict(), requested.to_dict()
+    for config in (old, new):
+        for family in RunConfig.RESUMABLE_OPTIONS:
+            config["options"].pop(family, None)
     conflicts = [
         f"{key}: {old[key]!r} -> {new[key]!r}"
         for key in old

@@ -2,7 +2,7 @@
 
 :func:`check_scheme` builds the scheme for a small made-up run, builds every role with
 the kit's reference networks (:func:`gankit.testing.reference_generator` and
-``reference_discriminator``), and takes real steps with :class:`gankit.train.stepper.Stepper`
+``reference_discriminator``), and takes real steps with :class:`gankit.training.stepper.Stepper`
 (the code the trainer runs), traced in ``tf.function``, under both update rules: each
 wanted group gets a finite float scalar loss that reaches its variables, and every
 group's weights move.
@@ -160,7 +160,7 @@ def _stepper(
     import keras
     import tensorflow as tf
 
-    from gankit.train.stepper import Stepper
+    from gankit.training.stepper import Stepper
 
     variables = {g.name: [v for r in g.roles for v in nets[r].trainable_variables] for g in groups}
     for group in groups:

@@ -11,14 +11,17 @@ __all__ = ["Progress", "Stopwatch"]
 
 
 class Progress:
-    """A live bar on a terminal; a plain line per logging step elsewhere (CI, nohup)."""
+    """A live bar on a terminal (and in Jupyter, where ``rich`` renders it); a plain line
+    per logging step elsewhere (CI, nohup); ``live="off"``: nothing (``gankit.train(...,
+    progress=False)``)."""
 
     def __init__(
-        self, total: int, initial: int, *, live: bool | None = None, stream: Any = None
+        self, total: int, initial: int, *, live: bool | str | None = None, stream: Any = None
     ) -> None:
         self.total, self.initial = total, initial
         self.stream = stream or sys.stderr
-        self.live = self.stream.isatty() if live is None else live
+        self.silent = live == "off"
+        self.live = False if self.silent else self.stream.isatty() if live is None else bool(live)
         self._bar: Any = None
         self._task: Any = None
 
@@ -48,7 +51,7 @@ class Progress:
         if self._bar is not None:
             kwargs = {"stats": stats} if stats else {}
             self._bar.update(self._task, completed=step, **kwargs)
-        elif record is not None:
+        elif record is not None and not self.silent:
             eta = ""
             ips = record.get("images_per_sec") or 0
             if ips > 0 and record.get("batch_size"):
@@ -59,7 +62,7 @@ class Progress:
     def message(self, text: str) -> None:
         if self._bar is not None:
             self._bar.console.print(text, highlight=False, markup=False)
-        else:
+        elif not self.silent:
             print(text, file=self.stream, flush=True)
 
     def __exit__(self, *exc: Any) -> None:

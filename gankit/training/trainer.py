@@ -1,21 +1,20 @@
 """The trainer: builds the registered components a run's config names and trains them.
 
-One ``tf.function`` (:class:`gankit.train.loop.TrainChunk`) runs every step between two
+One ``tf.function`` (:class:`gankit.training.loop.TrainChunk`) runs every step between two
 host events under the run's ``tf.distribute`` strategy; a step is the stepper
-(:mod:`gankit.train.stepper`) walking the run's scheme's optimizer groups by the update
+(:mod:`gankit.training.stepper`) walking the run's scheme's optimizer groups by the update
 rule; when the host logs, writes samples, checkpoints and evaluates is the
-:class:`~gankit.train.schedule.Schedule`.
+:class:`~gankit.training.schedule.Schedule`.
 ``--batch-size`` is the global batch: each replica gets an equal slice. Data order is
 keyed by (seed, epoch) and noise by (seed, step): a resumed run continues exactly where
 its checkpoint left off, and a run on N replicas sees the same noise and data as on one.
 
-In a multi-worker run only the chief (see :func:`gankit.train.distribute.is_chief`)
+In a multi-worker run only the chief (see :func:`gankit.training.distribute.is_chief`)
 writes the run directory; every worker reads the checkpoint it resumes from.
 """
 
 from __future__ import annotations
 
-import math
 import signal
 import time
 from dataclasses import dataclass, field
@@ -34,15 +33,15 @@ from gankit.run.models import exported_roles
 from gankit.run.record import RunRecord, model_facts, process_facts
 from gankit.run.resolve import Resolved
 from gankit.run.rundir import RunDir
-from gankit.train.distribute import is_chief, worker_lost_errors
-from gankit.train.evaluation import PeriodicEvaluation
-from gankit.train.export import export_network
-from gankit.train.loop import ScalarWindow, input_pipeline, release_in_background
-from gankit.train.metrics_log import MetricsLog
-from gankit.train.progress import Progress, Stopwatch
-from gankit.train.roles import build_training
-from gankit.train.samples import SampleGrid
-from gankit.train.schedule import Due, Schedule
+from gankit.training.callbacks import Listeners, build_listeners
+from gankit.training.distribute import is_chief, worker_lost_errors
+from gankit.training.evaluation import PeriodicEvaluation
+from gankit.training.export import export_network
+from gankit.training.loop import ScalarWindow, check_finite, input_pipeline, release_in_background
+from gankit.training.progress import Progress, Stopwatch
+from gankit.training.roles import build_training
+from gankit.training.samples import SampleGrid
+from gankit.training.schedule import Due, Schedule
 
 __all__ = ["Trainer", "TrainResult"]
 
@@ -63,7 +62,6 @@ class _Loop:
     last_good: int | None  # the newest checkpoint's step (None: none written yet)
     result: TrainResult
     progress: Progress
-    metrics: MetricsLog | None
     evaluator: PeriodicEvaluation | None
     elapsed_before: float
     window: ScalarWindow = field(default_factory=ScalarWindow)
@@ -85,6 +83,8 @@ class Trainer:
         strategy: Any = None,
         live_progress: bool | None = None,
         data_source: dict[str, Any] | None = None,
+        callbacks: Any = (),
+        warn: Any = None,
     ) -> None:
         import tensorflow as tf
 
@@ -94,6 +94,8 @@ class Trainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.live_progress = live_progress
         self.data_source = data_source  # recorded in run.json: sample/evaluate read it back
+        self.callbacks, self.warn = list(callbacks), warn
+        self.listeners = Listeners()
         self.chief = is_chief(self.strategy)
         self.conditions = list(config.condition or [])
         self._stop_signal: int | None = None
@@ -103,13 +105,22 @@ class Trainer:
 
     # === Setup ===
 
-    def build(self) -> None:
-        """Check the dataset's first training batch, then build the models and optimizers
-        (once). The CLI calls it before the run folder is made (and after the strategy
-        has set up the devices), so bad data, or a model that cannot be built for the
-        dataset, leaves nothing behind."""
+    def build(self, start_step: int = 0) -> None:
+        """Start the loggers, check the dataset's first training batch, then build the
+        models and optimizers (once). The CLI calls it before the run folder is made
+        (and after the strategy has set up the devices), so a logger that cannot start,
+        bad data, or a model that cannot be built for the dataset, leaves nothing behind."""
         if not hasattr(self, "models"):
             self._steps_per_epoch()  # a batch larger than the data fails here too
+            if self.chief:
+                self.listeners = build_listeners(
+                    self.config,
+                    self.registry,
+                    self.rundir.path,
+                    start_step,
+                    self.callbacks,
+                    self.warn,
+                )
             component = self.resolved.components["dataset"]
             parts = list(self.dataset.conditions) if self.config.parts else []
             check_first_batch(
@@ -224,26 +235,22 @@ class Trainer:
             last_good=start_step or None,
             result=TrainResult(run, start_step, start_step),
             progress=Progress(self.config.steps, start_step, live=self.live_progress),
-            metrics=None,
             evaluator=evaluator,
             elapsed_before=0.0,
         )
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        status = "failed"
         try:
-            self.build()
+            self.build(start_step)
             loop.elapsed_before = self._restore(start_step)
-            loop.metrics = MetricsLog(run) if chief else None
+            self.listeners.begin(run)
             self._train(loop, steps_per_epoch)
             if chief:
-                for role in exported_roles(self.models.scheme):
-                    export_network(
-                        run,
-                        role.export,
-                        self.network(role.name),
-                        self._export_info(role.name, loop.step),
-                    )
+                self._export(loop.step)
                 self.record.write("finished", loop.step, exported_step=loop.step)
+            status = "finished"
         except TrainingInterrupted:
+            status = "interrupted"
             raise
         except Exception as exc:
             if chief:
@@ -253,9 +260,15 @@ class Trainer:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            if loop.metrics is not None:
-                loop.metrics.close()
+            self.listeners.on_train_end(status)
+            self.listeners.close()
         return loop.result
+
+    def _export(self, step: int) -> None:
+        for role in exported_roles(self.models.scheme):
+            info = self._export_info(role.name, step)
+            path = export_network(self.rundir, role.export, self.network(role.name), info)
+            self.listeners.on_export(role.name, path)
 
     def _restore(self, start_step: int) -> float:
         """Restore a resumed run's checkpoint; return the training time the run had
@@ -313,27 +326,19 @@ class Trainer:
             with loop.watch:
                 means, bad = loop.window.read()
             losses = {k: v for k, v in means.items() if k in self._loss_keys()}
-            if bad >= 0 or not all(math.isfinite(v) for v in losses.values()):
-                kept = (
-                    f"the last good checkpoint is step {loop.last_good}"
-                    if loop.last_good is not None
-                    else "no checkpoint had been written yet"
-                )
-                shown = ", ".join(f"{k}={v}" for k, v in losses.items())
-                raise TrainingError(
-                    f"non-finite loss at step {bad if bad >= 0 else loop.step} ({shown}); stopped; "
-                    f"{kept}"
-                )
+            check_finite(losses, bad, loop.step, loop.last_good)
         if due.log:
             self._log(loop, due, means)
         else:
             loop.progress.update(loop.step)
-        if loop.metrics is not None and due.samples:
-            self._samples.write(self.network, self._generator(), loop.step, loop.metrics)
+        if self.chief and due.samples:
+            grid = self._samples.write(self.network, self._generator(), loop.step)
+            self.listeners.on_sample(loop.step, grid)
         if due.checkpoint:
             if self.chief:
-                store.save(loop.step, self._checkpoint_groups)
+                path = store.save(loop.step, self._checkpoint_groups)
                 self.record.write("running", loop.step)
+                self.listeners.on_checkpoint(loop.step, path)
             loop.last_good = loop.step
         loop.result.end_step = loop.step
 
@@ -350,8 +355,7 @@ class Trainer:
             {k: round(v, 6) for k, v in means.items() if k not in record}
         )  # the terms' scalars
         record["elapsed_s"] = round(loop.elapsed_before + time.perf_counter() - loop.wall_start, 3)
-        if loop.metrics is not None:
-            loop.metrics.write(record)
+        self.listeners.on_step_end(loop.step, record)
         loop.result.records.append(record)
         loop.progress.update(loop.step, {**record, "batch_size": c.batch_size})
         loop.window = ScalarWindow()

@@ -1,6 +1,6 @@
 """The stepper: the only code that differentiates a scheme's losses and applies updates.
 
-It runs on one replica inside ``strategy.run`` (:class:`gankit.train.loop.TrainChunk`
+It runs on one replica inside ``strategy.run`` (:class:`gankit.training.loop.TrainChunk`
 traces it into one ``tf.function``). A step takes ``d_steps`` global batches (each
 replica its slice of each): every discriminator-side group updates on batches ``0 ..
 d_steps - 2`` alone, each with its own noise stream; on the last batch the update rule

@@ -3,6 +3,7 @@ every step between two host events (logging, samples, checkpoints)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -10,8 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from gankit.errors import TrainingError
+
 __all__ = [
     "SHUFFLE_BUFFER",
+    "check_finite",
     "shuffle_buffer",
     "MAX_SCALARS",
     "input_pipeline",
@@ -217,3 +221,19 @@ class ScalarWindow:
     def read(self) -> tuple[dict[str, float], int]:
         """Mean scalars and the first non-finite step (-1: none); waits for the device."""
         return {k: float(v) / self.steps for k, v in self.sums.items()}, int(self.first_bad)
+
+
+def check_finite(losses: dict[str, float], bad: int, step: int, last_good: int | None) -> None:
+    """A ``TrainingError`` naming the step and the losses when a step of the window was
+    non-finite (``bad >= 0``: the first such step) or a mean loss is."""
+    if bad < 0 and all(math.isfinite(v) for v in losses.values()):
+        return
+    kept = (
+        f"the last good checkpoint is step {last_good}"
+        if last_good is not None
+        else "no checkpoint had been written yet"
+    )
+    shown = ", ".join(f"{k}={v}" for k, v in losses.items())
+    raise TrainingError(
+        f"non-finite loss at step {bad if bad >= 0 else step} ({shown}); stopped; {kept}"
+    )

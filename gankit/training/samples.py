@@ -50,15 +50,15 @@ class SampleGrid:
             examples = take_examples(dataset, "test", n)
             self.inputs.update({c: examples[c] for c in self.conditions})
 
-    def write(self, network: Callable[[str], Any], generator: Any, step: int, metrics: Any) -> None:
-        """The grid at ``step``: ``network(role)`` gives a role's network to sample (the
-        average with ``--ema-decay``), ``generator`` the first exported one."""
+    def write(self, network: Callable[[str], Any], generator: Any, step: int) -> np.ndarray:
+        """Write the grid at ``step`` and return it (uint8 (H, W, 3), before any scaling):
+        ``network(role)`` gives a role's network to sample (the average with
+        ``--ema-decay``), ``generator`` the first exported one."""
         if self.scheme_samples is not None:
             columns = [np.asarray(c) for c in self.scheme_samples(network, self.inputs)]
             grid = paired_grid(columns)
             save_png(grid, self.run.sample_path(step), scale=2 if columns[0].shape[1] <= 32 else 1)
-            metrics.image("samples", grid, step)
-            return
+            return grid
         images = np.asarray(generator(self.inputs, training=False))
         scale = 2 if images.shape[1] <= 32 else 1
         if self.names:
@@ -67,4 +67,4 @@ class SampleGrid:
         else:
             grid = paired_grid([self.inputs[c] for c in self.images] + [images])
             save_png(grid, self.run.sample_path(step), scale=scale)
-        metrics.image("samples", grid, step)
+        return grid

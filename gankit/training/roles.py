@@ -20,11 +20,11 @@ from gankit.run.config import RunConfig
 from gankit.run.models import Models, build_models
 from gankit.run.parsing import parse_augment
 from gankit.run.resolve import Resolved
-from gankit.train.augment import AugmentedDiscriminator
-from gankit.train.distribute import synchronise_batch_norm
-from gankit.train.ema import AveragedNetwork, moving_averages
-from gankit.train.loop import TrainChunk
-from gankit.train.stepper import Stepper
+from gankit.training.augment import AugmentedDiscriminator
+from gankit.training.distribute import synchronise_batch_norm
+from gankit.training.ema import AveragedNetwork, moving_averages
+from gankit.training.loop import TrainChunk
+from gankit.training.stepper import Stepper
 
 __all__ = ["Training", "build_training"]
 

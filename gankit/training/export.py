@@ -5,6 +5,7 @@ saying what its inputs mean (:mod:`gankit.io.keras_info`)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from gankit.conditions import input_meanings
@@ -17,9 +18,9 @@ from gankit.run.rundir import RunDir
 __all__ = ["export_network"]
 
 
-def export_network(run: RunDir, stem: str, network: Any, info: dict[str, Any]) -> None:
+def export_network(run: RunDir, stem: str, network: Any, info: dict[str, Any]) -> Path:
     """Write ``<stem>.keras`` (``generator.keras``) to a temporary name and rename it
-    into place. ``info`` (run, scheme, role, step, ``class_names``) goes into its
+    into place; return its path. ``info`` (run, scheme, role, step, ``class_names``) goes into its
     ``gankit.json`` beside the meaning of each input."""
     target = run.path / f"{stem}.keras"
     tmp = target.with_name(f".{stem}.tmp.keras")
@@ -39,3 +40,4 @@ def export_network(run: RunDir, stem: str, network: Any, info: dict[str, Any]) -
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise GankitError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target
