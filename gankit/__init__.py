@@ -53,6 +53,7 @@ _LAZY = {
     "check_dataset": "gankit.testing",
     "check_metric": "gankit.testing",
     "check_scheme": "gankit.testing",
+    "check_logger": "gankit.testing",
     "read_export_info": "gankit.io.keras_info",
     "train": "gankit.api",
     "Run": "gankit.api",

@@ -8,9 +8,10 @@
   a column that appears later (an evaluation) rewrites the header.
 - ``mlflow``: an MLflow run: the config as params, every logged number at its step, the
   sample grids and the exported networks as artifacts; a resumed gankit run continues
-  its MLflow run. ``-o logger.tracking_uri=file:./mlruns`` (MLflow's local file store, no
-  server; gankit sets ``MLFLOW_ALLOW_FILE_STORE``, which MLflow 3 asks for, when one is
-  named), else MLflow's own default (``MLFLOW_TRACKING_URI``); ``-o logger.experiment``.
+  its MLflow run. ``-o logger.tracking_uri=URI``, else ``MLFLOW_TRACKING_URI``, else
+  ``file:./mlruns`` (MLflow's local file store: no server, and ``mlflow-skinny``
+  writes it; gankit sets ``MLFLOW_ALLOW_FILE_STORE``, which MLflow 3 asks for, when a
+  file store is used); ``-o logger.experiment``.
   Needs ``pip install 'gankit[mlflow]'``.
 """
 
@@ -159,7 +160,10 @@ class MlflowLogger:
             raise gankit.ConfigError(
                 "the mlflow logger needs MLflow: pip install 'gankit[mlflow]'"
             ) from None
-        if tracking_uri and _is_file_store(tracking_uri):
+        # MLflow 3's own default is a SQLite store, which needs the full `mlflow`
+        # package; gankit's is the local file store, which `mlflow-skinny` can write.
+        tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "file:./mlruns"
+        if _is_file_store(tracking_uri):
             # MLflow 3 refuses its file store unless asked; naming one is asking.
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.context = context

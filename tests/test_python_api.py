@@ -216,3 +216,28 @@ def test_the_example_notebook_runs_and_shows_a_grid(tmp_path, monkeypatch):
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert len(pictures) >= 2 and any("<img" in h for h in html)
     assert any("FID (classifier features)" in o.get("text", "") for o in outputs)
+
+
+def test_the_contract_kit_checks_loggers():
+    from gankit.testing import check_logger
+
+    with pytest.raises(AssertionError, match="on_step_end raised ValueError: dropped a row"):
+        check_logger(BrokenLogger, options={"fail_at": "step"})
+
+    class Eager:
+        def __init__(self, context):
+            context.run_dir.mkdir(parents=True)
+
+        def on_step_end(self, step, logs):
+            pass
+
+    with pytest.raises(AssertionError, match="the factory wrote into the run directory"):
+        check_logger(Eager)
+
+
+def test_gankit_check_passes_the_builtin_loggers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["check", "loggers"])
+    assert result.exit_code == 0, result.output
+    for name in ("jsonl", "tensorboard", "csv", "mlflow"):
+        assert f"ok   logger '{name}' (check_logger)" in result.output

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from gankit.testing.common import CONDITIONAL_SPEC, DEFAULT_SPEC, LABEL_SPEC, PRECISIONS
 from gankit.testing.data import TinyLabelledDataset, check_dataset, check_example
+from gankit.testing.loggers import check_logger
 from gankit.testing.losses import ProbeDiscriminator, check_loss, check_penalty
 from gankit.testing.metrics import check_metric
 from gankit.testing.models import (
@@ -38,6 +39,7 @@ __all__ = [
     "check_loss",
     "check_penalty",
     "check_dataset",
+    "check_logger",
     "check_example",
     "check_metric",
     "check_scheme",

@@ -130,6 +130,7 @@ _CHECKS = {
     "datasets": "check_dataset",
     "metrics": "check_metric",
     "schemes": "check_scheme",
+    "loggers": "check_logger",
 }
 
 
