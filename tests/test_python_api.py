@@ -241,3 +241,22 @@ def test_gankit_check_passes_the_builtin_loggers(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     for name in ("jsonl", "tensorboard", "csv", "mlflow"):
         assert f"ok   logger '{name}' (check_logger)" in result.output
+
+
+def test_train_runs_in_a_thread(tmp_path, tiny_data):
+    """A notebook or an app may train off the main thread (no signal handlers there)."""
+    import threading
+
+    found: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            found["run"] = gankit.train(tmp_path / "t", dataset="mnist", steps=2, **TINY)
+        except Exception as exc:  # surfaced below
+            found["error"] = exc
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=600)
+    assert "error" not in found, found.get("error")
+    assert found["run"].status == "finished"

@@ -15,7 +15,7 @@ from gankit.nn.conditioning import input_shapes
 from gankit.nn.layers import to_keras
 from gankit.run.rundir import RunDir
 
-__all__ = ["export_network"]
+__all__ = ["export_network", "export_info"]
 
 
 def export_network(run: RunDir, stem: str, network: Any, info: dict[str, Any]) -> Path:
@@ -41,3 +41,19 @@ def export_network(run: RunDir, stem: str, network: Any, info: dict[str, Any]) -
         tmp.unlink(missing_ok=True)
         raise GankitError(f"cannot write {target}: {exc.strerror or exc}") from None
     return target
+
+
+def export_info(config: Any, facts: dict[str, Any], role: str, step: int) -> dict[str, Any]:
+    """What an exported network's ``gankit.json`` says besides its inputs' meanings
+    (``facts``: the run's ``run.json`` facts, for the class names)."""
+    from gankit._version import __version__
+
+    return {
+        "gankit_version": __version__,
+        "scheme": config.scheme,
+        "role": role,
+        "step": step,
+        "dataset": config.dataset,
+        "conditions": list(config.condition or []),
+        "class_names": facts.get("class_names", []),
+    }

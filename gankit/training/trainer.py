@@ -16,11 +16,11 @@ writes the run directory; every worker reads the checkpoint it resumes from.
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from gankit._version import __version__
 from gankit.conditions import class_names, conditioned_on_label
 from gankit.errors import GankitError, TrainingError, TrainingInterrupted, describe
 from gankit.io.files import atomic_write_text
@@ -36,7 +36,7 @@ from gankit.run.rundir import RunDir
 from gankit.training.callbacks import Listeners, build_listeners
 from gankit.training.distribute import is_chief, worker_lost_errors
 from gankit.training.evaluation import PeriodicEvaluation
-from gankit.training.export import export_network
+from gankit.training.export import export_info, export_network
 from gankit.training.loop import ScalarWindow, check_finite, input_pipeline, release_in_background
 from gankit.training.progress import Progress, Stopwatch
 from gankit.training.roles import build_training
@@ -196,19 +196,6 @@ class Trainer:
             class_names=names,
         )
 
-    def _export_info(self, role: str, step: int) -> dict[str, Any]:
-        """What an exported network's ``gankit.json`` says besides its inputs' meanings."""
-        facts = self.record.facts
-        return {
-            "gankit_version": __version__,
-            "scheme": self.config.scheme,
-            "role": role,
-            "step": step,
-            "dataset": self.config.dataset,
-            "conditions": list(self.conditions),
-            "class_names": facts.get("class_names", []),
-        }
-
     # === Training ===
 
     def run(self, start_step: int = 0) -> TrainResult:
@@ -238,7 +225,11 @@ class Trainer:
             evaluator=evaluator,
             elapsed_before=0.0,
         )
-        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {  # only the main thread may set handlers (gankit.train in a thread)
+            s: signal.signal(s, self._on_signal)
+            for s in (signal.SIGINT, signal.SIGTERM)
+            if threading.current_thread() is threading.main_thread()
+        }
         status = "failed"
         try:
             self.build(start_step)
@@ -266,7 +257,7 @@ class Trainer:
 
     def _export(self, step: int) -> None:
         for role in exported_roles(self.models.scheme):
-            info = self._export_info(role.name, step)
+            info = export_info(self.config, self.record.facts, role.name, step)
             path = export_network(self.rundir, role.export, self.network(role.name), info)
             self.listeners.on_export(role.name, path)
 
