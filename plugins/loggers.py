@@ -164,6 +164,13 @@ class MlflowLogger:
         # package; gankit's is the local file store, which `mlflow-skinny` can write.
         tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "file:./mlruns"
         if _is_file_store(tracking_uri):
+            # An absolute URI: MLflow caches its stores by URI, so a relative one would
+            # follow the first working directory it was used in.
+            local = (
+                tracking_uri[len("file:") :] if tracking_uri.startswith("file:") else tracking_uri
+            )
+            if not local.startswith("/"):
+                tracking_uri = Path(local).expanduser().resolve().as_uri()
             # MLflow 3 refuses its file store unless asked; naming one is asking.
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.context = context
