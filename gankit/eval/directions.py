@@ -60,14 +60,14 @@ def direction_dataset(dataset: Any, direction: str) -> Any:
     return dataset if direction == "a2b" else DomainView(dataset)
 
 
-def _directions(run: RunDir) -> list[str]:
-    found = []
+def _directions(run: RunDir) -> dict[str, str]:
+    """The role of each direction the run translates, ``a2b`` first."""
+    found = {}
     for direction in DIRECTIONS:
         try:
-            translation_role(run, direction)
+            found[direction] = translation_role(run, direction)
         except UsageError:
             continue
-        found.append(direction)
     return found
 
 
@@ -93,10 +93,10 @@ def evaluate_directions(
             "nothing to compare the translations with"
         )
     records = []
-    for direction in _directions(run):
-        role = translation_role(run, direction)
+    roles = run.read_run_info()["roles"]
+    for direction, role in _directions(run).items():
         network, checkpoint_step = load_network(run, registry, role=role, best=best)
-        export = run.read_run_info()["roles"][role].get("export") or role
+        export = roles[role].get("export") or role
         evaluator = Evaluator(
             metrics,
             direction_dataset(dataset, direction),
