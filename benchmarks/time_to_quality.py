@@ -62,18 +62,19 @@ EVERY = {"transfer": 125, "unconditional": 500}
 
 
 def train_gankit(
-    out: Path, budget: float | None, every: int, extra: list[str]
+    out: Path, budget: float | None, every: int, extra: list[str], *, open_ended: bool = True
 ) -> list[tuple[int, float]]:
     """Run ``gankit train`` for its default run (or until ``budget`` training seconds,
     then SIGTERM: it checkpoints and stops); return (step, elapsed seconds) of every
-    checkpoint."""
+    checkpoint. A budgeted run is ``open_ended`` (no length, so no learning-rate decay)
+    unless told to keep its own length: it then ends at its length or its budget."""
     if (out / "config.toml").is_file() and not _complete(out, budget):
         # A run cut short (a killed benchmark) is no result: its seconds would set the
         # peers' budget. Start it again rather than resume, so its clock has no gap.
         print(f"{out} is an unfinished run; training it again", file=sys.stderr, flush=True)
         shutil.rmtree(out)
     if not (out / "config.toml").is_file():
-        length = ["--steps", "1000000"] if budget else []
+        length = ["--steps", "1000000"] if budget and open_ended else []
         args = [
             sys.executable,
             "-m",
@@ -108,12 +109,11 @@ def train_gankit(
 
 
 def _complete(out: Path, budget: float | None) -> bool:
-    """Whether the run in ``out`` got to its end: the default run finished, or a
-    budgeted run trained for the whole budget."""
-    if budget:
-        return _elapsed(out) >= budget
+    """Whether the run in ``out`` got to its end: it finished, or a budgeted run
+    trained for the whole budget."""
     run = out / "run.json"
-    return run.is_file() and json.loads(run.read_text()).get("status") == "finished"
+    finished = run.is_file() and json.loads(run.read_text()).get("status") == "finished"
+    return finished or bool(budget and _elapsed(out) >= budget)
 
 
 def _metrics(out: Path) -> list[dict[str, Any]]:

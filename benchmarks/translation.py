@@ -1,9 +1,9 @@
 """Time to quality of unpaired translation on ``mnist-cifar-unpaired``, at equal seconds.
 
 Contenders, snapshotted every ``--every`` steps and every snapshot scored after
-training: gankit's schemes train their default run (or ``--gankit-args``); the peer
-trains as many seconds as the longest gankit run of the seed (its clock stops while it
-is scored; ``--budget`` when there is none):
+training: gankit's schemes train their default run (or ``--gankit-args``), stopped at
+``--cap`` seconds if given; the peer trains as many seconds as the longest gankit run of
+the seed (its clock stops while it is scored; ``--budget`` when there is none):
 
 - gankit ``cyclegan``, ``cut``, ``fastcut`` on ``mnist-cifar-unpaired`` (defaults, or
   ``--gankit-args``), and ``pix2pix`` on ``mnist-cifar`` (digit to composite, from the
@@ -110,7 +110,7 @@ def run_contender(
         *args.gankit_args,
     ]
     points = []
-    for step, seconds in train_gankit(out, None, args.every, extra):
+    for step, seconds in train_gankit(out, args.cap, args.every, extra, open_ended=False):
         a2b, b2a = gankit_translators(out, out / "checkpoints" / f"step_{step:06d}.npz")
         points.append({"step": step, "seconds": seconds, **score(yardstick, a2b, b2a)})
         print(f"seed {seed} {name} step {step} {seconds:.0f}s {_brief(points[-1])}", flush=True)
@@ -171,6 +171,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--budget", type=float, default=600.0, help="the peer's seconds when no gankit run is there"
+    )
+    parser.add_argument(
+        "--cap",
+        type=float,
+        default=None,
+        help="stop each gankit run at this many training seconds (its own length and "
+        "learning-rate schedule kept): every contender scored within one budget",
     )
     parser.add_argument("--every", type=int, default=100, help="steps between snapshots")
     parser.add_argument("--batch", type=int, default=32)

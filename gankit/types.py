@@ -88,7 +88,8 @@ class TrainingDefaults:
     beta1=0.0, beta2=0.9, d_steps=5``. ``None`` leaves a setting to others.
 
     A run takes each setting from, in order: the command line, the config file, the
-    components' declarations (the loss's over the discriminator's over the generator's),
+    components' declarations (the loss's over the discriminator's over the generator's
+    over the scheme's; a scheme or model that names the run's loss comes first),
     gankit's defaults. ``config.toml`` records the value and where it came from.
 
     Attributes:
@@ -105,6 +106,9 @@ class TrainingDefaults:
             when the user names none (``cyclegan``: ``resnet-translator``, ``patchgan``).
         batch_size, steps: schemes only: the run's length and batch when the user gives
             none (a translation scheme's networks cost more a step than DCGAN's).
+        ema_decay: schemes only: the moving average of the averaged roles' weights that
+            samples and exports use, when the user gives no ``--ema-decay`` (``fastcut``:
+            0.999; 0 turns it off).
         scheme: datasets only: the scheme a run on the dataset trains when the user
             names none (``mnist-cifar-unpaired``: ``fastcut``, the default unpaired
             scheme).
@@ -122,6 +126,7 @@ class TrainingDefaults:
     discriminator: str | None = None
     batch_size: int | None = None
     steps: int | None = None
+    ema_decay: float | None = None
     scheme: str | None = None
 
     def __post_init__(self) -> None:
@@ -151,6 +156,10 @@ class TrainingDefaults:
             isinstance(self.lr_decay, (int, float)) and 0 <= self.lr_decay <= 1
         ):
             raise ValueError(f"`lr_decay` must be in [0, 1], received `{self.lr_decay!r}`.")
+        if self.ema_decay is not None and not (
+            isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1
+        ):
+            raise ValueError(f"`ema_decay` must be in [0, 1), received `{self.ema_decay!r}`.")
 
     def declared(self) -> dict[str, Any]:
         """The settings given (not None), by name."""

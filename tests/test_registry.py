@@ -42,6 +42,26 @@ def test_options_are_keyword_only_parameters_with_defaults_and_types():
         "name": None,
     }
     assert component.summary == "First line is the summary."
+    assert [o.type_name() for o in component.options] == [
+        "int",
+        "float",
+        "bool",
+        "'a' | 'b'",
+        "str | None",
+    ]
+
+
+class ClassFactory:
+    """A component class: its options are its ``__init__``'s keyword-only parameters."""
+
+    def __init__(self, context, *, uri: str | None = None, every: int = 1) -> None:
+        self.uri, self.every = uri, every
+
+
+def test_a_class_factory_shows_its_init_annotations():
+    component = Registry().register("loggers", "c", ClassFactory, plugin="p")
+    assert [o.type_name() for o in component.options] == ["str | None", "int"]
+    assert component.options[0].coerce("file:/x") == "file:/x"
 
 
 def test_string_values_are_coerced_to_the_annotated_types():
@@ -145,6 +165,7 @@ def test_registration_rules_name_the_component_and_the_problem(family, factory, 
         ({"beta1": 1.5}, "`beta1` must be in [0, 1)"),
         ({"d_steps": 0}, "`d_steps` must be a positive integer"),
         ({"update": "sometimes"}, "`update` must be one of alternating, simultaneous"),
+        ({"ema_decay": 1.0}, "`ema_decay` must be in [0, 1)"),
     ],
 )
 def test_declared_training_settings_are_checked_when_registering(training, message):

@@ -574,6 +574,12 @@ def test_cut_and_fastcut_train_resume_and_export(scheme, tmp_path, tiny_data):
     info = json.loads((out / "run.json").read_text())
     assert info["roles"]["f"]["family"] == "scheme" and info["parameters"]["f"] > 0
     assert (out / "generator_a2b.keras").is_file() and not (out / "generator_b2a.keras").exists()
+    config = (out / "config.toml").read_text()
+    if scheme == "fastcut":  # the scheme's declared average and slower discriminator
+        assert "ema_decay = 0.999" in config and "lr_d = 5e-05" in config
+        assert "ema_decay = \"scheme 'fastcut'" in config
+    else:
+        assert "ema_decay = 0.0" in config and "lr_d = 0.0002" in config
 
 
 def test_the_builtin_schemes_and_networks_pass_gankit_check():

@@ -76,7 +76,8 @@ def _run_option(
     click.IntRange(1),
     "Total training steps (a resumed run continues to this) [default: 3000 for a "
     "conditional run; unconditional 12000 with --parts (batch 32), else 6000; a "
-    "translation scheme's own, 1500 for cyclegan; times per CPU in docs/performance.md].",
+    "translation scheme's own, 1500 for cyclegan, 1250 for fastcut; times per CPU in "
+    "docs/performance.md].",
 )
 @_run_option(
     "--batch-size", click.IntRange(1), "Global batch size [default: 32 with --parts, else 64]."
@@ -142,7 +143,7 @@ def _run_option(
     "Keep a moving average of the generator's weights with this decay (e.g. 0.999) for "
     "sample grids, evaluation and generator.keras; 0 turns it off. It warms up as "
     "min(decay, (1+t)/(10+t)) at update t, so 0.999 holds only from about update 9000 on "
-    "[default: 0.999 with --parts, else 0].",
+    "[default: 0.999 with --parts, else the scheme's (fastcut: 0.999), else 0].",
 )
 @_run_option(
     "--rotation",

@@ -9,8 +9,9 @@ are hook names below. Each hook receives a ``register`` callback::
 ``summary`` is one line for ``gankit list-plugins`` (the factory docstring's first
 line when omitted); ``training`` declares the training settings the component needs
 (a :class:`gankit.TrainingDefaults` or a dict with its keys: ``lr_g``, ``lr_d``,
-``beta1``, ``beta2``, ``d_steps``, ``update``), which a run uses unless the user sets
-them.
+``beta1``, ``beta2``, ``d_steps``, ``update``, ``lr_decay``, ``loss``; a scheme's also
+``generator``, ``discriminator``, ``batch_size``, ``steps``, ``ema_decay``), which a
+run uses unless the user sets them.
 
 The factory's positional parameters are exactly those its hook's contract names
 (``spec`` for models, ``context`` for datasets, none for losses, penalties and

@@ -71,9 +71,10 @@ def _type_name(ann: Any) -> str:
 
 
 def options_of(factory: Callable[..., Any]) -> tuple[Option, ...]:
-    """The keyword-only parameters of ``factory`` as options (annotations resolved)."""
+    """The keyword-only parameters of ``factory`` as options (annotations resolved; a
+    class's from its ``__init__``)."""
     try:
-        hints = typing.get_type_hints(factory)
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
     except Exception:  # unresolvable forward references: fall back to the default's type
         hints = {}
     options = []

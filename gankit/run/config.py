@@ -66,9 +66,10 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.train
 # The settings a component may declare (None in a RunConfig: not given yet), and the
 # values they take when neither the user nor a component gives one.
 # A declared loss, generator or discriminator is a component's name: resolve_components.
-# A scheme's batch_size and steps: resolve_components, before gankit's defaults for them.
+# A scheme's batch_size, steps and ema_decay: resolve_components, before gankit's
+# defaults for them.
 # A dataset's scheme: resolve_components, before the scheme's own declarations.
-SCHEME_ONLY = ("loss", "generator", "discriminator", "batch_size", "steps", "scheme")
+SCHEME_ONLY = ("loss", "generator", "discriminator", "batch_size", "steps", "ema_decay", "scheme")
 TRAINING_SETTINGS = tuple(k for k in TrainingDefaults.__dataclass_fields__ if k not in SCHEME_ONLY)
 # lr 4e-4 (the DCGAN paper's 2e-4 doubled), by measurement (benchmarks/time_to_quality.py,
 # docs/performance.md): it reaches every figure sooner on both tasks.

@@ -135,10 +135,11 @@ def logger_selection(config: RunConfig, registry: Registry) -> list[tuple[Compon
 
 def _declarations(config: RunConfig, components: dict[str, Component]) -> list[tuple[str, Any]]:
     """The components' declared training settings, the most important first: the loss's,
-    the penalty's, the discriminator's, the generator's, the scheme's (a model that names
-    the run's loss comes first: it also sets how it trains with it)."""
+    the penalty's, the discriminator's, the generator's, the scheme's (a scheme or model
+    that names the run's loss comes first: it also sets how it trains with it, as
+    ``fastcut``'s slower discriminator)."""
     order = ["loss", "penalty", "discriminator", "generator", "scheme"]
-    labels = {s: components[s].label for s in ("discriminator", "generator")}
+    labels = {s: components[s].label for s in ("scheme", "discriminator", "generator")}
     declarer = next((s for s, label in labels.items() if config.sources.get("loss") == label), None)
     if declarer:
         order.remove(declarer)
@@ -188,11 +189,12 @@ def _refuse_noise_scheme_on_two_domains(config: RunConfig, dataset: Any) -> None
 
 
 def _scheme_components(config: RunConfig, registry: Registry) -> None:
-    """The networks, loss, batch and length the scheme declares (``cyclegan``:
-    ``resnet-translator``, ``patchgan``, ``lsgan``), where no layer gave them."""
+    """The networks, loss, batch, length and weight average the scheme declares
+    (``cyclegan``: ``resnet-translator``, ``patchgan``, ``lsgan``), where no layer gave
+    them."""
     scheme = registry.get("schemes", config.scheme)
     declared = scheme.training.declared()
-    for key in ("generator", "discriminator", "loss", "batch_size", "steps"):
+    for key in ("generator", "discriminator", "loss", "batch_size", "steps", "ema_decay"):
         if key in declared and key not in config.sources:
             setattr(config, key, declared[key])
             config.sources[key] = scheme.label
