@@ -15,7 +15,9 @@ gankit contender here trains with ``--no-parts -o generator.to_image=transposed`
 
 References: TensorFlow's DCGAN tutorial loop in float32 and with ``mixed_bfloat16``
 (the best a user reaches unaided on a CPU with native bfloat16), and the Keras guide's
-``fit()`` GAN in both precisions (``benchmarks/peers.py``). gankit: its defaults and
+``fit()`` GAN in both precisions (``benchmarks/peers.py``); on a CPU without native
+bfloat16 (or under ``ONEDNN_MAX_CPU_ISA=AVX2``, which approximates one) only their
+float32 forms, the best there. gankit: its defaults and
 ``--precision float32``, each through the harness (its chunk of steps in one
 ``tf.function``, as ``gankit train`` runs it) and once through the CLI (images/s from
 its own ``metrics.jsonl``), plus its fast paths switched off
@@ -47,6 +49,7 @@ tf = import_tensorflow()
 from peers import FitGAN, TutorialLoop  # noqa: E402
 from time_to_quality import machine  # noqa: E402
 
+from gankit.nn.precision import cpu_has_native_bf16  # noqa: E402
 from gankit.plugin.loader import load_plugins  # noqa: E402
 from gankit.run.config import merge_config  # noqa: E402
 from gankit.run.resolve import resolve_components  # noqa: E402
@@ -119,12 +122,27 @@ def cli_images_per_sec(batch: int, steps: int, *extra: str) -> float:
     return statistics.median(r["images_per_sec"] for r in rows[1:])
 
 
+def references() -> tuple[str, ...]:
+    """The peers every ratio is taken against: each in the precisions a user would pick
+    on this CPU (bfloat16 only where it is native; emulated, it is several times slower,
+    and under ``ONEDNN_MAX_CPU_ISA=AVX2`` oneDNN cannot build its kernels at all)."""
+    if cpu_has_native_bf16():
+        return (
+            "tutorial loop, float32",
+            "tutorial loop, mixed_bfloat16",
+            "Keras fit() GAN, mixed_bfloat16",
+        )
+    return ("tutorial loop, float32", "Keras fit() GAN, float32")
+
+
 def contenders(batch: int, work: Path) -> dict[str, Any]:
-    made = {
-        "tutorial loop, float32": TutorialLoop("float32", batch),
-        "tutorial loop, mixed_bfloat16": TutorialLoop("mixed_bfloat16", batch),
-        "Keras fit() GAN, float32": FitGAN("float32", batch),
-        "Keras fit() GAN, mixed_bfloat16": FitGAN("mixed_bfloat16", batch),
+    made: dict[str, Any] = {"tutorial loop, float32": TutorialLoop("float32", batch)}
+    if cpu_has_native_bf16():
+        made["tutorial loop, mixed_bfloat16"] = TutorialLoop("mixed_bfloat16", batch)
+    made["Keras fit() GAN, float32"] = FitGAN("float32", batch)
+    if cpu_has_native_bf16():
+        made["Keras fit() GAN, mixed_bfloat16"] = FitGAN("mixed_bfloat16", batch)
+    made |= {
         "gankit defaults": GankitHarness(batch, {}, work / "a"),
         "gankit --precision float32": GankitHarness(batch, {"precision": "float32"}, work / "b"),
         # the tutorial's update rule (one D pass fewer, G and D backward in parallel)
@@ -150,15 +168,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--cli-steps", type=int, default=400)
     args = parser.parse_args()
-    references = (
-        "tutorial loop, float32",
-        "tutorial loop, mixed_bfloat16",
-        "Keras fit() GAN, mixed_bfloat16",
-    )
+    refs = references()
     short = {
-        references[0]: "tutorial f32",
-        references[1]: "tutorial bf16",
-        references[2]: "fit() bf16",
+        "tutorial loop, float32": "tutorial f32",
+        "tutorial loop, mixed_bfloat16": "tutorial bf16",
+        "Keras fit() GAN, float32": "fit() f32",
+        "Keras fit() GAN, mixed_bfloat16": "fit() bf16",
     }
     with tempfile.TemporaryDirectory() as tmp:
         made = contenders(args.batch, Path(tmp))
@@ -179,13 +194,11 @@ def main() -> None:
         "ratios are medians of per-round ratios\n"
     )
     header = f"{'contender':<40} {'img/s':>7}  " + "  ".join(
-        f"{'vs ' + short[ref]:>16}" for ref in references
+        f"{'vs ' + short[ref]:>16}" for ref in refs
     )
     print(header)
     for name, values in rates.items():
-        ratios = [
-            statistics.median(v / w for v, w in zip(values, rates[ref])) for ref in references
-        ]
+        ratios = [statistics.median(v / w for v, w in zip(values, rates[ref])) for ref in refs]
         print(
             f"{name:<40} {statistics.median(values):>7.0f}  "
             + "  ".join(f"{x:>15.2f}x" for x in ratios)
@@ -195,10 +208,10 @@ def main() -> None:
         ("gankit train (CLI), --precision float32", ("--precision", "float32")),
     ):
         value = cli_images_per_sec(args.batch, args.cli_steps, *extra)
-        tutorial = {ref: statistics.median(rates[ref]) for ref in references}
+        tutorial = {ref: statistics.median(rates[ref]) for ref in refs}
         print(
             f"{label:<40} {value:>7.0f}  "
-            + "  ".join(f"{value / tutorial[ref]:>15.2f}x" for ref in references)
+            + "  ".join(f"{value / tutorial[ref]:>15.2f}x" for ref in refs)
             + "   (its own stopwatch; vs the references' medians)"
         )
 

@@ -358,6 +358,12 @@ def machine() -> str:
         if "avx512_bf16" in flags
         else "no native bfloat16"
     )
+    from gankit.nn.precision import cpu_has_native_bf16
+
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    if cap:  # an approximation of another CPU kind: say so with every figure
+        kind = "native" if cpu_has_native_bf16() else "emulated"
+        bf16 += f", oneDNN capped at {cap} (bfloat16 {kind})"
     return (
         f"{model}, {bf16}, {os.cpu_count()} cores, no GPU"
         if not Path("/dev/nvidia0").exists()

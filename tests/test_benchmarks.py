@@ -168,3 +168,21 @@ def test_the_held_out_halves_are_disjoint_random_halves_of_an_ordered_test_split
     assert sorted([*styles[0], *styles[1]]) == list(range(100))
     for i in ids:  # both populations in each half
         assert 10 <= np.sum(i < 50) <= 40
+
+
+@pytest.mark.parametrize("cap", ["AVX2", ""])
+def test_the_throughput_references_are_the_peers_best_precisions_on_this_cpu(monkeypatch, cap):
+    """Under ``ONEDNN_MAX_CPU_ISA=AVX2`` (an AVX2-only CPU's approximation) bfloat16 is
+    emulated: the references are the float32 peers, and the machine line says so."""
+    from throughput import references
+    from time_to_quality import machine
+
+    from gankit.nn.precision import cpu_has_native_bf16
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    refs = references()
+    if cpu_has_native_bf16():
+        assert "tutorial loop, mixed_bfloat16" in refs
+    else:
+        assert refs == ("tutorial loop, float32", "Keras fit() GAN, float32")
+    assert ("oneDNN capped at AVX2 (bfloat16 emulated)" in machine()) == (cap == "AVX2")

@@ -14,11 +14,22 @@ def write_cpuinfo(tmp_path, flags: str):
     return path
 
 
-def test_native_bf16_is_read_from_cpu_flags(tmp_path):
+def test_native_bf16_is_read_from_cpu_flags(tmp_path, monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     assert performance.cpu_has_native_bf16(write_cpuinfo(tmp_path, "avx512f amx_bf16 amx_tile"))
     assert performance.cpu_has_native_bf16(write_cpuinfo(tmp_path, "avx512f avx512_bf16"))
     assert not performance.cpu_has_native_bf16(write_cpuinfo(tmp_path, "avx2 avx512f"))
     assert not performance.cpu_has_native_bf16(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    "cap, native", [("AVX2", False), ("avx512_core", False), ("AVX512_CORE_AMX", True), ("", True)]
+)
+def test_a_onednn_cap_below_bf16_makes_it_emulated(tmp_path, monkeypatch, cap, native):
+    """``ONEDNN_MAX_CPU_ISA=AVX2`` on a bfloat16 CPU: gankit chooses as on an AVX2 CPU."""
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    cpuinfo = write_cpuinfo(tmp_path, "avx2 avx512f avx512_bf16 amx_bf16")
+    assert performance.cpu_has_native_bf16(cpuinfo) is native
 
 
 def test_auto_precision(monkeypatch):

@@ -31,10 +31,26 @@ __all__ = [
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 JIT_CHOICES = ("auto", "on", "off")
 _BF16_FLAGS = {"amx_bf16", "avx512_bf16"}
+# oneDNN instruction-set caps (ONEDNN_MAX_CPU_ISA) below its first bfloat16 one: under
+# them oneDNN emulates bfloat16, as on a CPU without it.
+_ONEDNN_ISAS_WITHOUT_BF16 = {
+    "SSE41",
+    "AVX",
+    "AVX2",
+    "AVX2_VNNI",
+    "AVX2_VNNI_2",
+    "AVX512_CORE",
+    "AVX512_CORE_VNNI",
+}
 
 
 def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
-    """Whether the CPU computes bfloat16 natively (AMX-BF16 or AVX512-BF16)."""
+    """Whether the CPU computes bfloat16 natively (AMX-BF16 or AVX512-BF16), and oneDNN
+    may use it: ``ONEDNN_MAX_CPU_ISA=AVX2`` (or another cap below bfloat16) makes this
+    CPU behave as one without, so gankit chooses as it would there."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    if cap in _ONEDNN_ISAS_WITHOUT_BF16:
+        return False
     try:
         text = Path(cpuinfo).read_text()
     except OSError:
