@@ -122,26 +122,29 @@ def cli_images_per_sec(batch: int, steps: int, *extra: str) -> float:
     return statistics.median(r["images_per_sec"] for r in rows[1:])
 
 
+def peer_precisions() -> tuple[str, ...]:
+    """The precisions a user would train the peers in on this CPU: bfloat16 only where
+    it is native (emulated it is several times slower, and under
+    ``ONEDNN_MAX_CPU_ISA=AVX2`` oneDNN cannot build its kernels at all)."""
+    return ("float32", "mixed_bfloat16") if cpu_has_native_bf16() else ("float32",)
+
+
 def references() -> tuple[str, ...]:
-    """The peers every ratio is taken against: each in the precisions a user would pick
-    on this CPU (bfloat16 only where it is native; emulated, it is several times slower,
-    and under ``ONEDNN_MAX_CPU_ISA=AVX2`` oneDNN cannot build its kernels at all)."""
-    if cpu_has_native_bf16():
-        return (
-            "tutorial loop, float32",
-            "tutorial loop, mixed_bfloat16",
-            "Keras fit() GAN, mixed_bfloat16",
+    """The peers every ratio is taken against: the float32 tutorial loop, and each peer
+    in the fastest precision it has here."""
+    best = peer_precisions()[-1]
+    return tuple(
+        dict.fromkeys(
+            ("tutorial loop, float32", f"tutorial loop, {best}", f"Keras fit() GAN, {best}")
         )
-    return ("tutorial loop, float32", "Keras fit() GAN, float32")
+    )
 
 
 def contenders(batch: int, work: Path) -> dict[str, Any]:
-    made: dict[str, Any] = {"tutorial loop, float32": TutorialLoop("float32", batch)}
-    if cpu_has_native_bf16():
-        made["tutorial loop, mixed_bfloat16"] = TutorialLoop("mixed_bfloat16", batch)
-    made["Keras fit() GAN, float32"] = FitGAN("float32", batch)
-    if cpu_has_native_bf16():
-        made["Keras fit() GAN, mixed_bfloat16"] = FitGAN("mixed_bfloat16", batch)
+    made: dict[str, Any] = {}
+    for peer, label in ((TutorialLoop, "tutorial loop"), (FitGAN, "Keras fit() GAN")):
+        for precision in peer_precisions():
+            made[f"{label}, {precision}"] = peer(precision, batch)
     made |= {
         "gankit defaults": GankitHarness(batch, {}, work / "a"),
         "gankit --precision float32": GankitHarness(batch, {"precision": "float32"}, work / "b"),

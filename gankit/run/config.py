@@ -69,7 +69,8 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see gankit.train
 # A scheme's batch_size, steps and ema_decay: resolve_components, before gankit's
 # defaults for them.
 # A dataset's scheme: resolve_components, before the scheme's own declarations.
-SCHEME_ONLY = ("loss", "generator", "discriminator", "batch_size", "steps", "ema_decay", "scheme")
+SCHEME_DECLARED = ("generator", "discriminator", "loss", "batch_size", "steps", "ema_decay")
+SCHEME_ONLY = (*SCHEME_DECLARED, "scheme")
 TRAINING_SETTINGS = tuple(k for k in TrainingDefaults.__dataclass_fields__ if k not in SCHEME_ONLY)
 # lr 4e-4 (the DCGAN paper's 2e-4 doubled), by measurement (benchmarks/time_to_quality.py,
 # docs/performance.md): it reaches every figure sooner on both tasks.

@@ -26,6 +26,7 @@ from gankit.run.config import (
     DEFAULT_STEPS,
     NO_PENALTY,
     PARTS_DEFAULTS,
+    SCHEME_DECLARED,
     RunConfig,
 )
 from gankit.run.provenance import plugin_source_hint
@@ -194,7 +195,7 @@ def _scheme_components(config: RunConfig, registry: Registry) -> None:
     them."""
     scheme = registry.get("schemes", config.scheme)
     declared = scheme.training.declared()
-    for key in ("generator", "discriminator", "loss", "batch_size", "steps", "ema_decay"):
+    for key in SCHEME_DECLARED:
         if key in declared and key not in config.sources:
             setattr(config, key, declared[key])
             config.sources[key] = scheme.label
