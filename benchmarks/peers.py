@@ -31,6 +31,20 @@ from gankit.nn.precision import dtype_policy as policy
 LATENT = 100
 
 
+def peer_precisions() -> tuple[str, ...]:
+    """The precisions a user would train the peers in on this CPU, fastest last:
+    bfloat16 only where it is native (emulated it is several times slower, and under
+    ``ONEDNN_MAX_CPU_ISA=AVX2`` oneDNN cannot build its kernels at all)."""
+    from gankit.nn.precision import cpu_has_native_bf16
+
+    return ("float32", "mixed_bfloat16") if cpu_has_native_bf16() else ("float32",)
+
+
+def best_precision() -> str:
+    """The precision each peer trains fastest in on this CPU."""
+    return peer_precisions()[-1]
+
+
 def plain_dcgan(precision: str, width: int = 64, seed: int = 0) -> tuple[Any, Any]:
     """gankit's unconditional DCGAN G and D at 32x32x3, with Keras's own layers."""
     import keras

@@ -46,10 +46,9 @@ from gankit._tf import import_tensorflow  # noqa: E402
 
 tf = import_tensorflow()
 
-from peers import FitGAN, TutorialLoop  # noqa: E402
+from peers import FitGAN, TutorialLoop, best_precision, peer_precisions  # noqa: E402
 from time_to_quality import machine  # noqa: E402
 
-from gankit.nn.precision import cpu_has_native_bf16  # noqa: E402
 from gankit.plugin.loader import load_plugins  # noqa: E402
 from gankit.run.config import merge_config  # noqa: E402
 from gankit.run.resolve import resolve_components  # noqa: E402
@@ -122,17 +121,10 @@ def cli_images_per_sec(batch: int, steps: int, *extra: str) -> float:
     return statistics.median(r["images_per_sec"] for r in rows[1:])
 
 
-def peer_precisions() -> tuple[str, ...]:
-    """The precisions a user would train the peers in on this CPU: bfloat16 only where
-    it is native (emulated it is several times slower, and under
-    ``ONEDNN_MAX_CPU_ISA=AVX2`` oneDNN cannot build its kernels at all)."""
-    return ("float32", "mixed_bfloat16") if cpu_has_native_bf16() else ("float32",)
-
-
 def references() -> tuple[str, ...]:
     """The peers every ratio is taken against: the float32 tutorial loop, and each peer
     in the fastest precision it has here."""
-    best = peer_precisions()[-1]
+    best = best_precision()
     return tuple(
         dict.fromkeys(
             ("tutorial loop, float32", f"tutorial loop, {best}", f"Keras fit() GAN, {best}")
@@ -140,7 +132,36 @@ def references() -> tuple[str, ...]:
     )
 
 
-def contenders(batch: int, work: Path) -> dict[str, Any]:
+def harness(batch: int, settings: dict[str, Any], work: Path) -> GankitHarness:
+    """A gankit contender with run ``settings``; ``fast_paths`` (on/off/auto) sets
+    ``GANKIT_FAST_PATHS`` while its layers are traced."""
+    settings = dict(settings)
+    choice = settings.pop("fast_paths", None)
+    previous = os.environ.get("GANKIT_FAST_PATHS")
+    if choice is not None:
+        os.environ["GANKIT_FAST_PATHS"] = str(choice)
+    try:
+        return GankitHarness(batch, settings, work)
+    finally:
+        if previous is None:
+            os.environ.pop("GANKIT_FAST_PATHS", None)
+        else:
+            os.environ["GANKIT_FAST_PATHS"] = previous
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    """``update=simultaneous,jit_compile=on`` as run settings (numbers parsed)."""
+    out: dict[str, Any] = {}
+    for pair in filter(None, text.split(",")):
+        key, _, value = pair.partition("=")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def contenders(batch: int, work: Path, also: list[str] = ()) -> dict[str, Any]:
     made: dict[str, Any] = {}
     for peer, label in ((TutorialLoop, "tutorial loop"), (FitGAN, "Keras fit() GAN")):
         for precision in peer_precisions():
@@ -156,9 +177,9 @@ def contenders(batch: int, work: Path) -> dict[str, Any]:
             batch, {"precision": "float32", "update": "simultaneous"}, work / "e"
         ),
     }
-    os.environ["GANKIT_FAST_PATHS"] = "off"  # read when the layers are traced
-    made["gankit defaults, fast paths off"] = GankitHarness(batch, {}, work / "c")
-    del os.environ["GANKIT_FAST_PATHS"]
+    made["gankit defaults, fast paths off"] = harness(batch, {"fast_paths": "off"}, work / "c")
+    for index, text in enumerate(also):
+        made[f"gankit {text}"] = harness(batch, parse_settings(text), work / f"also{index}")
     return made
 
 
@@ -170,6 +191,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60, help="timed steps per contender per round")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--cli-steps", type=int, default=400)
+    parser.add_argument(
+        "--also",
+        nargs="*",
+        default=[],
+        metavar="SETTINGS",
+        help="more gankit contenders, each run settings as key=value,... (fast_paths=on|off "
+        "sets GANKIT_FAST_PATHS); e.g. jit_compile=on update=simultaneous,precision=float32",
+    )
+    parser.add_argument("--no-cli", action="store_true", help="skip the CLI's own figures")
     args = parser.parse_args()
     refs = references()
     short = {
@@ -179,7 +209,7 @@ def main() -> None:
         "Keras fit() GAN, mixed_bfloat16": "fit() bf16",
     }
     with tempfile.TemporaryDirectory() as tmp:
-        made = contenders(args.batch, Path(tmp))
+        made = contenders(args.batch, Path(tmp), args.also)
         rates: dict[str, list[float]] = {name: [] for name in made}
         for r in range(args.rounds):
             for name, contender in made.items():
@@ -207,8 +237,12 @@ def main() -> None:
             + "  ".join(f"{x:>15.2f}x" for x in ratios)
         )
     for label, extra in (
-        ("gankit train (CLI), defaults", ()),
-        ("gankit train (CLI), --precision float32", ("--precision", "float32")),
+        ()
+        if args.no_cli
+        else (
+            ("gankit train (CLI), defaults", ()),
+            ("gankit train (CLI), --precision float32", ("--precision", "float32")),
+        )
     ):
         value = cli_images_per_sec(args.batch, args.cli_steps, *extra)
         tutorial = {ref: statistics.median(rates[ref]) for ref in refs}

@@ -7,10 +7,14 @@ gankit's defaults and for every peer a user could write instead, on the same tas
 - style transfer: ``gankit train`` (defaults) against the pix2pix recipe at DCGAN
   widths (:class:`peers.Pix2PixDCGAN`, the strongest peer) and the literal pix2pix
   tutorial (:class:`peers.Pix2Pix`, its full-width U-Net); both minimax + 100 x L1,
-  ``mixed_bfloat16``, batch 64;
+  batch 64;
 - unconditional: ``gankit train --condition none`` against TensorFlow's DCGAN tutorial
-  loop in ``mixed_bfloat16`` (:class:`peers.TutorialLoop`, batch 64, its faster
-  precision here; the Keras ``fit()`` GAN is slower, benchmarks/throughput.py).
+  loop (:class:`peers.TutorialLoop`, batch 64; the Keras ``fit()`` GAN is slower,
+  benchmarks/throughput.py).
+
+Every peer trains in its fastest precision on the CPU it runs on
+(:func:`peers.best_precision`): ``mixed_bfloat16`` where bfloat16 is native, float32
+elsewhere (and under ``ONEDNN_MAX_CPU_ISA=AVX2``, which approximates such a CPU).
 
 gankit trains its default run length; each peer trains for as many seconds as
 gankit's run took (``--budget`` fixes the seconds instead). Seconds are wall clock
@@ -51,9 +55,7 @@ PEERS = {
         ("pix2pix-dcgan", "Pix2PixDCGAN", "pix2pix recipe at DCGAN widths (strongest peer)"),
         ("pix2pix-tutorial", "Pix2Pix", "pix2pix tutorial, full-width U-Net"),
     ],
-    "unconditional": [
-        ("dcgan-tutorial", "TutorialLoop", "DCGAN tutorial loop, bf16 (strongest peer)")
-    ],
+    "unconditional": [("dcgan-tutorial", "TutorialLoop", "DCGAN tutorial loop (strongest peer)")],
 }
 GANKIT_LABEL = {"transfer": "gankit defaults", "unconditional": "gankit --condition none"}
 # Steps between snapshots: about every 11-18 s on a 2-core EPYC for either task (the
@@ -169,10 +171,11 @@ def run_task(
     for key, cls, _ in PEERS[task]:
         if args.peers is not None and key not in args.peers:
             continue
+        precision = peers.best_precision()  # bfloat16 only where it is native
         peer = (
-            getattr(peers, cls)(batch=64, seed=seed)
+            getattr(peers, cls)(batch=64, precision=precision, seed=seed)
             if task == "transfer"
-            else peers.TutorialLoop("mixed_bfloat16", 64, seed=seed)
+            else peers.TutorialLoop(precision, 64, seed=seed)
         )
         points[key] = []
         for step, seconds, weights in train_peer(peer, budget, every):

@@ -179,15 +179,15 @@ def test_the_matmul_path_is_taken_only_where_it_applies(monkeypatch):
     assert calls == [(4, 2), (4, 2)]
 
 
-@pytest.mark.parametrize("setting, native", [("off", True), ("auto", False)])
-def test_fast_paths_are_gated_to_where_they_were_measured(monkeypatch, setting, native):
-    """GANKIT_FAST_PATHS=off, or a CPU without native bfloat16 (where they were not
-    measured faster): every layer and the optimizer take Keras's own path."""
+@pytest.mark.parametrize("setting, gpu", [("off", False), ("auto", True)])
+def test_fast_paths_are_gated_to_where_they_were_measured(monkeypatch, setting, gpu):
+    """GANKIT_FAST_PATHS=off, or a GPU visible (where they were not measured faster):
+    every layer and the optimizer take Keras's own path."""
     from gankit.nn import precision
     from gankit.nn.optimizers import Adam
 
     monkeypatch.setenv("GANKIT_FAST_PATHS", setting)
-    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(precision, "gpu_visible", lambda: gpu)
     precision._measured_here.cache_clear()
     calls = []
     original = fast.patches
@@ -213,6 +213,52 @@ def test_fast_paths_are_gated_to_where_they_were_measured(monkeypatch, setting, 
         .graph
     )
     assert "ResourceApplyAdam" not in [op.type for op in graph.get_operations()]
+    precision._measured_here.cache_clear()
+
+
+def test_on_a_cpu_without_native_bfloat16_the_fast_paths_that_paid_there_run(monkeypatch):
+    """auto, no GPU, no native bfloat16 (float32 runs): batch norm's fused kernel and the
+    fused Adam run (measured faster under ONEDNN_MAX_CPU_ISA=AVX2); a float32
+    convolution stays on oneDNN (the matrix-product path measured slower there)."""
+    from gankit.nn import precision
+    from gankit.nn.optimizers import Adam
+
+    monkeypatch.setenv("GANKIT_FAST_PATHS", "auto")
+    monkeypatch.setattr(precision, "gpu_visible", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    precision._measured_here.cache_clear()
+    calls = []
+    original = fast.patches
+    monkeypatch.setattr(fast, "patches", lambda *a: calls.append(a[1:]) or original(*a))
+    conv, _ = _pair(
+        fast.Conv2D,
+        keras.layers.Conv2D,
+        (2, 8, 8, 16),
+        "float32",
+        filters=4,
+        kernel_size=4,
+        strides=2,
+        padding="same",
+    )
+    _outputs_and_grads(conv, tf.ones((2, 8, 8, 16)))
+    assert calls == []
+    norm = fast.BatchNormalization()
+    norm.build((2, 4, 4, 3))
+    graph = (
+        tf.function(lambda x: norm(x, training=True))
+        .get_concrete_function(tf.TensorSpec((2, 4, 4, 3)))
+        .graph
+    )
+    assert "FusedBatchNormV3" in [op.type for op in graph.get_operations()]
+    variables = [keras.Variable(np.ones(3, "float32"))]
+    optimizer = Adam(1e-3)
+    optimizer.build(variables)
+    graph = (
+        tf.function(lambda g: optimizer.apply(g, variables))
+        .get_concrete_function([tf.TensorSpec((3,))])
+        .graph
+    )
+    assert "ResourceApplyAdam" in [op.type for op in graph.get_operations()]
     precision._measured_here.cache_clear()
 
 

@@ -1,24 +1,26 @@
 """Drop-in Keras ``Conv2D`` / ``Conv2DTranspose`` / ``BatchNormalization`` that train faster
-on CPUs with native bfloat16.
+on CPUs.
 
-On such CPUs (AMX-BF16 or AVX512-BF16) a bfloat16 matrix product of the shapes of
-DCGAN's strided convolutions runs faster than oneDNN's bfloat16 convolutions, whose
-*filter* (weight) gradient is even slower than float32's (``docs/performance.md``,
-``benchmarks/layers.py``). A ``same``-padded strided convolution is one matrix product
-of its input's patches (im2col) with the kernel reshaped to ``[k*k*C, O]``, and its
-filter gradient is the product of the same patches with the output gradient. The
-layers gather the patches in one op, multiply, and keep the patches from the forward
-pass for the filter gradient. The input gradient, and a transposed
-convolution's forward pass, stay on oneDNN (turning patches back into an image is a
-scatter, which is slower).
+On CPUs with native bfloat16 (AMX-BF16 or AVX512-BF16) a bfloat16 matrix product of
+the shapes of DCGAN's strided convolutions runs faster than oneDNN's bfloat16
+convolutions, whose *filter* (weight) gradient is even slower than float32's
+(``docs/performance.md``, ``benchmarks/layers.py``). A ``same``-padded strided
+convolution is one matrix product of its input's patches (im2col) with the kernel
+reshaped to ``[k*k*C, O]``, and its filter gradient is the product of the same patches
+with the output gradient. The layers gather the patches in one op, multiply, and keep
+the patches from the forward pass for the filter gradient. The input gradient, and a
+transposed convolution's forward pass, stay on oneDNN (turning patches back into an
+image is a scatter, which is slower). In float32 oneDNN's convolutions are the faster
+(measured under ``ONEDNN_MAX_CPU_ISA=AVX2``), so the matrix-product path is bfloat16's
+alone; batch norm's fused kernel pays in either precision.
 
 These layers compute the same function with the same weights as their Keras
 parents, and serialise under their own names (``gankit>Conv2D``); import
 ``gankit.nn.layers`` before ``keras.models.load_model`` on a model that uses them.
 ``to_keras`` swaps them for their parents: the trainer exports ``generator.keras``
 that way, so the file loads with Keras alone. Their own kernels run only where they
-were measured faster, :func:`gankit.nn.precision.fast_paths` (a CPU with native
-bfloat16, no GPU visible; ``GANKIT_FAST_PATHS`` overrides). The matrix-product path
+were measured faster, :func:`gankit.nn.precision.fast_paths` (a CPU, no GPU visible;
+``GANKIT_FAST_PATHS`` overrides). The matrix-product path
 needs besides: compute dtype bfloat16, channels-last, a square kernel that is a
 multiple of the (equal, >= 2) strides, ``padding="same"``, no dilation or groups, spatial
 sizes divisible by the stride, and

@@ -62,13 +62,15 @@ def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
 
 
 def fast_paths() -> bool:
-    """Whether gankit's own kernels run (``gankit.nn.layers``' matrix-product convolutions
-    and fused batch norm, ``gankit.nn.optimizers.Adam``'s fused update).
+    """Whether gankit's own kernels run (``gankit.nn.layers``' fused batch norm and, in
+    bfloat16 only, matrix-product convolutions; ``gankit.nn.optimizers.Adam``'s fused
+    update).
 
     ``GANKIT_FAST_PATHS=on`` or ``off`` decides; by default (``auto``) they run where
-    they were measured faster: on CPUs with native bfloat16 (AMX-BF16 or AVX512-BF16),
-    with no GPU visible. Elsewhere every layer and the optimizer are Keras's own
-    (docs/performance.md). Read when a model is traced.
+    they were measured faster: on a CPU, with no GPU visible (in ``mixed_bfloat16`` on
+    a CPU with native bfloat16, and in float32 under ``ONEDNN_MAX_CPU_ISA=AVX2``, the
+    approximation of a CPU without it). On a GPU every layer and the optimizer are
+    Keras's own (docs/performance.md). Read when a model is traced.
     """
     choice = os.environ.get("GANKIT_FAST_PATHS", "auto").strip().lower()
     if choice in ("on", "1", "true"):
@@ -80,9 +82,14 @@ def fast_paths() -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _measured_here() -> bool:
+    return not gpu_visible()
+
+
+def gpu_visible() -> bool:
+    """Whether TensorFlow sees a GPU."""
     import tensorflow as tf
 
-    return cpu_has_native_bf16() and not tf.config.list_logical_devices("GPU")
+    return bool(tf.config.list_logical_devices("GPU"))
 
 
 def resolve_precision(requested: str, device_type: str) -> str:

@@ -1,0 +1,182 @@
+"""Where one training step's time goes: gankit's step against the tutorial loop's, per op.
+
+    python benchmarks/step_profile.py [--steps 40] [--batch 64] [--gankit-args update=simultaneous]
+
+Every contender of ``benchmarks/throughput.py``'s like-for-like setup (unconditional
+DCGAN 32x32, the same network; gankit through its compiled chunk of steps) is timed on
+the wall clock (median of ``--rounds``), then traced by TensorFlow's profiler for
+``--steps`` steps. The profiler's per-op self times (CPU time, summed over the threads
+that ran them) are grouped two ways, in milliseconds per step:
+
+- by network and pass: generator / discriminator forward and backward (an op inside a
+  ``gradient_tape`` scope is backward; gankit's own convolution kernels' gradients
+  carry no network scope and are counted as "backward, unattributed"), the optimizer
+  update, the input pipeline, noise, and the rest;
+- by op family: the matrix products and convolutions (oneDNN), batch norm,
+  activations, data movement (casts, pads, gathers, reshapes), the optimizer, the
+  input pipeline.
+
+gankit's host overhead between chunks (what ``gankit train`` pays at each logging
+event) is the wall time of a chunk of one step less one step of a long chunk.
+
+On a CPU with AVX-512, ``ONEDNN_MAX_CPU_ISA=AVX2`` approximates an AVX2-only CPU (the
+machine line says so). Needs GANKIT_DATA_DIR and a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers import TutorialLoop, best_precision  # noqa: E402
+from throughput import GankitHarness, tf  # noqa: E402
+from time_to_quality import machine  # noqa: E402
+
+FAMILIES = [  # (family, pattern on the op type), first match wins
+    ("input pipeline", r"^(Dataset|IteratorGetNext|Iterator)"),
+    ("optimizer", r"^ResourceApply|Adam"),
+    ("conv / matmul", r"Conv|MatMul|Einsum"),
+    ("batch norm", r"BatchNorm|Moments|SquaredDifference"),
+    ("activations", r"Relu|Tanh|Sigmoid|Softplus|Elu"),
+    ("data movement", r"Cast|Pad|Gather|Reshape|Transpose|Concat|Slice|Split|Identity|Pack"),
+    ("noise", r"Random"),
+    (
+        "elementwise / reductions",
+        r"Mul|Add|Sub|Mean|Sum|Tile|Square|Sqrt|Div|Maximum|Minimum|Neg|Exp|Log",
+    ),
+]
+
+
+def op_rows(logdir: str) -> list[dict[str, Any]]:
+    """The profiler's per-op rows (``framework_op_stats``) of the trace in ``logdir``."""
+    from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
+
+    traces = sorted(glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True))
+    data, ok = plugin.xspace_to_tools_data(traces[-1:], "framework_op_stats", {})
+    if not ok:
+        raise RuntimeError(f"the profiler could not read {traces[-1:]}")
+    table = json.loads(data)[0]
+    ids = [c["id"] for c in table["cols"]]
+    return [dict(zip(ids, [cell["v"] for cell in row["c"]])) for row in table["rows"]]
+
+
+def part(row: dict[str, Any]) -> str:
+    """Which network and pass (or other part of the step) an op belongs to."""
+    name, kind = row["operation"].lower(), row["type"]
+    if re.search(FAMILIES[0][1], kind):
+        return "input pipeline"
+    if re.search(FAMILIES[1][1], kind) or "adam" in name or "optimizer" in name:
+        return "optimizer update"
+    if "random" in kind.lower():
+        return "noise"
+    backward = "gradient_tape" in name or kind.endswith("Grad")
+    net = "generator" if "generator" in name else "discriminator" if "discriminator" in name else ""
+    if net:
+        return f"{net} {'backward' if backward else 'forward'}"
+    if backward or re.search(r"conv|matmul", kind.lower()):
+        # gankit's own kernels' gradients (custom gradients, no network scope)
+        return "backward, unattributed"
+    return "other (losses, loop, bookkeeping)"
+
+
+def family(row: dict[str, Any]) -> str:
+    if part(row) == "optimizer update":  # Keras's Adam is elementwise ops in its scope
+        return "optimizer"
+    for name, pattern in FAMILIES:
+        if re.search(pattern, row["type"]):
+            return name
+    return "other"
+
+
+def profile(run: Any, steps: int) -> list[dict[str, Any]]:
+    run(2)  # out of the trace: anything lazily made on first use
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        run(steps)
+        tf.profiler.experimental.stop()
+        return [r for r in op_rows(logdir) if r["type"] != "IDLE"]
+
+
+def grouped(rows: list[dict[str, Any]], key: Any, steps: int) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for row in rows:
+        out[key(row)] += row["total_self_time"] / 1000 / steps
+    return dict(out)
+
+
+def wall_ms(run: Any, steps: int, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run(steps)
+        times.append((time.perf_counter() - start) * 1000 / steps)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=40, help="steps timed and traced")
+    parser.add_argument("--rounds", type=int, default=5, help="wall-clock rounds (median)")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument(
+        "--gankit-args",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="settings for a second gankit contender (e.g. update=simultaneous)",
+    )
+    args = parser.parse_args()
+    best = best_precision()
+    with tempfile.TemporaryDirectory() as tmp:
+        contenders: dict[str, Any] = {
+            f"tutorial loop, {best}": TutorialLoop(best, args.batch).run,
+            "gankit defaults": GankitHarness(args.batch, {}, Path(tmp) / "a"),
+        }
+        if args.gankit_args:
+            extra = dict(pair.split("=", 1) for pair in args.gankit_args)
+            contenders[f"gankit {' '.join(args.gankit_args)}"] = GankitHarness(
+                args.batch, extra, Path(tmp) / "b"
+            )
+        walls, parts, families, overhead = {}, {}, {}, {}
+        for name, contender in contenders.items():
+            run = contender.run if isinstance(contender, GankitHarness) else contender
+            walls[name] = wall_ms(run, args.steps, args.rounds)
+            if isinstance(contender, GankitHarness):
+                one = statistics.median(wall_ms(run, 1, 1) for _ in range(10 * args.rounds))
+                overhead[name] = one - walls[name]
+            rows = profile(run, args.steps)
+            parts[name] = grouped(rows, part, args.steps)
+            families[name] = grouped(rows, family, args.steps)
+    names = list(contenders)
+    print(f"\n{machine()}; batch {args.batch}; {args.steps} steps traced\n")
+    print(f"{'ms per step':<38}" + "".join(f"{n[:26]:>28}" for n in names))
+    print(f"{'wall clock (median of rounds)':<38}" + "".join(f"{walls[n]:>28.1f}" for n in names))
+    print(
+        f"{'host overhead per chunk':<38}"
+        + "".join(f"{overhead[n]:>28.1f}" if n in overhead else f"{'-':>28}" for n in names)
+    )
+    for title, table in (("CPU time by part", parts), ("CPU time by op family", families)):
+        keys = sorted(
+            {k for t in table.values() for k in t}, key=lambda k: -table[names[-1]].get(k, 0)
+        )
+        print(f"\n{title:<38}" + "".join(f"{'':>28}" for _ in names))
+        for key in keys:
+            print(f"  {key:<36}" + "".join(f"{table[n].get(key, 0.0):>28.1f}" for n in names))
+        print(f"  {'total':<36}" + "".join(f"{sum(table[n].values()):>28.1f}" for n in names))
+
+
+if __name__ == "__main__":
+    main()
