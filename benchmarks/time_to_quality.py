@@ -433,12 +433,16 @@ def main() -> None:
         results = json.loads(results_file.read_text())
     else:
         results = run(args, results_file)
-    for path in (args.out / "time_to_quality.png", args.plot):
-        if path is not None:
-            plot(results, path)
     if args.table:
         print(table(results, args.table_at))
         print(compare(results))
+    try:
+        for path in (args.out / "time_to_quality.png", args.plot):
+            if path is not None:
+                plot(results, path)
+    except ImportError as exc:  # the results are written; the plot needs the bench extra
+        print(f"wrote {results_file}; no plot ({exc}: pip install '.[bench]')")
+        return
     print(f"wrote {results_file} and {args.out / 'time_to_quality.png'}")
 
 

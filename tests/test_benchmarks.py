@@ -180,9 +180,73 @@ def test_the_throughput_references_are_the_peers_best_precisions_on_this_cpu(mon
     from gankit.nn.precision import cpu_has_native_bf16
 
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    from peers import best_precision
+
     refs = references()
+    assert best_precision() == ("mixed_bfloat16" if cpu_has_native_bf16() else "float32")
     if cpu_has_native_bf16():
         assert "tutorial loop, mixed_bfloat16" in refs
     else:
         assert refs == ("tutorial loop, float32", "Keras fit() GAN, float32")
     assert ("oneDNN capped at AVX2 (bfloat16 emulated)" in machine()) == (cap == "AVX2")
+
+
+def test_the_step_profile_puts_each_op_in_its_network_pass_and_family():
+    """The profiler's rows, as ``framework_op_stats`` names them, grouped by part of the
+    step and by op family (gankit's custom gradients carry no network scope)."""
+    from step_profile import family, part
+
+    def row(kind, name):
+        return {"type": kind, "operation": name}
+
+    cases = [
+        (
+            row("_MklNativeFusedConv2D", "while/dcgan_generator_1/conv0/BiasAdd"),
+            "generator forward",
+            "conv / matmul",
+        ),
+        (
+            row(
+                "_MklNativeConv2DBackpropFilter",
+                "while/gradient_tape/while/dcgan_discriminator_1/disc_conv0_1/Conv2DBackpropFilter",
+            ),
+            "discriminator backward",
+            "conv / matmul",
+        ),
+        (
+            row("LeakyReluGrad", "while/dcgan_discriminator_3/disc_lrelu0_1/LeakyReluGrad"),
+            "discriminator backward",
+            "activations",
+        ),
+        (
+            row("_MklMatMul", "while/body/_1/while/MatMul_7"),
+            "backward, unattributed",
+            "conv / matmul",
+        ),
+        (
+            row("ResourceApplyAdam", "while/adam_1/ResourceApplyAdam_5"),
+            "optimizer update",
+            "optimizer",
+        ),
+        (row("Mul", "while/adam/Mul_3"), "optimizer update", "optimizer"),
+        (row("Dataset", "Iterator::Root::Prefetch"), "input pipeline", "input pipeline"),
+        (row("StatelessRandomNormalV2", "while/stateless_random_normal"), "noise", "noise"),
+        (
+            row("Mean", "while/Mean_2"),
+            "other (losses, loop, bookkeeping)",
+            "elementwise / reductions",
+        ),
+    ]
+    for op, expected_part, expected_family in cases:
+        assert (part(op), family(op)) == (expected_part, expected_family), op
+
+
+def test_throughput_takes_more_gankit_contenders_as_run_settings():
+    from throughput import parse_settings
+
+    assert parse_settings("update=simultaneous,jit_compile=on,lr_g=0.001,fast_paths=off") == {
+        "update": "simultaneous",
+        "jit_compile": "on",
+        "lr_g": 0.001,
+        "fast_paths": "off",
+    }

@@ -179,16 +179,8 @@ def test_the_matmul_path_is_taken_only_where_it_applies(monkeypatch):
     assert calls == [(4, 2), (4, 2)]
 
 
-@pytest.mark.parametrize("setting, gpu", [("off", False), ("auto", True)])
-def test_fast_paths_are_gated_to_where_they_were_measured(monkeypatch, setting, gpu):
-    """GANKIT_FAST_PATHS=off, or a GPU visible (where they were not measured faster):
-    every layer and the optimizer take Keras's own path."""
-    from gankit.nn import precision
-    from gankit.nn.optimizers import Adam
-
-    monkeypatch.setenv("GANKIT_FAST_PATHS", setting)
-    monkeypatch.setattr(precision, "gpu_visible", lambda: gpu)
-    precision._measured_here.cache_clear()
+def _conv_takes_matmul_path(monkeypatch, policy):
+    """Whether a 16-channel strided gankit ``Conv2D`` under ``policy`` gathers patches."""
     calls = []
     original = fast.patches
     monkeypatch.setattr(fast, "patches", lambda *a: calls.append(a[1:]) or original(*a))
@@ -196,23 +188,40 @@ def test_fast_paths_are_gated_to_where_they_were_measured(monkeypatch, setting, 
         fast.Conv2D,
         keras.layers.Conv2D,
         (2, 8, 8, 16),
-        "mixed_bfloat16",
+        policy,
         filters=4,
         kernel_size=4,
         strides=2,
         padding="same",
     )
     _outputs_and_grads(layer, tf.ones((2, 8, 8, 16)))
-    assert calls == []
+    return bool(calls)
+
+
+def _op_types(fn, *specs):
+    return [op.type for op in tf.function(fn).get_concrete_function(*specs).graph.get_operations()]
+
+
+def _adam_op_types():
+    from gankit.nn.optimizers import Adam
+
     variables = [keras.Variable(np.ones(3, "float32"))]
     optimizer = Adam(1e-3)
     optimizer.build(variables)
-    graph = (
-        tf.function(lambda g: optimizer.apply(g, variables))
-        .get_concrete_function([tf.TensorSpec((3,))])
-        .graph
-    )
-    assert "ResourceApplyAdam" not in [op.type for op in graph.get_operations()]
+    return _op_types(lambda g: optimizer.apply(g, variables), [tf.TensorSpec((3,))])
+
+
+@pytest.mark.parametrize("setting, gpu", [("off", False), ("auto", True)])
+def test_fast_paths_are_gated_to_where_they_were_measured(monkeypatch, setting, gpu):
+    """GANKIT_FAST_PATHS=off, or a GPU visible (where they were not measured faster):
+    every layer and the optimizer take Keras's own path."""
+    from gankit.nn import precision
+
+    monkeypatch.setenv("GANKIT_FAST_PATHS", setting)
+    monkeypatch.setattr(precision, "gpu_visible", lambda: gpu)
+    precision._measured_here.cache_clear()
+    assert not _conv_takes_matmul_path(monkeypatch, "mixed_bfloat16")
+    assert "ResourceApplyAdam" not in _adam_op_types()
     precision._measured_here.cache_clear()
 
 
@@ -221,44 +230,18 @@ def test_on_a_cpu_without_native_bfloat16_the_fast_paths_that_paid_there_run(mon
     fused Adam run (measured faster under ONEDNN_MAX_CPU_ISA=AVX2); a float32
     convolution stays on oneDNN (the matrix-product path measured slower there)."""
     from gankit.nn import precision
-    from gankit.nn.optimizers import Adam
 
     monkeypatch.setenv("GANKIT_FAST_PATHS", "auto")
     monkeypatch.setattr(precision, "gpu_visible", lambda: False)
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
     precision._measured_here.cache_clear()
-    calls = []
-    original = fast.patches
-    monkeypatch.setattr(fast, "patches", lambda *a: calls.append(a[1:]) or original(*a))
-    conv, _ = _pair(
-        fast.Conv2D,
-        keras.layers.Conv2D,
-        (2, 8, 8, 16),
-        "float32",
-        filters=4,
-        kernel_size=4,
-        strides=2,
-        padding="same",
-    )
-    _outputs_and_grads(conv, tf.ones((2, 8, 8, 16)))
-    assert calls == []
+    assert not _conv_takes_matmul_path(monkeypatch, "float32")
     norm = fast.BatchNormalization()
     norm.build((2, 4, 4, 3))
-    graph = (
-        tf.function(lambda x: norm(x, training=True))
-        .get_concrete_function(tf.TensorSpec((2, 4, 4, 3)))
-        .graph
-    )
-    assert "FusedBatchNormV3" in [op.type for op in graph.get_operations()]
-    variables = [keras.Variable(np.ones(3, "float32"))]
-    optimizer = Adam(1e-3)
-    optimizer.build(variables)
-    graph = (
-        tf.function(lambda g: optimizer.apply(g, variables))
-        .get_concrete_function([tf.TensorSpec((3,))])
-        .graph
-    )
-    assert "ResourceApplyAdam" in [op.type for op in graph.get_operations()]
+    norm_ops = _op_types(lambda x: norm(x, training=True), tf.TensorSpec((2, 4, 4, 3)))
+    assert "FusedBatchNormV3" in norm_ops
+    assert "ResourceApplyAdam" in _adam_op_types()
+    assert _conv_takes_matmul_path(monkeypatch, "mixed_bfloat16")  # bfloat16 still takes it
     precision._measured_here.cache_clear()
 
 
