@@ -21,7 +21,10 @@ float32 forms, the best there. gankit: its defaults and
 ``--precision float32``, each through the harness (its chunk of steps in one
 ``tf.function``, as ``gankit train`` runs it) and once through the CLI (images/s from
 its own ``metrics.jsonl``), plus its fast paths switched off
-(``GANKIT_FAST_PATHS=off``) to show what they add on this CPU.
+(``GANKIT_FAST_PATHS=off``) to show what they add on this CPU. ``--also
+update=simultaneous jit_compile=on,fast_paths=off ...`` adds gankit contenders with
+other run settings to the same interleaved rounds (how docs/performance.md tried
+every option on one CPU kind).
 
 Needs GANKIT_DATA_DIR and a quiet machine. Prints the machine it ran on.
 """

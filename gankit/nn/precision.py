@@ -20,6 +20,7 @@ from gankit.errors import ConfigError
 
 __all__ = [
     "fast_paths",
+    "gpu_visible",
     "PRECISIONS",
     "JIT_CHOICES",
     "cpu_has_native_bf16",
