@@ -277,7 +277,9 @@ def dcgan_unet_generator(latent: int = LATENT) -> Any:
         )(x)
         x = layers.Concatenate()([layers.ReLU()(layers.BatchNormalization()(x)), skip])
     x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer=init)(x)
-    return keras.Model([conditions, z], layers.Activation("tanh", dtype="float32")(x))
+    return keras.Model(
+        [conditions, z], layers.Activation("tanh", dtype="float32")(x), name="unet_generator"
+    )
 
 
 def dcgan_conditional_discriminator() -> Any:
@@ -296,7 +298,11 @@ def dcgan_conditional_discriminator() -> Any:
         )(x)
         x = layers.LeakyReLU(0.2)(x if i == 0 else layers.BatchNormalization()(x))
     x = layers.Dense(1, kernel_initializer=init)(layers.Flatten()(x))
-    return keras.Model([conditions, image], layers.Activation("linear", dtype="float32")(x))
+    return keras.Model(
+        [conditions, image],
+        layers.Activation("linear", dtype="float32")(x),
+        name="conditional_discriminator",
+    )
 
 
 class Pix2Pix:

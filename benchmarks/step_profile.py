@@ -1,9 +1,13 @@
-"""Where one training step's time goes: gankit's step against the tutorial loop's, per op.
+"""Where one training step's time goes: gankit's step against the best peer's, per op.
 
-    python benchmarks/step_profile.py [--steps 40] [--batch 64] [--gankit-args update=simultaneous]
+    python benchmarks/step_profile.py [--task transfer] [--steps 40] [--batch 64]
+        [--gankit-args update=simultaneous]
 
-Every contender of ``benchmarks/throughput.py``'s like-for-like setup (unconditional
-DCGAN 32x32, the same network; gankit through its compiled chunk of steps) is timed on
+Unconditional (the default): every contender of ``benchmarks/throughput.py``'s
+like-for-like setup (unconditional DCGAN 32x32, the same network, against TensorFlow's
+DCGAN tutorial loop); ``--task transfer``: gankit's default style-transfer run against
+the pix2pix recipe at DCGAN widths (``peers.Pix2PixDCGAN``). Peers train in their
+fastest precision on this CPU; gankit through its compiled chunk of steps. Each is timed on
 the wall clock (median of ``--rounds``), then traced by TensorFlow's profiler for
 ``--steps`` steps. The profiler's per-op self times (CPU time, summed over the threads
 that ran them) are grouped two ways, in milliseconds per step:
@@ -39,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import TutorialLoop, best_precision  # noqa: E402
+from peers import Pix2PixDCGAN, TutorialLoop, best_precision  # noqa: E402
 from throughput import GankitHarness, tf  # noqa: E402
 from time_to_quality import machine  # noqa: E402
 
@@ -132,6 +136,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="wall-clock rounds (median)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument(
+        "--task",
+        choices=["unconditional", "transfer"],
+        default="unconditional",
+        help="unconditional: throughput.py's network against the DCGAN tutorial loop; "
+        "transfer: the default style-transfer run against the pix2pix recipe at DCGAN "
+        "widths",
+    )
+    parser.add_argument(
         "--gankit-args",
         nargs="*",
         default=[],
@@ -141,14 +153,22 @@ def main() -> None:
     args = parser.parse_args()
     best = best_precision()
     with tempfile.TemporaryDirectory() as tmp:
+        peer = (
+            (f"tutorial loop, {best}", lambda: TutorialLoop(best, args.batch).run)
+            if args.task == "unconditional"
+            else (
+                f"pix2pix DCGAN widths, {best}",
+                lambda: Pix2PixDCGAN(args.batch, precision=best).run,
+            )
+        )
         contenders: dict[str, Any] = {
-            f"tutorial loop, {best}": TutorialLoop(best, args.batch).run,
-            "gankit defaults": GankitHarness(args.batch, {}, Path(tmp) / "a"),
+            peer[0]: peer[1](),
+            "gankit defaults": GankitHarness(args.batch, {}, Path(tmp) / "a", task=args.task),
         }
         if args.gankit_args:
             extra = dict(pair.split("=", 1) for pair in args.gankit_args)
             contenders[f"gankit {' '.join(args.gankit_args)}"] = GankitHarness(
-                args.batch, extra, Path(tmp) / "b"
+                args.batch, extra, Path(tmp) / "b", task=args.task
             )
         walls, parts, families, overhead = {}, {}, {}, {}
         for name, contender in contenders.items():
@@ -161,7 +181,7 @@ def main() -> None:
             parts[name] = grouped(rows, part, args.steps)
             families[name] = grouped(rows, family, args.steps)
     names = list(contenders)
-    print(f"\n{machine()}; batch {args.batch}; {args.steps} steps traced\n")
+    print(f"\n{machine()}; {args.task}; batch {args.batch}; {args.steps} steps traced\n")
     print(f"{'ms per step':<38}" + "".join(f"{n[:26]:>28}" for n in names))
     print(f"{'wall clock (median of rounds)':<38}" + "".join(f"{walls[n]:>28.1f}" for n in names))
     print(

@@ -68,13 +68,16 @@ SAME_NETWORK_FLAGS = ("--no-parts", "-o", "generator.to_image=transposed")
 
 class GankitHarness:
     """gankit's trainer, timed by the harness: ``run(n)`` is one call of its compiled
-    chunk of ``n`` steps, as ``gankit train`` makes between two logging events."""
+    chunk of ``n`` steps, as ``gankit train`` makes between two logging events. By
+    default the unconditional network of the references (:data:`SAME_NETWORK`); with
+    ``task="transfer"`` the default style-transfer run."""
 
-    def __init__(self, batch: int, overrides: dict[str, Any], work: Path) -> None:
+    def __init__(
+        self, batch: int, overrides: dict[str, Any], work: Path, *, task: str = "unconditional"
+    ) -> None:
         registry = load_plugins().registry
-        config = merge_config(
-            {"condition": "none", "batch_size": batch, "steps": 10**9, **SAME_NETWORK, **overrides}
-        )
+        task_settings = {"condition": "none", **SAME_NETWORK} if task == "unconditional" else {}
+        config = merge_config({"batch_size": batch, "steps": 10**9, **task_settings, **overrides})
         resolved = resolve_components(config, registry)
         self.trainer = Trainer(config, registry, resolved, RunDir(work), live_progress=False)
         self.trainer._build()
