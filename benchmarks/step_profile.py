@@ -44,7 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import Pix2PixDCGAN, TutorialLoop, best_precision  # noqa: E402
-from throughput import GankitHarness, tf  # noqa: E402
+from throughput import GankitHarness, harness, parse_settings, tf  # noqa: E402
 from time_to_quality import machine  # noqa: E402
 
 FAMILIES = [  # (family, pattern on the op type), first match wins
@@ -148,7 +148,8 @@ def main() -> None:
         nargs="*",
         default=[],
         metavar="KEY=VALUE",
-        help="settings for a second gankit contender (e.g. update=simultaneous)",
+        help="run settings for a second gankit contender, as throughput.py's --also "
+        "(e.g. update=simultaneous fast_paths=off)",
     )
     args = parser.parse_args()
     best = best_precision()
@@ -163,11 +164,11 @@ def main() -> None:
         )
         contenders: dict[str, Any] = {
             peer[0]: peer[1](),
-            "gankit defaults": GankitHarness(args.batch, {}, Path(tmp) / "a", task=args.task),
+            "gankit defaults": harness(args.batch, {}, Path(tmp) / "a", task=args.task),
         }
-        if args.gankit_args:
-            extra = dict(pair.split("=", 1) for pair in args.gankit_args)
-            contenders[f"gankit {' '.join(args.gankit_args)}"] = GankitHarness(
+        if args.gankit_args:  # parsed as throughput.py's --also (fast_paths=... included)
+            extra = parse_settings(",".join(args.gankit_args))
+            contenders[f"gankit {' '.join(args.gankit_args)}"] = harness(
                 args.batch, extra, Path(tmp) / "b", task=args.task
             )
         walls, parts, families, overhead = {}, {}, {}, {}

@@ -138,16 +138,18 @@ def references() -> tuple[str, ...]:
     )
 
 
-def harness(batch: int, settings: dict[str, Any], work: Path) -> GankitHarness:
-    """A gankit contender with run ``settings``; ``fast_paths`` (on/off/auto) sets
-    ``GANKIT_FAST_PATHS`` while its layers are traced."""
+def harness(
+    batch: int, settings: dict[str, Any], work: Path, *, task: str = "unconditional"
+) -> GankitHarness:
+    """A gankit contender with run ``settings`` (:class:`GankitHarness`); ``fast_paths``
+    (on/off/auto) sets ``GANKIT_FAST_PATHS`` while its layers are traced."""
     settings = dict(settings)
     choice = settings.pop("fast_paths", None)
     previous = os.environ.get("GANKIT_FAST_PATHS")
     if choice is not None:
         os.environ["GANKIT_FAST_PATHS"] = str(choice)
     try:
-        return GankitHarness(batch, settings, work)
+        return GankitHarness(batch, settings, work, task=task)
     finally:
         if previous is None:
             os.environ.pop("GANKIT_FAST_PATHS", None)
