@@ -45,8 +45,17 @@ def best_precision() -> str:
     return peer_precisions()[-1]
 
 
-def plain_dcgan(precision: str, width: int = 64, seed: int = 0) -> tuple[Any, Any]:
-    """gankit's unconditional DCGAN G and D at 32x32x3, with Keras's own layers."""
+def plain_dcgan(
+    precision: str, width: int = 64, seed: int = 0, to_image: str = "auto"
+) -> tuple[Any, Any]:
+    """gankit's unconditional DCGAN G and D at 32x32x3, with Keras's own layers.
+
+    ``to_image``: how the generator ends (``build_dcgan_generator``). ``"auto"``, gankit's
+    unconditional default (a 3x3 convolution after full-resolution features), is the
+    stronger peer at equal seconds (docs/performance.md, "Legibility"), so the time-to-
+    quality races give it to the peer; ``"transposed"`` is the tutorial's own ending,
+    about 15% cheaper a step, which throughput.py times on both sides (SAME_NETWORK).
+    """
     import keras
 
     import gankit
@@ -56,7 +65,7 @@ def plain_dcgan(precision: str, width: int = 64, seed: int = 0) -> tuple[Any, An
     spec = gankit.ModelSpec((32, 32, 3), LATENT)
     keras.utils.set_random_seed(seed)
     with policy(precision):
-        g = to_keras(build_dcgan_generator(spec, width=width))
+        g = to_keras(build_dcgan_generator(spec, width=width, to_image=to_image))
         d = to_keras(build_dcgan_discriminator(spec, width=width))
     return g, d
 
@@ -83,12 +92,17 @@ class TutorialLoop:
     """TensorFlow's DCGAN tutorial loop; ``run(n)`` trains n steps and waits for them."""
 
     def __init__(
-        self, precision: str, batch: int, seed: int = 0, data_dir: str | None = None
+        self,
+        precision: str,
+        batch: int,
+        seed: int = 0,
+        data_dir: str | None = None,
+        to_image: str = "auto",
     ) -> None:
         import keras
         import tensorflow as tf
 
-        self.generator, self.discriminator = plain_dcgan(precision, seed=seed)
+        self.generator, self.discriminator = plain_dcgan(precision, seed=seed, to_image=to_image)
         self.g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.batch, self.iterator = batch, iter(real_images(batch, seed, data_dir))
@@ -125,12 +139,17 @@ class FitGAN:
     """The Keras guide's GAN (``keras.Model`` + custom ``train_step``) trained by ``fit()``."""
 
     def __init__(
-        self, precision: str, batch: int, seed: int = 0, data_dir: str | None = None
+        self,
+        precision: str,
+        batch: int,
+        seed: int = 0,
+        data_dir: str | None = None,
+        to_image: str = "auto",
     ) -> None:
         import keras
         import tensorflow as tf
 
-        generator, discriminator = plain_dcgan(precision, seed=seed)
+        generator, discriminator = plain_dcgan(precision, seed=seed, to_image=to_image)
 
         class GAN(keras.Model):
             def __init__(self) -> None:

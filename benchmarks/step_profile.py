@@ -20,6 +20,11 @@ that ran them) are grouped two ways, in milliseconds per step:
   activations, data movement (casts, pads, gathers, reshapes), the optimizer, the
   input pipeline.
 
+Unconditional only, then the work each step does: the multiply-adds of its
+convolutions and dense layers under its update rule (the alternating rule passes the
+fakes through the discriminator twice), the GFLOP/s each contender reaches, and this
+CPU's own matrix-product peak, which bounds every contender's wall clock.
+
 gankit's host overhead between chunks (what ``gankit train`` pays at each logging
 event) is the wall time of a chunk of one step less one step of a long chunk.
 
@@ -32,6 +37,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import math
 import re
 import statistics
 import sys
@@ -43,8 +49,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import Pix2PixDCGAN, TutorialLoop, best_precision  # noqa: E402
-from throughput import GankitHarness, harness, parse_settings, tf  # noqa: E402
+from peers import Pix2PixDCGAN, TutorialLoop, best_precision, plain_dcgan  # noqa: E402
+from throughput import TO_IMAGE, GankitHarness, harness, parse_settings, tf  # noqa: E402
 from time_to_quality import machine  # noqa: E402
 
 FAMILIES = [  # (family, pattern on the op type), first match wins
@@ -103,6 +109,61 @@ def family(row: dict[str, Any]) -> str:
     return "other"
 
 
+def forward_multiply_adds(model: Any) -> tuple[int, int]:
+    """Multiply-adds per example of ``model``'s convolutions (plain and transposed) and
+    dense layers in one forward pass: the total, and the first such layer's (whose
+    input gradient training does not need when its input is the data or the noise)."""
+    import keras
+
+    counts = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2DTranspose):  # every input pixel, every tap
+            h, w, cin = layer.input.shape[1:]
+            counts.append(h * w * cin * layer.filters * math.prod(layer.kernel_size))
+        elif isinstance(layer, keras.layers.Conv2D):  # every output pixel, every tap
+            h, w, cout = layer.output.shape[1:]
+            counts.append(h * w * layer.input.shape[-1] * cout * math.prod(layer.kernel_size))
+        elif isinstance(layer, keras.layers.Dense):
+            counts.append(layer.input.shape[-1] * layer.units)
+    return sum(counts), counts[0]
+
+
+def step_multiply_adds(g: tuple[int, int], d: tuple[int, int], update: str, batch: int) -> int:
+    """Multiply-adds of one unconditional GAN step (``forward_multiply_adds`` of G and D)
+    under an update rule. A backward pass through a layer costs its forward twice over
+    (input and weight gradients) and once when only one of them is needed.
+
+    - G: forward; weight gradients, and input gradients all but the first layer's;
+    - D on the real batch: forward; weight gradients and the input gradients they chain
+      through (not the first layer's);
+    - D on the fakes, ``simultaneous``: one forward and a full backward (the weights' for
+      D, the input's for G); ``alternating``: that for D's update without the first
+      layer's input gradient, then a second forward and an input-only backward through
+      the updated D for G's.
+    """
+    (fg, g0), (fd, d0) = g, d
+    generator = fg + 2 * fg - g0
+    real = fd + 2 * fd - d0
+    fakes = 3 * fd if update == "simultaneous" else (3 * fd - d0) + 2 * fd
+    return batch * (generator + real + fakes)
+
+
+def matmul_peak(precision: str, size: int = 2048, repeats: int = 10) -> float:
+    """GFLOP/s of a ``size``-square matrix product on every core, in ``precision``'s
+    compute type (median of ``repeats``): what this CPU's math library reaches."""
+    dtype = tf.bfloat16 if "bfloat16" in precision else tf.float32
+    a = tf.random.normal([size, size], dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    product = tf.function(lambda x: tf.reduce_sum(tf.cast(tf.matmul(x, x), tf.float32)))
+    float(product(a))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        float(product(a))
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
 def profile(run: Any, steps: int) -> list[dict[str, Any]]:
     run(2)  # out of the trace: anything lazily made on first use
     with tempfile.TemporaryDirectory() as logdir:
@@ -155,7 +216,10 @@ def main() -> None:
     best = best_precision()
     with tempfile.TemporaryDirectory() as tmp:
         peer = (
-            (f"tutorial loop, {best}", lambda: TutorialLoop(best, args.batch).run)
+            (
+                f"tutorial loop, {best}",
+                lambda: TutorialLoop(best, args.batch, to_image=TO_IMAGE).run,
+            )
             if args.task == "unconditional"
             else (
                 f"pix2pix DCGAN widths, {best}",
@@ -197,6 +261,45 @@ def main() -> None:
         for key in keys:
             print(f"  {key:<36}" + "".join(f"{table[n].get(key, 0.0):>28.1f}" for n in names))
         print(f"  {'total':<36}" + "".join(f"{sum(table[n].values()):>28.1f}" for n in names))
+    if args.task == "unconditional":
+        rules = {
+            n: c.trainer.config.update if isinstance(c, GankitHarness) else "simultaneous"
+            for n, c in contenders.items()
+        }
+        print_work(rules, walls, families, args.batch, best)
+
+
+def print_work(
+    rules: dict[str, str],
+    walls: dict[str, float],
+    families: dict[str, dict[str, float]],
+    batch: int,
+    precision: str,
+) -> None:
+    """The multiply-adds each contender's step does under its update rule, and the rate
+    its matrix products reach against this CPU's own matrix-product peak."""
+    # every contender trains these networks (tests/test_benchmarks.py)
+    g, d = (forward_multiply_adds(m) for m in plain_dcgan("float32", to_image=TO_IMAGE))
+    peak = matmul_peak(precision)
+    names = list(rules)
+    print(
+        f"\nWork per step (convolutions and dense layers, batch {batch}); this CPU's "
+        f"{precision} matrix-product peak: {peak:.0f} GFLOP/s on all cores"
+    )
+    work = {n: step_multiply_adds(g, d, rules[n], batch) for n in names}
+    rows = (
+        ("update rule", lambda n: rules[n]),
+        ("multiply-adds per step (billions)", lambda n: f"{work[n] / 1e9:.2f}"),
+        ("GFLOP/s on the wall clock", lambda n: f"{2 * work[n] / walls[n] / 1e6:.0f}"),
+        ("  share of the peak", lambda n: f"{2 * work[n] / walls[n] / 1e6 / peak:.0%}"),
+        (
+            "GFLOP/s per conv/matmul CPU second",
+            lambda n: f"{2 * work[n] / families[n]['conv / matmul'] / 1e6:.0f}",
+        ),
+        ("wall clock at the peak (ms)", lambda n: f"{2 * work[n] / peak / 1e6:.1f}"),
+    )
+    for title, cell in rows:
+        print(f"  {title:<36}" + "".join(f"{cell(n):>28}" for n in names))
 
 
 if __name__ == "__main__":

@@ -170,6 +170,37 @@ def test_the_held_out_halves_are_disjoint_random_halves_of_an_ordered_test_split
         assert 10 <= np.sum(i < 50) <= 40
 
 
+def test_the_throughput_peers_train_the_network_gankits_contenders_train():
+    """throughput.py's gankit contenders (SAME_NETWORK) and its peers (plain_dcgan) build
+    the same generator and discriminator: layer by layer, the same kinds, shapes and
+    parameter counts (gankit's unconditional default ends differently, and a peer
+    training a dearer network would flatter gankit)."""
+    import keras
+    from peers import LATENT, plain_dcgan
+    from throughput import SAME_NETWORK, TO_IMAGE
+
+    import gankit
+    from gankit_plugins.dcgan import build_dcgan_discriminator, build_dcgan_generator
+
+    def layers(model):
+        return [
+            (type(layer).__name__, tuple(layer.output.shape), layer.count_params())
+            for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer)
+        ]
+
+    spec = gankit.ModelSpec((32, 32, 3), LATENT)
+    options = SAME_NETWORK["options"]
+    ours = (
+        build_dcgan_generator(spec, **options.get("generator", {})),
+        build_dcgan_discriminator(spec, **options.get("discriminator", {})),
+    )
+    assert SAME_NETWORK["parts"] is False
+    for mine, peer in zip(ours, plain_dcgan("float32", to_image=TO_IMAGE)):
+        assert layers(mine) == layers(peer)
+    assert layers(ours[0])[-2][:2] == ("Conv2DTranspose", (None, 32, 32, 3))
+
+
 @pytest.mark.parametrize("cap", ["AVX2", ""])
 def test_the_throughput_references_are_the_peers_best_precisions_on_this_cpu(monkeypatch, cap):
     """Under ``ONEDNN_MAX_CPU_ISA=AVX2`` (an AVX2-only CPU's approximation) bfloat16 is
@@ -239,6 +270,23 @@ def test_the_step_profile_puts_each_op_in_its_network_pass_and_family():
     ]
     for op, expected_part, expected_family in cases:
         assert (part(op), family(op)) == (expected_part, expected_family), op
+
+
+def test_the_step_profile_counts_each_layers_multiply_adds_and_each_rules_passes():
+    import keras
+    from step_profile import forward_multiply_adds, step_multiply_adds
+
+    x = keras.Input((4, 4, 2))
+    y = keras.layers.Conv2D(4, 3, padding="same")(x)  # 16 pixels x 9 taps x 2 x 4
+    y = keras.layers.Conv2DTranspose(5, 2, strides=2)(y)  # 16 inputs x 4 taps x 4 x 5
+    y = keras.layers.Dense(3)(keras.layers.Flatten()(y))  # 320 x 3
+    assert forward_multiply_adds(keras.Model(x, y)) == (1152 + 1280 + 960, 1152)
+
+    g, d = (100, 10), (50, 5)
+    simultaneous = step_multiply_adds(g, d, "simultaneous", 2)
+    alternating = step_multiply_adds(g, d, "alternating", 2)
+    assert simultaneous == 2 * ((100 + 190) + (50 + 95) + 150)
+    assert alternating - simultaneous == 2 * (2 * 50 - 5)  # the second pass through D
 
 
 def test_throughput_takes_more_gankit_contenders_as_run_settings():
