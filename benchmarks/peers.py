@@ -51,10 +51,11 @@ def plain_dcgan(
     """gankit's unconditional DCGAN G and D at 32x32x3, with Keras's own layers.
 
     ``to_image``: how the generator ends (``build_dcgan_generator``). ``"auto"``, gankit's
-    unconditional default (a 3x3 convolution after full-resolution features), is the
-    stronger peer at equal seconds (docs/performance.md, "Legibility"), so the time-to-
-    quality races give it to the peer; ``"transposed"`` is the tutorial's own ending,
-    about 15% cheaper a step, which throughput.py times on both sides (SAME_NETWORK).
+    unconditional default (a 3x3 convolution after full-resolution features), trained
+    more legible digits at equal seconds in gankit's races (docs/performance.md,
+    "Legibility"), so the time-to-quality races give it to the peer too;
+    ``"transposed"`` is the tutorial's own ending, about 15% cheaper a step, which
+    throughput.py times on both sides (SAME_NETWORK).
     """
     import keras
 

@@ -293,7 +293,7 @@ def print_work(
         ("GFLOP/s on the wall clock", lambda n: f"{2 * work[n] / walls[n] / 1e6:.0f}"),
         ("  share of the peak", lambda n: f"{2 * work[n] / walls[n] / 1e6 / peak:.0%}"),
         (
-            "GFLOP/s per conv/matmul CPU second",
+            "GFLOP/s per second of conv/matmul op time",
             lambda n: f"{2 * work[n] / families[n]['conv / matmul'] / 1e6:.0f}",
         ),
         ("wall clock at the peak (ms)", lambda n: f"{2 * work[n] / peak / 1e6:.1f}"),

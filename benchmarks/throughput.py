@@ -59,10 +59,10 @@ from gankit.run.resolve import resolve_components  # noqa: E402
 from gankit.run.rundir import RunDir  # noqa: E402
 from gankit.training.trainer import Trainer  # noqa: E402
 
-# gankit's settings that make its network the references' (see the module doc)
 # The tutorial's generator ends in a transposed convolution straight to the image: the
-# peers are built with it (``TO_IMAGE``), gankit's contenders with SAME_NETWORK
-# (tests/test_benchmarks.py checks that the two build the same networks).
+# peers are built with it (``TO_IMAGE``), gankit's contenders with SAME_NETWORK, its
+# settings that make its network the references' (tests/test_benchmarks.py checks that
+# the two build the same networks).
 TO_IMAGE = "transposed"
 SAME_NETWORK: dict[str, Any] = {"parts": False, "options": {"generator": {"to_image": TO_IMAGE}}}
 SAME_NETWORK_FLAGS = ("--no-parts", "-o", f"generator.to_image={TO_IMAGE}")
