@@ -248,7 +248,7 @@ def _train_classifier(dataset: Any, *, seed: int, epochs: int) -> tuple[Any, dic
     import keras
     import tensorflow as tf
 
-    from gankit.nn.precision import dtype_policy, resolve_precision
+    from gankit.nn.precision import dtype_policy, gpu_visible, resolve_precision
 
     task = "labels" if LABEL in dataset.load("train", epoch=0).element_spec else "rotation"
 
@@ -269,7 +269,7 @@ def _train_classifier(dataset: Any, *, seed: int, epochs: int) -> tuple[Any, dic
     labels = np.concatenate([y for _, y in pairs("train").batch(4096).as_numpy_iterator()])
     classes = int(labels.max()) + 1
     keras.utils.set_random_seed(seed)
-    device = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+    device = "GPU" if gpu_visible() else "CPU"
     with dtype_policy(resolve_precision("auto", device)):
         trained = _build_classifier(tuple(dataset.image_shape), classes)
     # The rate decays to zero: at a constant rate the last steps still move the weights

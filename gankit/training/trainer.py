@@ -24,7 +24,7 @@ from typing import Any
 from gankit.conditions import class_names, conditioned_on_label
 from gankit.errors import GankitError, TrainingError, TrainingInterrupted, describe
 from gankit.io.files import atomic_write_text
-from gankit.nn.precision import resolve_jit, resolve_precision
+from gankit.nn.precision import gpu_visible, resolve_jit, resolve_precision
 from gankit.plugin.building import check_first_batch
 from gankit.plugin.registry import Registry
 from gankit.run.checkpoints import CheckpointStore
@@ -99,7 +99,7 @@ class Trainer:
         self.chief = is_chief(self.strategy)
         self.conditions = list(config.condition or [])
         self._stop_signal: int | None = None
-        device_type = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
+        device_type = "GPU" if gpu_visible() else "CPU"
         self.precision = resolve_precision(config.precision, device_type)
         self.jit_compile = resolve_jit(config.jit_compile, device_type)
 
